@@ -1,0 +1,164 @@
+"""The shared document model, shaped after IPTC ninjs 2.x.
+
+A :class:`NewsItem` is what flows between the stages (as JSON, never pickled)
+and what the indexer writes. Field names follow ninjs 2.x where ninjs has the
+concept (``uri``, ``headline``, ``versioncreated``, ``pubstatus`` ...); fields
+ninjs lacks (``source``, ``content_hash``, ``enrichment``) are ours.
+
+Contract callers may rely on:
+
+* ``id`` is deterministic: the same (source, guid) always gives the same id,
+  so redelivery overwrites and never duplicates.
+* all datetimes are timezone-aware UTC.
+* ``es_version`` grows with (``versioncreated``, ``version``), so an older
+  version can never replace a newer one in the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Batch",
+    "Enrichment",
+    "LanguageResult",
+    "NewsItem",
+    "PubStatus",
+    "StepError",
+    "Subject",
+    "content_hash",
+    "item_id",
+    "utc",
+]
+
+
+def utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(utc)]
+
+
+class PubStatus(StrEnum):
+    """ninjs/NewsML-G2 publication status. ``withheld`` and ``canceled`` are
+    kills: the indexer hides the story."""
+
+    usable = "usable"
+    withheld = "withheld"
+    canceled = "canceled"
+
+
+class Subject(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    name: str | None = None
+    scheme: str | None = None
+    origin: str = "provider"
+
+
+class StepError(BaseModel):
+    """One enrichment step that failed; the document goes on without it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: str
+    reason: str
+    message: str
+    at: UtcDatetime
+
+
+class LanguageResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None
+    confidence: float = 0.0
+    method: str = ""
+    hint: str | None = None
+    note: str | None = None  # "too_short", "mixed", "hint_overruled", ...
+
+
+class Enrichment(BaseModel):
+    """What the enrich stage added. Every field is optional: a failed step
+    leaves its field empty and records a :class:`StepError`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: LanguageResult | None = None
+    enriched_at: UtcDatetime | None = None
+    pipeline_version: str = ""
+    errors: list[StepError] = Field(default_factory=list)
+
+
+class NewsItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    uri: str
+    source: str
+    url: str | None = None
+    headline: str = ""
+    summary: str | None = None
+    body_text: str | None = None
+    byline: str | None = None
+    language: str | None = None
+    firstcreated: UtcDatetime | None = None
+    versioncreated: UtcDatetime
+    version: int = 1
+    pubstatus: PubStatus = PubStatus.usable
+    embargoed: UtcDatetime | None = None
+    subjects: list[Subject] = Field(default_factory=list)
+    fetched_at: UtcDatetime
+    content_hash: str
+    correlation_id: str = ""
+    enrichment: Enrichment | None = None
+
+    @property
+    def es_version(self) -> int:
+        """External version for Elasticsearch: milliseconds of
+        ``versioncreated`` times 1000 plus the provider's version number
+        (capped at 999), so both a later timestamp and a higher version
+        number win, and the value stays far below ES's 2^63 limit."""
+        millis = int(self.versioncreated.timestamp() * 1000)
+        return millis * 1000 + max(0, min(self.version, 999))
+
+
+class Batch(BaseModel):
+    """The payload of every stage task: a list of items plus a trace id.
+    Stages pass ids plus validated payloads, never live objects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[NewsItem]
+    correlation_id: str = ""
+
+
+def item_id(source: str, guid: str) -> str:
+    """Deterministic document id from the source id and the provider's guid."""
+    digest = hashlib.sha256(f"{source}\x1f{guid}".encode()).hexdigest()
+    return digest[:32]
+
+
+def content_hash(*parts: str | None) -> str:
+    """Hash of the editorial content; a re-poll with the same hash is a no-op."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update((part or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_payload(batch: Batch) -> dict[str, Any]:
+    return batch.model_dump(mode="json")
