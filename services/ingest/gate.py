@@ -1,0 +1,123 @@
+"""The version gate: which parsed items are new, changed, unchanged or stale.
+
+One Redis hash per item id (``wirestream:item:<id>``) remembers the content
+hash, pubstatus, version and timestamps of the newest version sent
+downstream. The decision and the update run in one Lua script, so two workers
+polling the same item at once cannot both send it.
+
+* ``new`` — never seen: sent as version ``max(provider version, 1)``.
+* ``unchanged`` — same content hash and pubstatus: no downstream work.
+* ``changed`` — different content or pubstatus (a kill is a change): sent as
+  the next version. If the provider's timestamp did not move (feeds without an
+  ``updated`` date), ``versioncreated`` becomes the time we saw the change, so
+  the new version always sorts after the old one in Elasticsearch.
+* ``stale`` — the provider says it is older (lower version number, or an
+  older timestamp without a higher version): dropped and counted.
+
+``firstcreated`` is pinned to the first version's value so every version of a
+story lands in the same monthly index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import redis
+
+from shared.models import NewsItem
+
+__all__ = ["GateDecision", "VersionGate"]
+
+ITEM_PREFIX = "wirestream:item:"
+# Remember items for 180 days: far longer than any feed keeps an entry.
+ITEM_TTL_SECONDS = 180 * 24 * 3600
+
+_SCRIPT = """
+local key = KEYS[1]
+local hash, status = ARGV[1], ARGV[2]
+local pv, vc, fc, fetched, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
+    tonumber(ARGV[6]), tonumber(ARGV[7])
+local cur = redis.call('HMGET', key, 'hash', 'status', 'version', 'vc', 'fc')
+if not cur[1] then
+  local version = math.max(pv, 1)
+  redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', vc, 'fc', fc)
+  redis.call('EXPIRE', key, ttl)
+  return {'new', version, vc, fc}
+end
+local sv, svc, sfc = tonumber(cur[3]), tonumber(cur[4]), tonumber(cur[5])
+if cur[1] == hash and cur[2] == status then
+  return {'unchanged', sv, svc, sfc}
+end
+if pv > 0 and pv < sv then
+  return {'stale', sv, svc, sfc}
+end
+if vc < svc and pv <= sv then
+  return {'stale', sv, svc, sfc}
+end
+local version = sv + 1
+if pv > sv then version = pv end
+local newvc = vc
+if newvc <= svc then newvc = math.max(fetched, svc + 1) end
+redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', newvc)
+redis.call('EXPIRE', key, ttl)
+return {'changed', version, newvc, sfc}
+"""
+
+Verdict = Literal["new", "changed", "unchanged", "stale"]
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    verdict: Verdict
+    item: NewsItem  # with version, versioncreated, firstcreated as decided
+
+    @property
+    def forward(self) -> bool:
+        return self.verdict in ("new", "changed")
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+class VersionGate:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._script = client.register_script(_SCRIPT)
+
+    def decide(self, item: NewsItem, *, provider_version: int | None = None) -> GateDecision:
+        """``provider_version`` is the version number the provider sent (0 or
+        None when the format has none, as in RSS)."""
+        first = item.firstcreated or item.versioncreated
+        verdict, version, vc, fc = self._script(
+            keys=[ITEM_PREFIX + item.id],
+            args=[
+                item.content_hash,
+                item.pubstatus.value,
+                provider_version or 0,
+                _ms(item.versioncreated),
+                _ms(first),
+                _ms(item.fetched_at),
+                ITEM_TTL_SECONDS,
+            ],
+        )
+        decided = item.model_copy(
+            update={
+                "version": int(version),
+                "versioncreated": _from_ms(int(vc)),
+                "firstcreated": _from_ms(int(fc)),
+            }
+        )
+        return GateDecision(verdict.decode() if isinstance(verdict, bytes) else verdict, decided)
+
+    def forget(self, item_id: str) -> None:
+        """Mark an item whose hand-over downstream failed: its stored hash no
+        longer matches, so the next poll sends it again as a newer version
+        (never as an older one, which Elasticsearch would refuse as stale)."""
+        self._redis.hset(ITEM_PREFIX + item_id, "hash", "unsent")

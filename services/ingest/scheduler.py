@@ -1,0 +1,85 @@
+"""The scheduler: enqueue a poll for every source that is due.
+
+State is the ``wirestream:schedule`` sorted set (source id → due time). A due
+source is *claimed* atomically by moving its due time one lease ahead before
+its poll is enqueued, so several schedulers can run side by side without
+double-polling; the poll itself then sets the real next due time. If a poll
+message is lost, the lease runs out and the source is claimed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+from services.ingest.sources import SCHEDULE_KEY
+
+__all__ = ["Scheduler"]
+
+log = logging.getLogger(__name__)
+
+# Long enough for any poll (fetch deadline 60 s plus queueing), short enough
+# that a lost poll message delays a source by minutes, not hours.
+CLAIM_LEASE_SECONDS = 300
+
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+end
+return due
+"""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        client: redis.Redis,
+        enqueue: Callable[[str], None],
+        *,
+        tick: float = 1.0,
+        batch: int = 200,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._claim = client.register_script(_CLAIM)
+        self._enqueue = enqueue
+        self._tick = tick
+        self._batch = batch
+        self._clock = clock
+        self._stop = threading.Event()
+
+    def run_once(self) -> list[str]:
+        """Claim and enqueue every due source; returns their ids."""
+        now = self._clock()
+        claimed: list[str] = []
+        while True:
+            due = self._claim(keys=[SCHEDULE_KEY], args=[now, now + CLAIM_LEASE_SECONDS, self._batch])
+            ids = [d.decode() if isinstance(d, bytes) else str(d) for d in due]
+            for source_id in ids:
+                self._enqueue(source_id)
+            claimed.extend(ids)
+            if len(ids) < self._batch:
+                return claimed
+
+    def stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def run_forever(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        log.info("scheduler started")
+        while not self._stop.is_set():
+            try:
+                claimed = self.run_once()
+                if claimed:
+                    log.info("enqueued %d polls", len(claimed))
+            except redis.RedisError as exc:
+                # Redis down: keep the scheduler alive and try again.
+                log.warning("scheduler cannot reach redis: %s", exc)
+            self._stop.wait(self._tick)
+        log.info("scheduler stopped")

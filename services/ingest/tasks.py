@@ -1,0 +1,61 @@
+"""Celery task of the ingest service."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from celery import Task
+
+from services.ingest.fetch import FeedFetcher
+from services.ingest.gate import VersionGate
+from services.ingest.parsers import parse_document
+from services.ingest.poller import Poller
+from services.ingest.sources import SourceRegistry
+from shared.errors import PayloadError
+from shared.models import Batch
+from shared.queues import ENRICH, INGEST, TASK_POLL
+from shared.tasking import run_stage
+from shared.worker import app, runtime
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _fetcher() -> FeedFetcher:
+    # One HTTP client per worker process (created in the child, after fork).
+    return FeedFetcher(runtime.settings.ingest)
+
+
+def _poller() -> Poller:
+    def send(batch: Batch) -> None:
+        runtime.send(ENRICH, batch)
+
+    return Poller(
+        fetcher=_fetcher(),
+        registry=SourceRegistry(runtime.redis),
+        gate=VersionGate(runtime.redis),
+        dlq=runtime.dlq,
+        send=send,
+        batch_size=runtime.settings.ingest.batch_size,
+        parse=parse_document,
+    )
+
+
+@app.task(name=TASK_POLL, bind=True)
+def poll_source_task(self: Task, payload: dict[str, Any]) -> None:
+    def body() -> None:
+        source_id = payload.get("source_id") if isinstance(payload, dict) else None
+        if not isinstance(source_id, str):
+            raise PayloadError("poll payload needs a source_id")
+        source = SourceRegistry(runtime.redis).get(source_id)
+        if source is None or not source.enabled:
+            log.info("source %s is gone or disabled; nothing to poll", source_id)
+            return
+        report = _poller().poll(source)
+        log.info("polled %s: %s, %d items, %d new, %d changed, %d unchanged, %d stale",
+                 source.id, report.status, report.items, report.new, report.changed,
+                 report.unchanged, report.stale)
+
+    run_stage(self, INGEST, runtime, payload, body)

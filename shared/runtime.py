@@ -1,0 +1,85 @@
+"""Per-process resources: settings, the Celery app and the clients.
+
+One :class:`Runtime` per process. Clients are created lazily on first use,
+which under Celery's prefork pool happens in the child after the fork, and
+closed on shutdown (``worker_process_shutdown``). Tasks receive what they need
+from here; nothing reads settings from module globals mid-task.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import redis
+from celery import Celery
+from elasticsearch import Elasticsearch
+
+from shared.dlq import DeadLetterStore
+from shared.models import Batch
+from shared.queues import STAGE_TASKS
+from shared.settings import Settings
+
+__all__ = ["Runtime", "es_client", "redis_client"]
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    password = settings.redis.password.get_secret_value() if settings.redis.password else None
+    return redis.Redis.from_url(
+        settings.redis.url,
+        password=password,
+        # Bounded waits: a dead Redis must surface as an error, not a hang.
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+
+
+def es_client(settings: Settings, *, role: str = "writer") -> Elasticsearch:
+    """An Elasticsearch client as the writer (default), ``reader`` or ``admin``."""
+    es = settings.es
+    user, secret = {
+        "writer": (es.username, es.password),
+        "reader": (es.reader_username, es.reader_password),
+        "admin": (es.admin_username, es.admin_password),
+    }[role]
+    auth = (user, secret.get_secret_value()) if secret is not None else None
+    return Elasticsearch(
+        es.url,
+        basic_auth=auth,
+        request_timeout=es.request_timeout,
+        # Retries are ours (bulk retries the rejected subset; tasks retry with
+        # backoff), so the client must not replay whole requests by itself.
+        max_retries=0,
+        retry_on_timeout=False,
+    )
+
+
+class Runtime:
+    def __init__(self, settings: Settings, app: Celery) -> None:
+        self.settings = settings
+        self.app = app
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis_client(self.settings)
+
+    @cached_property
+    def es(self) -> Elasticsearch:
+        return es_client(self.settings)
+
+    @cached_property
+    def dlq(self) -> DeadLetterStore:
+        return DeadLetterStore(self.redis)
+
+    def send(self, stage: str, batch: Batch, **options: Any) -> None:
+        """Hand a batch to the next stage's queue."""
+        task, queue = STAGE_TASKS[stage]
+        self.app.send_task(task, args=[batch.model_dump(mode="json")], queue=queue, **options)
+
+    def close(self) -> None:
+        for name in ("redis", "es"):
+            client = self.__dict__.pop(name, None)
+            if client is not None:
+                client.close()
+        self.__dict__.pop("dlq", None)
