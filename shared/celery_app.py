@@ -9,7 +9,7 @@ at-least-once delivery.
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from shared.queues import QUEUES, STAGE_TASKS
 from shared.settings import Settings

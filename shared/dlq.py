@@ -93,7 +93,7 @@ class DeadLetterStore:
         now = time.time()
         high = now - older_than if older_than is not None else "+inf"
         low = now - newer_than if newer_than is not None else "-inf"
-        ids = self._redis.zrangebyscore(DLQ_INDEX, low, high)
+        ids: list[bytes] = self._redis.zrangebyscore(DLQ_INDEX, low, high)  # type: ignore[assignment]
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
             for raw in self._redis.hmget(DLQ_HASH, chunk):

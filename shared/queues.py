@@ -6,7 +6,7 @@ service imports another's code (each can ship and scale alone).
 
 from __future__ import annotations
 
-__all__ = ["QUEUES", "TASK_ENRICH", "TASK_INDEX", "TASK_POLL", "STAGE_TASKS"]
+__all__ = ["QUEUES", "STAGE_TASKS", "TASK_ENRICH", "TASK_INDEX", "TASK_POLL"]
 
 INGEST = "ingest"
 ENRICH = "enrich"

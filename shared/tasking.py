@@ -51,7 +51,9 @@ def parse_batch(payload: Any) -> Batch:
     try:
         return Batch.model_validate(payload)
     except ValidationError as exc:
-        raise PayloadError(f"payload is not a valid batch: {exc.error_count()} errors: {exc}") from exc
+        raise PayloadError(
+            f"payload is not a valid batch: {exc.error_count()} errors: {exc}"
+        ) from exc
 
 
 def _describe(payload: Any) -> tuple[str | None, list[str]]:
@@ -90,17 +92,26 @@ def run_stage(
             retry_after = getattr(exc, "retry_after", None)
             if retry_after:
                 countdown = min(max(countdown, float(retry_after)), MAX_RETRY_COUNTDOWN)
-            log.warning("%s: transient failure (%s), retry %d in %.1fs: %s",
-                        stage, reason, attempts, countdown, exc)
+            log.warning(
+                "%s: transient failure (%s), retry %d in %.1fs: %s",
+                stage,
+                reason,
+                attempts,
+                countdown,
+                exc,
+            )
             raise task.retry(countdown=countdown, exc=exc) from exc
-        _dead_letter(runtime, stage, f"exhausted:{reason}", exc, payload, attempts, source, item_ids)
+        _dead_letter(
+            runtime, stage, f"exhausted:{reason}", exc, payload, attempts, source, item_ids
+        )
         return None
     except Exception as exc:
         if task.request.retries < MAX_CRASH_RETRIES:
             log.exception("%s: unexpected error, retry %d", stage, attempts)
             raise task.retry(countdown=backoff(task.request.retries), exc=exc) from exc
-        _dead_letter(runtime, stage, f"crash:{type(exc).__name__}", exc, payload, attempts,
-                     source, item_ids)
+        _dead_letter(
+            runtime, stage, f"crash:{type(exc).__name__}", exc, payload, attempts, source, item_ids
+        )
         return None
 
 
@@ -124,5 +135,6 @@ def _dead_letter(
         source=source,
         item_ids=item_ids,
     )
-    log.error("%s: dead-lettered %s (%s) after %d attempt(s): %s",
-              stage, entry.id, reason, attempts, exc)
+    log.error(
+        "%s: dead-lettered %s (%s) after %d attempt(s): %s", stage, entry.id, reason, attempts, exc
+    )

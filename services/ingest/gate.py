@@ -114,7 +114,10 @@ class VersionGate:
                 "firstcreated": _from_ms(int(fc)),
             }
         )
-        return GateDecision(verdict.decode() if isinstance(verdict, bytes) else verdict, decided)
+        name = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        if name not in ("new", "changed", "unchanged", "stale"):
+            raise RuntimeError(f"version gate returned {name!r}")
+        return GateDecision(name, decided)  # type: ignore[arg-type]
 
     def forget(self, item_id: str) -> None:
         """Mark an item whose hand-over downstream failed: its stored hash no

@@ -58,7 +58,9 @@ class Scheduler:
         now = self._clock()
         claimed: list[str] = []
         while True:
-            due = self._claim(keys=[SCHEDULE_KEY], args=[now, now + CLAIM_LEASE_SECONDS, self._batch])
+            due = self._claim(
+                keys=[SCHEDULE_KEY], args=[now, now + CLAIM_LEASE_SECONDS, self._batch]
+            )
             ids = [d.decode() if isinstance(d, bytes) else str(d) for d in due]
             for source_id in ids:
                 self._enqueue(source_id)

@@ -159,7 +159,7 @@ class SourceRegistry:
         return bool(removed)
 
     def state(self, source_id: str) -> SourceState:
-        raw = self._redis.hgetall(STATE_PREFIX + source_id)
+        raw: dict[bytes, bytes] = self._redis.hgetall(STATE_PREFIX + source_id)  # type: ignore[assignment]
         return SourceState.model_validate({k.decode(): v.decode() for k, v in raw.items()})
 
     def save_state(self, source_id: str, state: SourceState) -> None:
@@ -167,7 +167,7 @@ class SourceRegistry:
         stale = [k for k, v in state.model_dump().items() if v is None]
         pipe = self._redis.pipeline(transaction=True)
         if values:
-            pipe.hset(STATE_PREFIX + source_id, mapping=values)
+            pipe.hset(STATE_PREFIX + source_id, mapping=values)  # type: ignore[arg-type]
         if stale:
             pipe.hdel(STATE_PREFIX + source_id, *stale)
         pipe.execute()

@@ -1,0 +1,468 @@
+"""The ``wirestream`` command line: one entry point for operators.
+
+Sub-commands import what they need lazily, so ``wirestream services up`` works
+before Elasticsearch exists and a worker loads only its own stage's code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.errors import WirestreamError
+
+__all__ = ["app", "main"]
+
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(
+    name="wirestream",
+    help="News ingestion: wire and web sources → enrichment → Elasticsearch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+services_app = typer.Typer(
+    help="Local Redis, Elasticsearch and Apertium APy (no Docker).", no_args_is_help=True
+)
+index_app = typer.Typer(help="Elasticsearch index management.", no_args_is_help=True)
+sources_app = typer.Typer(help="Configure and inspect sources.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: list, show, replay, purge.", no_args_is_help=True)
+health_app = typer.Typer(help="Health checks for compose and monitoring.", no_args_is_help=True)
+app.add_typer(services_app, name="services")
+app.add_typer(index_app, name="index")
+app.add_typer(sources_app, name="sources")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(health_app, name="health")
+
+
+def project_root() -> Path:
+    return Path(os.environ.get("WIRESTREAM_HOME", Path.cwd())).resolve()
+
+
+def _settings() -> Any:
+    from shared.settings import load_settings
+
+    return load_settings()
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[str, typer.Option(help="Log level for this command.")] = "",
+) -> None:
+    if log_level:
+        os.environ["WIRESTREAM_LOG_LEVEL"] = log_level.upper()
+
+
+# ------------------------------------------------------------------ services
+@services_app.command("up")
+def services_up() -> None:
+    """Start (or keep) Redis, Elasticsearch and APy; wait until healthy."""
+    from shared.local_services import LocalServices
+
+    services = LocalServices(project_root(), echo=err.print)
+    services.up()
+    _print_services(services)
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop the local services (data stays under var/)."""
+    from shared.local_services import LocalServices
+
+    LocalServices(project_root(), echo=err.print).down()
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Show whether each local service runs and answers its health check."""
+    from shared.local_services import LocalServices
+
+    services = LocalServices(project_root(), echo=err.print)
+    if not _print_services(services):
+        raise typer.Exit(1)
+
+
+def _print_services(services: Any) -> bool:
+    table = Table("service", "running", "healthy", "pid", "url", "detail")
+    all_ok = True
+    for state in services.status():
+        all_ok &= state.healthy
+        table.add_row(
+            state.name,
+            _yes(state.running),
+            _yes(state.healthy),
+            str(state.pid or ""),
+            state.url,
+            state.detail,
+        )
+    console.print(table)
+    return all_ok
+
+
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
+
+
+# -------------------------------------------------------------------- worker
+STAGE_MODULES = {
+    "ingest": "services.ingest.tasks",
+    "enrich": "services.enrich.tasks",
+    "index": "services.index.tasks",
+}
+
+
+@app.command()
+def worker(
+    stage: Annotated[str, typer.Argument(help="ingest, enrich or index")],
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker consuming one stage's queue."""
+    import importlib
+
+    if stage not in STAGE_MODULES:
+        raise typer.BadParameter(f"stage must be one of {', '.join(STAGE_MODULES)}")
+    from shared.telemetry import setup_logging
+    from shared.worker import app as celery_app
+    from shared.worker import settings
+
+    setup_logging(settings.log_level, settings.log_json)
+    importlib.import_module(STAGE_MODULES[stage])
+    celery_app.worker_main(
+        [
+            "worker",
+            "--queues",
+            stage,
+            "--hostname",
+            f"{stage}@%h",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            loglevel,
+            # Workers do not need each other's heartbeats or clock sync.
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@app.command()
+def scheduler(
+    tick: Annotated[float, typer.Option(help="Seconds between looks at the schedule.")] = 1.0,
+) -> None:
+    """Enqueue polls for due sources, forever (SIGTERM stops it)."""
+    from services.ingest.scheduler import Scheduler
+    from shared.queues import INGEST, TASK_POLL
+    from shared.telemetry import setup_logging
+    from shared.worker import app as celery_app
+    from shared.worker import runtime, settings
+
+    setup_logging(settings.log_level, settings.log_json)
+
+    def enqueue(source_id: str) -> None:
+        celery_app.send_task(TASK_POLL, args=[{"source_id": source_id}], queue=INGEST)
+
+    Scheduler(runtime.redis, enqueue, tick=tick).run_forever()
+
+
+# --------------------------------------------------------------------- index
+@index_app.command("setup")
+def index_setup() -> None:
+    """Install the index template and the current index (admin credentials)."""
+    from services.index.setup import setup_index
+    from shared.runtime import es_client
+
+    settings = _settings()
+    es = es_client(settings, role="admin")
+    try:
+        for line in setup_index(es, settings.es.index_prefix):
+            console.print(line)
+    finally:
+        es.close()
+
+
+# ------------------------------------------------------------------- sources
+@sources_app.command("add")
+def sources_add(
+    source_id: Annotated[str, typer.Argument(help="Stable id, e.g. guardian-world.")],
+    url: Annotated[str, typer.Argument(help="Feed or endpoint URL.")],
+    type_: Annotated[
+        str,
+        typer.Option("--type", help="auto, rss, atom, jsonfeed, ninjs, newsml-g2, sitemap, html"),
+    ] = "auto",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    language: Annotated[str | None, typer.Option(help="Language hint (ISO 639-1).")] = None,
+    min_interval: Annotated[int, typer.Option(help="Shortest poll interval, seconds.")] = 60,
+    max_interval: Annotated[int, typer.Option(help="Longest poll interval, seconds.")] = 3600,
+) -> None:
+    """Add or replace a source; it is polled at once, no restart needed."""
+    from services.ingest.sources import Source, SourceRegistry
+    from shared.runtime import redis_client
+
+    source = Source.model_validate(
+        {
+            "id": source_id,
+            "url": url,
+            "type": type_,
+            "name": name or source_id,
+            "language": language,
+            "min_interval": min_interval,
+            "max_interval": max_interval,
+        }
+    )
+    SourceRegistry(redis_client(_settings())).put(source)
+    console.print(f"source {source.id} saved")
+
+
+@sources_app.command("load")
+def sources_load(path: Annotated[Path, typer.Argument(help="YAML file with `sources:`.")]) -> None:
+    """Add or replace every source of a YAML file."""
+    from services.ingest.sources import SourceRegistry, load_sources_file
+    from shared.runtime import redis_client
+
+    registry = SourceRegistry(redis_client(_settings()))
+    for source in load_sources_file(path):
+        registry.put(source)
+        console.print(f"source {source.id} saved")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """Every source with its health."""
+    from services.ingest.sources import SourceRegistry
+    from shared.runtime import redis_client
+
+    registry = SourceRegistry(redis_client(_settings()))
+    table = Table(
+        "id", "type", "enabled", "last success", "failures", "items", "next poll", "last error"
+    )
+    now = time.time()
+    for source in registry.all():
+        state = registry.state(source.id)
+        due = registry.next_due(source.id)
+        table.add_row(
+            source.id,
+            source.type,
+            _yes(source.enabled),
+            _ago(state.last_success, now),
+            str(state.consecutive_failures),
+            str(state.items_last_poll),
+            f"in {max(0, due - now):.0f}s" if due else "-",
+            (state.last_error or "")[:60],
+        )
+    console.print(table)
+
+
+@sources_app.command("remove")
+def sources_remove(source_id: str) -> None:
+    """Remove a source and its state."""
+    from services.ingest.sources import SourceRegistry
+    from shared.runtime import redis_client
+
+    if not SourceRegistry(redis_client(_settings())).remove(source_id):
+        err.print(f"no source {source_id}")
+        raise typer.Exit(1)
+    console.print(f"source {source_id} removed")
+
+
+def _ago(ts: float | None, now: float) -> str:
+    return f"{now - ts:.0f}s ago" if ts else "never"
+
+
+# ----------------------------------------------------------------------- dlq
+@dlq_app.command("list")
+def dlq_list(
+    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason prefix.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+) -> None:
+    """Dead letters, oldest first."""
+    from shared.dlq import DeadLetterStore
+    from shared.runtime import redis_client
+
+    table = Table("id", "age", "stage", "reason", "source", "attempts", "message")
+    now = time.time()
+    for entry in DeadLetterStore(redis_client(_settings())).iter(
+        stage=stage, reason=reason, source=source
+    ):
+        table.add_row(
+            entry.id,
+            _ago(entry.at, now),
+            entry.stage,
+            entry.reason,
+            entry.source or "",
+            str(entry.attempts),
+            entry.message[:70],
+        )
+    console.print(table)
+
+
+@dlq_app.command("show")
+def dlq_show(entry_id: str) -> None:
+    """One dead letter with its payload, as JSON."""
+    from shared.dlq import DeadLetterStore
+    from shared.runtime import redis_client
+
+    entry = DeadLetterStore(redis_client(_settings())).get(entry_id)
+    if entry is None:
+        err.print(f"no dead letter {entry_id}")
+        raise typer.Exit(1)
+    console.print_json(entry.model_dump_json())
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    entry_id: Annotated[str | None, typer.Argument(help="One entry; omit to use filters.")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason prefix.")] = None,
+) -> None:
+    """Send dead letters back to their stage (idempotent) and remove them."""
+    from shared.dlq import DeadLetterStore
+    from shared.queues import STAGE_TASKS
+    from shared.worker import app as celery_app
+    from shared.worker import runtime
+
+    store = DeadLetterStore(runtime.redis)
+    entries = [store.get(entry_id)] if entry_id else list(store.iter(stage=stage, reason=reason))
+    replayed = 0
+    for entry in entries:
+        if entry is None or entry.stage not in STAGE_TASKS or "raw" in entry.payload:
+            continue
+        task, queue = STAGE_TASKS[entry.stage]
+        celery_app.send_task(task, args=[entry.payload], queue=queue)
+        store.remove(entry.id)
+        replayed += 1
+    console.print(f"replayed {replayed} dead letter(s)")
+
+
+@dlq_app.command("purge")
+def dlq_purge(
+    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason prefix.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Delete dead letters matching the filters."""
+    from shared.dlq import DeadLetterStore
+    from shared.runtime import redis_client
+
+    store = DeadLetterStore(redis_client(_settings()))
+    entries = list(store.iter(stage=stage, reason=reason))
+    if not yes and not typer.confirm(f"delete {len(entries)} dead letter(s)?"):
+        raise typer.Exit(1)
+    for entry in entries:
+        store.remove(entry.id)
+    console.print(f"purged {len(entries)} dead letter(s)")
+
+
+# -------------------------------------------------------------------- search
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Full-text query (simple_query_string syntax).")],
+    size: Annotated[int, typer.Option(help="How many hits.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+) -> None:
+    """Search the read alias as the read-only consumer."""
+    from shared.runtime import es_client
+
+    settings = _settings()
+    es = es_client(settings, role="reader")
+    try:
+        result = es.search(
+            index=settings.es.index_prefix,
+            query={
+                "simple_query_string": {
+                    "query": query,
+                    "fields": [
+                        "headline^3",
+                        "headline_en^3",
+                        "summary",
+                        "summary_en",
+                        "body_text",
+                        "body_text_en",
+                    ],
+                }
+            },
+            size=size,
+            source_excludes=["body_text", "body_text_en"],
+        )
+    finally:
+        es.close()
+    hits = result["hits"]["hits"]
+    if as_json:
+        for hit in hits:
+            sys.stdout.write(
+                json.dumps({"score": hit["_score"], **hit["_source"]}, ensure_ascii=False) + "\n"
+            )
+        return
+    table = Table("score", "source", "lang", "published", "headline")
+    for hit in hits:
+        doc = hit["_source"]
+        table.add_row(
+            f"{hit['_score']:.2f}",
+            doc.get("source", ""),
+            doc.get("language", ""),
+            (doc.get("published") or "")[:16],
+            doc.get("headline", "")[:90],
+        )
+    console.print(table)
+    console.print(f"{result['hits']['total']['value']} matching document(s)")
+
+
+# -------------------------------------------------------------------- health
+@health_app.command("worker")
+def health_worker(
+    stage: Annotated[str, typer.Argument(help="ingest, enrich or index")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
+) -> None:
+    """Exit 0 if this host's worker for STAGE answers a Celery ping."""
+    from shared.worker import app as celery_app
+
+    name = f"{stage}@{socket.gethostname()}"
+    replies = celery_app.control.ping(destination=[name], timeout=timeout)
+    if not any(name in reply for reply in replies):
+        err.print(f"worker {name} did not answer")
+        raise typer.Exit(1)
+    console.print(f"worker {name} ok")
+
+
+# ---------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for indexing.")] = 300.0,
+) -> None:
+    """The whole pipeline on bundled real samples: services, workers, search."""
+    from shared.demo import run_demo
+
+    run_demo(project_root(), console=console, timeout=timeout)
+
+
+def _register_optional_commands() -> None:
+    """Commands contributed by the services (parse, enrich, ...)."""
+    try:
+        from services.ingest.cli import parse as parse_command
+    except ImportError:
+        return
+    app.command(name="parse")(parse_command)
+
+
+def main() -> None:
+    _register_optional_commands()
+    try:
+        app()
+    except WirestreamError as exc:
+        err.print(f"[red]error[/]: {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Run the real pipeline on this machine: a feed server on loopback and the
+three workers plus the scheduler as child processes.
+
+Used by ``wirestream demo`` and by the integration tests, so both exercise
+exactly what operators run (``wirestream worker <stage>``), against the local
+services of ``wirestream services up``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FeedServer", "PipelineProcesses", "wait_for"]
+
+CONTENT_TYPES = {
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".xml": "application/xml",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+}
+
+
+class FeedServer:
+    """Serves byte documents by path on 127.0.0.1 with ETag support.
+
+    ``publish(path, data)`` replaces what a path serves, which is how tests
+    make an item change between two polls.
+    """
+
+    def __init__(self) -> None:
+        self._docs: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self.requests: list[tuple[str, int]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with server._lock:
+                    doc = server._docs.get(self.path.split("?")[0])
+                if doc is None:
+                    self.send_error(404)
+                    server.requests.append((self.path, 404))
+                    return
+                data, ctype = doc
+                etag = '"' + hashlib.sha1(data).hexdigest() + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    server.requests.append((self.path, 304))
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(data)
+                server.requests.append((self.path, 200))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def publish(self, path: str, data: bytes, content_type: str | None = None) -> str:
+        ctype = content_type or CONTENT_TYPES.get(Path(path).suffix, "application/octet-stream")
+        with self._lock:
+            self._docs[path] = (data, ctype)
+        return self.base_url + path
+
+    def publish_file(self, file: Path, path: str | None = None) -> str:
+        return self.publish(path or "/" + file.name, file.read_bytes())
+
+    def __enter__(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class PipelineProcesses:
+    """``wirestream worker ingest|enrich|index`` and ``wirestream scheduler``
+    as child processes; logs under ``var/log/``. Stopping sends SIGTERM (a
+    warm shutdown: in-flight tasks finish) and waits."""
+
+    STAGES = ("ingest", "enrich", "index")
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        env: dict[str, str] | None = None,
+        scheduler: bool = True,
+        concurrency: int = 1,
+    ) -> None:
+        self.root = root
+        self.env = dict(os.environ)
+        self.env.setdefault("WIRESTREAM_ENV_FILE", str(root / "var" / "local.env"))
+        self.env.update(env or {})
+        self.scheduler = scheduler
+        self.concurrency = concurrency
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_dir = root / "var" / "log"
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", *args],
+            cwd=self.root,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+
+    def start(self) -> None:
+        for stage in self.STAGES:
+            self.start_worker(stage)
+        if self.scheduler:
+            self._spawn("scheduler", ["scheduler", "--tick", "0.5"])
+
+    def start_worker(self, stage: str) -> None:
+        self._spawn(
+            stage,
+            ["worker", stage, "--concurrency", str(self.concurrency), "--loglevel", "WARNING"],
+        )
+
+    def signal(self, name: str, sig: int) -> None:
+        proc = self.procs[name]
+        # The whole process group: the Celery parent and its pool children.
+        os.killpg(proc.pid, sig)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        for _name, proc in self.procs.items():
+            if proc.poll() is None:
+                try:
+                    # The Celery parent only: it drains its pool children.
+                    os.kill(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                proc.wait(remaining)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        self.procs.clear()
+
+    def alive(self) -> dict[str, bool]:
+        return {name: proc.poll() is None for name, proc in self.procs.items()}
+
+    def __enter__(self) -> PipelineProcesses:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def wait_for(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
