@@ -12,7 +12,9 @@ polling the same item at once cannot both send it.
   ``updated`` date), ``versioncreated`` becomes the time we saw the change, so
   the new version always sorts after the old one in Elasticsearch.
 * ``stale`` — the provider says it is older (lower version number, or an
-  older timestamp without a higher version): dropped and counted.
+  older provider timestamp than the last one seen, without a higher version):
+  dropped and counted. The provider's own timestamp is remembered apart from
+  the effective one, so a feed that never moves its date is not "older".
 
 ``firstcreated`` is pinned to the first version's value so every version of a
 story lands in the same monthly index.
@@ -39,28 +41,32 @@ local key = KEYS[1]
 local hash, status = ARGV[1], ARGV[2]
 local pv, vc, fc, fetched, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
     tonumber(ARGV[6]), tonumber(ARGV[7])
-local cur = redis.call('HMGET', key, 'hash', 'status', 'version', 'vc', 'fc')
+-- vc: the effective versioncreated sent downstream; pvc: the provider's own
+local cur = redis.call('HMGET', key, 'hash', 'status', 'version', 'vc', 'fc', 'pvc')
 if not cur[1] then
   local version = math.max(pv, 1)
-  redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', vc, 'fc', fc)
+  redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', vc,
+             'fc', fc, 'pvc', vc)
   redis.call('EXPIRE', key, ttl)
   return {'new', version, vc, fc}
 end
-local sv, svc, sfc = tonumber(cur[3]), tonumber(cur[4]), tonumber(cur[5])
+local sv, svc, sfc, spvc = tonumber(cur[3]), tonumber(cur[4]), tonumber(cur[5]),
+    tonumber(cur[6] or cur[4])
 if cur[1] == hash and cur[2] == status then
   return {'unchanged', sv, svc, sfc}
 end
 if pv > 0 and pv < sv then
   return {'stale', sv, svc, sfc}
 end
-if vc < svc and pv <= sv then
+if vc < spvc and pv <= sv then
   return {'stale', sv, svc, sfc}
 end
 local version = sv + 1
 if pv > sv then version = pv end
 local newvc = vc
 if newvc <= svc then newvc = math.max(fetched, svc + 1) end
-redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', newvc)
+redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', newvc,
+           'pvc', vc)
 redis.call('EXPIRE', key, ttl)
 return {'changed', version, newvc, sfc}
 """

@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+# Both install what they need (apt, pip, the Elasticsearch download) and are
+# safe to run again.
+SHELL := /bin/bash
+VENV := .venv
+WS := $(VENV)/bin/wirestream
+
+.PHONY: bootstrap services demo test unit integration lint down status bench
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+services: bootstrap
+	@$(WS) services up
+
+demo: services
+	@$(WS) demo
+
+# pytest exits 5 when it collected no tests: that is a failure here.
+test: services
+	@$(VENV)/bin/pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+unit: bootstrap
+	@$(VENV)/bin/pytest tests/unit
+
+integration: services
+	@$(VENV)/bin/pytest tests/integration
+
+lint: bootstrap
+	@$(VENV)/bin/ruff check shared services tests
+	@$(VENV)/bin/mypy
+
+status:
+	@$(WS) services status
+
+down:
+	@$(WS) services down

@@ -1,0 +1,119 @@
+"""The version gate, the source registry, the scheduler and the dead-letter
+store against the real Redis."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import redis
+
+from services.ingest.gate import VersionGate
+from services.ingest.scheduler import Scheduler
+from services.ingest.sources import Source, SourceRegistry, SourceState
+from shared.dlq import DeadLetterStore
+from shared.models import PubStatus, content_hash
+from tests.unit.test_shared import make_item
+
+
+def test_new_unchanged_changed_stale(redis_db: redis.Redis) -> None:
+    gate = VersionGate(redis_db)
+    first = make_item()
+    d1 = gate.decide(first)
+    assert (d1.verdict, d1.item.version) == ("new", 1)
+    assert gate.decide(first).verdict == "unchanged"
+
+    # same guid, new content, provider timestamp unchanged (RSS without updated)
+    edited = first.model_copy(update={"headline": "Edited", "content_hash": content_hash("E")})
+    d2 = gate.decide(edited)
+    assert (d2.verdict, d2.item.version) == ("changed", 2)
+    assert d2.item.versioncreated > first.versioncreated
+    assert d2.item.es_version > d1.item.es_version
+    assert d2.item.firstcreated == d1.item.firstcreated
+
+    # a second edit while the feed's date still has not moved
+    edited_again = first.model_copy(update={"content_hash": content_hash("E2")})
+    d3 = gate.decide(edited_again)
+    assert (d3.verdict, d3.item.version) == ("changed", 3)
+    assert d3.item.es_version > d2.item.es_version
+
+    # a kill is a change even with identical text
+    killed = edited_again.model_copy(update={"pubstatus": PubStatus.canceled})
+    assert gate.decide(killed).verdict == "changed"
+
+    # provider-versioned older copy arriving late
+    old = first.model_copy(update={"content_hash": content_hash("old")})
+    assert gate.decide(old, provider_version=1).verdict == "stale"
+    older_time = first.model_copy(update={
+        "content_hash": content_hash("older"),
+        "versioncreated": first.versioncreated - timedelta(hours=1)})
+    assert gate.decide(older_time).verdict == "stale"
+
+
+def test_concurrent_duplicates_pass_the_gate_once(redis_db: redis.Redis) -> None:
+    gate = VersionGate(redis_db)
+    item = make_item(id="dup-1")
+    verdicts: list[str] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        v = gate.decide(item).verdict
+        with lock:
+            verdicts.append(v)
+
+    threads = [threading.Thread(target=run) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(verdicts) == ["new"] + ["unchanged"] * 15
+
+
+def test_forget_makes_the_next_poll_resend_as_a_newer_version(redis_db: redis.Redis) -> None:
+    gate = VersionGate(redis_db)
+    item = make_item(id="lost-1")
+    first = gate.decide(item)
+    gate.forget(item.id)
+    again = gate.decide(item)
+    assert again.verdict == "changed"
+    assert again.item.es_version > first.item.es_version
+
+
+def test_scheduler_claims_each_due_source_once(redis_db: redis.Redis) -> None:
+    registry = SourceRegistry(redis_db)
+    for n in range(5):
+        registry.put(Source(id=f"s{n}", url=f"http://127.0.0.1/{n}"), due=100.0)
+    registry.put(Source(id="later", url="http://127.0.0.1/x"), due=10_000.0)
+    enqueued: list[str] = []
+    a = Scheduler(redis_db, enqueued.append, clock=lambda: 200.0, batch=2)
+    b = Scheduler(redis_db, enqueued.append, clock=lambda: 200.0)
+    assert sorted(a.run_once()) == [f"s{n}" for n in range(5)]
+    assert b.run_once() == []  # claimed: leased into the future
+    assert sorted(enqueued) == [f"s{n}" for n in range(5)]
+    assert registry.next_due("s0") == 200.0 + 300
+
+
+def test_source_state_round_trip_and_removal(redis_db: redis.Redis) -> None:
+    registry = SourceRegistry(redis_db)
+    registry.put(Source(id="a", url="http://127.0.0.1/a"))
+    registry.save_state("a", SourceState(etag='"x"', consecutive_failures=2, last_error="boom"))
+    state = registry.state("a")
+    assert (state.etag, state.consecutive_failures, state.last_error) == ('"x"', 2, "boom")
+    registry.save_state("a", SourceState(etag=None, consecutive_failures=0))
+    assert registry.state("a").etag is None
+    assert registry.remove("a")
+    assert registry.get("a") is None and registry.next_due("a") is None
+
+
+def test_dead_letters_filter_and_remove(redis_db: redis.Redis) -> None:
+    store = DeadLetterStore(redis_db)
+    a = store.add(stage="index", reason="es_rejected", message="m", error_type="X",
+                  payload={"items": []}, attempts=1, source="s1")
+    store.add(stage="enrich", reason="crash:KeyError", message="m", error_type="KeyError",
+              payload={"items": []}, attempts=3, source="s2")
+    assert store.count() == 2
+    assert [e.id for e in store.iter(stage="index")] == [a.id]
+    assert [e.source for e in store.iter(reason="crash")] == ["s2"]
+    assert store.get(a.id) == a
+    assert store.remove(a.id) and not store.remove(a.id)
+    assert store.count() == 1

@@ -1,0 +1,108 @@
+"""Pure parts of the shared library: errors, model, settings, redaction."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from shared import errors
+from shared.models import Batch, NewsItem, PubStatus, content_hash, item_id
+from shared.settings import RedisSettings, Settings
+from shared.telemetry import redact, redact_headers
+
+
+def make_item(**over: object) -> NewsItem:
+    base: dict[str, object] = {
+        "id": item_id("src", "guid-1"),
+        "uri": "guid-1",
+        "source": "src",
+        "headline": "Headline",
+        "versioncreated": datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        "fetched_at": datetime(2026, 11, 1, 12, 5, tzinfo=UTC),
+        "content_hash": content_hash("Headline"),
+    }
+    base.update(over)
+    return NewsItem.model_validate(base)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        errors.PayloadError("bad payload", reason="invalid_payload"),
+        errors.FetchFailed("503 from source", retry_after=30.0),
+        errors.DocumentRejected("mapper_parsing_exception", status=400, doc_id="abc"),
+        errors.ServiceUnavailable("es down", reason="es_unavailable"),
+    ],
+)
+def test_every_error_pickles_with_its_state(exc: errors.WirestreamError) -> None:
+    clone = pickle.loads(pickle.dumps(exc))
+    assert type(clone) is type(exc)
+    assert clone.reason == exc.reason
+    assert str(clone) == str(exc)
+    assert clone.__dict__ == exc.__dict__
+
+
+def test_retry_tuples_partition_the_tree() -> None:
+    assert issubclass(errors.FetchRefused, errors.PERMANENT)
+    assert issubclass(errors.BackPressure, errors.TRANSIENT)
+    assert not issubclass(errors.ParseError, errors.TRANSIENT)
+
+
+def test_item_id_is_deterministic_and_source_scoped() -> None:
+    assert item_id("a", "g") == item_id("a", "g")
+    assert item_id("a", "g") != item_id("b", "g")
+    assert len(item_id("a", "g")) == 32
+
+
+def test_naive_datetimes_become_utc_and_aware_ones_are_converted() -> None:
+    item = make_item(
+        versioncreated=datetime(2026, 1, 1, 12, 0),
+        firstcreated=datetime(2026, 1, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),
+    )
+    assert item.versioncreated.tzinfo == UTC
+    assert item.firstcreated == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_es_version_grows_with_time_then_version() -> None:
+    v1 = make_item(version=1)
+    v2_same_time = make_item(version=2)
+    later = make_item(version=1, versioncreated=v1.versioncreated + timedelta(milliseconds=1))
+    assert v1.es_version < v2_same_time.es_version < later.es_version
+    assert later.es_version < 2**63
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        make_item(unexpected="x")
+
+
+def test_batch_round_trips_as_json() -> None:
+    batch = Batch(items=[make_item(pubstatus=PubStatus.canceled)], correlation_id="c1")
+    again = Batch.model_validate(batch.model_dump(mode="json"))
+    assert again == batch
+
+
+def test_redis_url_gets_the_password_quoted() -> None:
+    settings = RedisSettings(url="redis://127.0.0.1:16379/3", password="p@ss/word")
+    assert settings.url_with_password == "redis://:p%40ss%2Fword@127.0.0.1:16379/3"
+
+
+def test_secrets_do_not_show_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIRESTREAM_ES__PASSWORD", "hunter2-secret")
+    monkeypatch.setenv("WIRESTREAM_ENV_FILE", "/nonexistent")
+    settings = Settings()
+    assert settings.es.password is not None
+    assert settings.es.password.get_secret_value() == "hunter2-secret"
+    assert "hunter2-secret" not in repr(settings)
+
+
+def test_redact_scrubs_userinfo_and_token_parameters() -> None:
+    text = "GET https://user:pw@feeds.example/x?api_key=abc123&page=2 failed"
+    assert redact(text) == "GET https://***:***@feeds.example/x?api_key=***&page=2 failed"
+    assert redact_headers({"Authorization": "Bearer x", "Accept": "a"}) == {
+        "Authorization": "***",
+        "Accept": "a",
+    }
