@@ -25,10 +25,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "Batch",
+    "Concept",
     "Enrichment",
     "LanguageResult",
     "NewsItem",
     "PubStatus",
+    "Rights",
     "StepError",
     "Subject",
     "content_hash",
@@ -63,6 +65,34 @@ class Subject(BaseModel):
     name: str | None = None
     scheme: str | None = None
     origin: str = "provider"
+
+
+class Concept(BaseModel):
+    """A named thing an item is about or mentions: a place, person or
+    organisation (ninjs ``places``/``people``/``organisations``, NewsML-G2
+    ``subject``/``located`` of the matching ``cpnat:`` type). Unlike a
+    :class:`Subject` it may have no code at all: wires often send names only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    code: str | None = None  # qcode, uri or literal, as the provider sent it
+    scheme: str | None = None  # qcode prefix or the uri minus its last segment
+    rel: str | None = None  # "about", "mentions", ... when the provider says
+
+
+class Rights(BaseModel):
+    """Rights statements as the provider sent them (ninjs ``copyrightholder``/
+    ``copyrightnotice``/``usageterms``/``rightsinfo``, NewsML-G2 ``rightsInfo``,
+    feed ``copyright``/``rights``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str | None = None
+    notice: str | None = None
+    usage_terms: str | None = None
+    linked_rights: str | None = None
+    encoded_rights: str | None = None
 
 
 class StepError(BaseModel):
@@ -120,6 +150,30 @@ class NewsItem(BaseModel):
     content_hash: str
     correlation_id: str = ""
     enrichment: Enrichment | None = None
+    # --- added for the ingest parsers; all optional, ninjs 2.x names where
+    # ninjs has the concept ---
+    # the provider's own id as sent (RSS guid, Atom id, ninjs uri, G2 guid);
+    # None when the source has none and ``id`` came from a fallback key
+    guid: str | None = None
+    # ``url`` normalised for de-duplication (tracking parameters, fragment,
+    # default port and trailing slash removed); not meant for fetching
+    canonical_url: str | None = None
+    # ninjs type: text, picture, video, audio, graphic, composite
+    type: str = "text"
+    urgency: int | None = None
+    genres: list[Subject] = Field(default_factory=list)
+    places: list[Concept] = Field(default_factory=list)
+    people: list[Concept] = Field(default_factory=list)
+    organisations: list[Concept] = Field(default_factory=list)
+    rights: Rights | None = None
+    # free-text categories/tags/keywords the provider attached (RSS category,
+    # JSON Feed tags, G2 keyword): not a controlled vocabulary
+    provider_keywords: list[str] = Field(default_factory=list)
+    # uris of the items a package/composite groups (G2 packageItem itemRefs,
+    # ninjs associations)
+    associations: list[str] = Field(default_factory=list)
+    # data-quality notes from ingest, e.g. "date_missing", "date_future_clamped"
+    ingest_flags: list[str] = Field(default_factory=list)
 
     @property
     def es_version(self) -> int:

@@ -20,8 +20,9 @@ from elasticsearch import Elasticsearch
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-# Redis database reserved for tests (the pipeline itself uses 0).
-TEST_DB = 9
+# Redis database reserved for tests (the pipeline itself uses 0). Two test
+# sessions running at once on one machine must pick different databases.
+TEST_DB = int(os.environ.get("WIRESTREAM_TEST_REDIS_DB", "9"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
