@@ -132,12 +132,22 @@ def worker(
 
     if stage not in STAGE_MODULES:
         raise typer.BadParameter(f"stage must be one of {', '.join(STAGE_MODULES)}")
+    import tempfile
+
+    from shared.metrics import prepare_multiprocess, serve_metrics
+
+    # Multiprocess metrics must be configured before prometheus_client loads.
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix=f"wirestream-{stage}-metrics-"
+    )
+    prepare_multiprocess(Path(metrics_dir))
     from shared.telemetry import setup_logging
     from shared.worker import app as celery_app
     from shared.worker import settings
 
     setup_logging(settings.log_level, settings.log_json)
     importlib.import_module(STAGE_MODULES[stage])
+    serve_metrics(settings.metrics_port, settings.metrics_addr)
     celery_app.worker_main(
         [
             "worker",

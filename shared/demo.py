@@ -48,7 +48,7 @@ def expected_items(samples: Path) -> dict[str, set[str]]:
     for source_id, (file, fmt, language) in DEMO_SOURCES.items():
         result = parse_document(
             (samples / file).read_bytes(),
-            source=SourceRef(id=source_id, language_hint=language),
+            source=SourceRef(id=source_id, language=language),
             fetched_at=now,
             fmt=fmt,
         )

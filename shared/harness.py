@@ -119,15 +119,16 @@ class PipelineProcesses:
         self.scheduler = scheduler
         self.concurrency = concurrency
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}
         self.log_dir = root / "var" / "log"
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "shared.cli", *args],
             cwd=self.root,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -139,12 +140,22 @@ class PipelineProcesses:
         for stage in self.STAGES:
             self.start_worker(stage)
         if self.scheduler:
-            self._spawn("scheduler", ["scheduler", "--tick", "0.5"])
+            self._spawn(
+                "scheduler", ["scheduler", "--tick", "0.5"], {"WIRESTREAM_METRICS_PORT": "0"}
+            )
 
     def start_worker(self, stage: str) -> None:
+        """Each worker serves /metrics on its own loopback port
+        (``metrics_ports[stage]``) with its own multiprocess directory."""
+        port = self.metrics_ports.setdefault(stage, _free_port())
         self._spawn(
             stage,
             ["worker", stage, "--concurrency", str(self.concurrency), "--loglevel", "WARNING"],
+            {
+                "WIRESTREAM_METRICS_PORT": str(port),
+                "WIRESTREAM_METRICS_ADDR": "127.0.0.1",
+                "PROMETHEUS_MULTIPROC_DIR": str(self.root / "var" / "metrics" / f"{stage}-{port}"),
+            },
         )
 
     def signal(self, name: str, sig: int) -> None:
@@ -179,6 +190,22 @@ class PipelineProcesses:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:

@@ -312,7 +312,8 @@ class LocalServices:
         )
         if result.returncode != 0 or not archive.exists():
             raise ServiceUnavailable(
-                f"could not fetch {ES_ARTIFACT} with Maven:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+                f"could not fetch {ES_ARTIFACT} with Maven:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
             )
         return archive
 
@@ -474,7 +475,8 @@ class LocalServices:
         env = self._es_tool_env(java_home)
         env["ES_JAVA_OPTS"] = f"-Xms{self.es_heap} -Xmx{self.es_heap}"
         self.echo(
-            f"starting elasticsearch {ES_VERSION} on 127.0.0.1:{self.ports.es_http} (java {java_home})"
+            f"starting elasticsearch {ES_VERSION} on 127.0.0.1:{self.ports.es_http} "
+            f"(java {java_home})"
         )
         log = self.var / "es" / "startup.log"
         with log.open("wb") as out:

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     log_level: str = "INFO"
     log_json: bool = True
+    # /metrics of each worker's main process; 0 disables. Compose scrapes
+    # 9108 on every worker container; local runs give each worker its own.
+    metrics_port: int = 9108
+    metrics_addr: str = "0.0.0.0"
 
 
 def load_settings() -> Settings:

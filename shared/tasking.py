@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 
 from shared.celery_app import MAX_RETRY_COUNTDOWN
 from shared.errors import PERMANENT, TRANSIENT, PayloadError, TransientError, WirestreamError
+from shared.metrics import metrics
 from shared.models import Batch
 from shared.runtime import Runtime
 from shared.telemetry import bind_context, clear_context
@@ -77,6 +79,7 @@ def run_stage(
     correlation = payload.get("correlation_id") if isinstance(payload, dict) else None
     clear_context()
     bind_context(stage=stage, source=source, correlation_id=correlation, task_id=task.request.id)
+    started = time.monotonic()
     try:
         return body()
     except Retry:
@@ -100,6 +103,7 @@ def run_stage(
                 countdown,
                 exc,
             )
+            metrics().retries.labels(stage, reason).inc()
             raise task.retry(countdown=countdown, exc=exc) from exc
         _dead_letter(
             runtime, stage, f"exhausted:{reason}", exc, payload, attempts, source, item_ids
@@ -108,11 +112,14 @@ def run_stage(
     except Exception as exc:
         if task.request.retries < MAX_CRASH_RETRIES:
             log.exception("%s: unexpected error, retry %d", stage, attempts)
+            metrics().retries.labels(stage, f"crash:{type(exc).__name__}").inc()
             raise task.retry(countdown=backoff(task.request.retries), exc=exc) from exc
         _dead_letter(
             runtime, stage, f"crash:{type(exc).__name__}", exc, payload, attempts, source, item_ids
         )
         return None
+    finally:
+        metrics().stage_seconds.labels(stage).observe(time.monotonic() - started)
 
 
 def _dead_letter(
@@ -135,6 +142,8 @@ def _dead_letter(
         source=source,
         item_ids=item_ids,
     )
+    metrics().dead_letters.labels(stage, reason).inc()
+    metrics().dead_letters.labels(stage, reason).inc()
     log.error(
         "%s: dead-lettered %s (%s) after %d attempt(s): %s", stage, entry.id, reason, attempts, exc
     )

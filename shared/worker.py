@@ -7,11 +7,13 @@ see :func:`shared.cli.worker`.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from shared.celery_app import create_app
+from shared.metrics import mark_process_dead
 from shared.runtime import Runtime
 from shared.settings import load_settings
 from shared.telemetry import setup_logging
@@ -31,5 +33,7 @@ def _after_fork(**_: Any) -> None:
 
 
 @worker_process_shutdown.connect
-def _on_shutdown(**_: Any) -> None:
+def _on_shutdown(pid: int | None = None, **_: Any) -> None:
     runtime.close()
+    # Live gauges of a recycled child must not linger; counters are kept.
+    mark_process_dead(pid or os.getpid())

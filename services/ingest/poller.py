@@ -23,6 +23,7 @@ from services.ingest.gate import VersionGate
 from services.ingest.sources import Source, SourceRegistry, SourceState
 from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
+from shared.metrics import metrics
 from shared.models import Batch, NewsItem
 
 __all__ = ["PollReport", "Poller", "next_interval"]
@@ -110,6 +111,19 @@ def auth_headers(source: Source) -> tuple[str, dict[str, str]]:
 ParseFn = Callable[..., object]
 
 
+def _observe(report: PollReport) -> None:
+    m = metrics()
+    m.polls.labels(report.source_id, report.status).inc()
+    if report.status == "ok":
+        m.poll_items.labels(report.source_id).observe(report.items)
+    for outcome in ("new", "changed", "unchanged", "stale"):
+        count = getattr(report, outcome)
+        if count:
+            m.items.labels("ingest", report.source_id, outcome).inc(count)
+    if report.item_errors:
+        m.items.labels("ingest", report.source_id, "parse_failed").inc(report.item_errors)
+
+
 class Poller:
     def __init__(
         self,
@@ -165,6 +179,7 @@ class Poller:
             report.next_due = max(report.next_due, now + result.retry_after)
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)
+        _observe(report)
         return report
 
     def _ingest(self, source: Source, result: FetchResultLike, report: PollReport) -> None:
@@ -173,7 +188,7 @@ class Poller:
         fetched_at = datetime.fromtimestamp(self._clock(), UTC)
         parsed = self._parse(
             result.body,
-            source=SourceRef(id=source.id, language_hint=source.language),
+            source=SourceRef(id=source.id, language=source.language),
             fetched_at=fetched_at,
             content_type=result.content_type,
             base_url=result.final_url,
@@ -239,6 +254,7 @@ class Poller:
         report.next_due = now + _jitter(delay)
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)
+        _observe(report)
         log.warning("poll of %s failed (%d in a row): %s", source.id,
                     state.consecutive_failures, state.last_error)
         return report

@@ -1,0 +1,132 @@
+"""Prometheus metrics of the pipeline.
+
+Names follow Prometheus conventions: ``wirestream_<what>_total`` for counters,
+``_seconds`` for durations, base units, and only bounded label values (stage,
+source id, outcome, reason slugs; never URLs or item ids).
+
+Under Celery's prefork pool every child process writes its own values to
+memory-mapped files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's
+multiprocess mode), and the worker's main process serves the sum on
+``/metrics``; counts of recycled children are kept. :func:`prepare_multiprocess`
+must run before ``prometheus_client`` is first imported, which is why this
+module imports it lazily through :func:`_prom`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["metrics", "prepare_multiprocess", "serve_metrics"]
+
+# Seconds; news latencies range from sub-second to hours (embargo, slow feeds).
+LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
+STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+def prepare_multiprocess(directory: Path) -> None:
+    """Point prometheus_client at a fresh directory (call before any import
+    of prometheus_client in a worker's main process)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.items = Counter(
+            "wirestream_items_total",
+            "Items by stage and outcome (fetched, new, changed, unchanged, stale, "
+            "parse_failed, enriched, indexed, stale_version, rejected).",
+            ["stage", "source", "outcome"],
+        )
+        self.polls = Counter(
+            "wirestream_polls_total",
+            "Polls by source and status (ok, not_modified, failed).",
+            ["source", "status"],
+        )
+        self.poll_items = Histogram(
+            "wirestream_poll_items",
+            "Items found per poll.",
+            ["source"],
+            buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+        )
+        self.stage_seconds = Histogram(
+            "wirestream_stage_duration_seconds",
+            "Time one task of a stage took.",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+        )
+        self.latency = Histogram(
+            "wirestream_end_to_end_latency_seconds",
+            "From published (or fetched) to written to Elasticsearch.",
+            ["since"],
+            buckets=LATENCY_BUCKETS,
+        )
+        self.dead_letters = Counter(
+            "wirestream_dead_letters_total", "Messages dead-lettered.", ["stage", "reason"]
+        )
+        self.retries = Counter(
+            "wirestream_task_retries_total", "Task retries scheduled.", ["stage", "reason"]
+        )
+        self.es_seconds = Histogram(
+            "wirestream_es_request_duration_seconds",
+            "Elasticsearch request time.",
+            ["operation"],
+            buckets=STAGE_BUCKETS,
+        )
+        self.es_errors = Counter(
+            "wirestream_es_errors_total",
+            "Elasticsearch errors (request or per item).",
+            ["operation", "reason"],
+        )
+        self.translator_seconds = Histogram(
+            "wirestream_translator_request_duration_seconds",
+            "Translation request time.",
+            ["backend"],
+            buckets=STAGE_BUCKETS,
+        )
+        self.translator_errors = Counter(
+            "wirestream_translator_errors_total", "Translation failures.", ["backend", "reason"]
+        )
+        self.enrich_step_failures = Counter(
+            "wirestream_enrich_step_failures_total",
+            "Enrichment steps that failed.",
+            ["step", "reason"],
+        )
+
+
+@cache
+def metrics() -> Metrics:
+    return Metrics()
+
+
+def serve_metrics(port: int, addr: str = "0.0.0.0") -> Any:
+    """Serve /metrics from this (main) process, summing the children's files
+    in multiprocess mode. Returns the server (or None when port is 0)."""
+    if not port:
+        return None
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        server, _ = start_http_server(port, addr=addr, registry=registry)
+    else:
+        server, _ = start_http_server(port, addr=addr)
+    return server
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
