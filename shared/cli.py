@@ -185,6 +185,105 @@ def scheduler(
     Scheduler(runtime.redis, enqueue, tick=tick).run_forever()
 
 
+@app.command()
+def exporter(
+    port: Annotated[int, typer.Option(help="Port for /metrics.")] = 9109,
+    addr: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
+) -> None:
+    """Serve shared-state gauges (queues, dead letters, source health, services)."""
+    import signal as signals
+    import threading
+
+    from prometheus_client import start_http_server
+    from prometheus_client.core import CollectorRegistry
+
+    from shared.exporter import StateCollector
+    from shared.runtime import redis_client
+    from shared.telemetry import setup_logging
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.log_json)
+    registry = CollectorRegistry()
+    registry.register(StateCollector(settings, redis_client(settings)))
+    server, _ = start_http_server(port, addr=addr, registry=registry)
+    stop = threading.Event()
+    signals.signal(signals.SIGTERM, lambda *_: stop.set())
+    signals.signal(signals.SIGINT, lambda *_: stop.set())
+    err.print(f"exporter serving on {addr}:{port}/metrics")
+    stop.wait()
+    server.shutdown()
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
+    """One screen: services, workers per queue, queues, dead letters, items in
+    the last hour per stage, sources failing or quiet."""
+    from dataclasses import asdict
+
+    from shared.exporter import collect_state
+    from shared.queues import QUEUES
+    from shared.runtime import redis_client
+    from shared.stats import last_hour
+
+    settings = _settings()
+    client = redis_client(settings)
+    state = collect_state(settings, client)
+    workers: dict[str, list[str]] = {q: [] for q in QUEUES}
+    hour: dict[str, int] = {}
+    if state.services.get("redis"):
+        from shared.worker import app as celery_app
+
+        for reply in celery_app.control.ping(timeout=2.0):
+            for name in reply:
+                stage = name.split("@", 1)[0]
+                workers.setdefault(stage, []).append(name)
+        hour = last_hour(client, QUEUES)
+    failing = [s for s in state.sources if s.consecutive_failures]
+    quiet = [s for s in state.sources if s.quiet]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "services": state.services,
+                    "workers": workers,
+                    "queues": state.queues,
+                    "unacked": state.unacked,
+                    "dead_letters": state.dead_letters,
+                    "items_last_hour": hour,
+                    "failing_sources": [asdict(s) for s in failing],
+                    "quiet_sources": [asdict(s) for s in quiet],
+                },
+                indent=2,
+            )
+        )
+        return
+    services = Table("service", "up", title="services")
+    for name, ok in state.services.items():
+        services.add_row(name, _yes(ok))
+    console.print(services)
+    stages = Table("stage", "workers", "queued", "items last hour", title="pipeline")
+    for q in QUEUES:
+        stages.add_row(
+            q, str(len(workers.get(q, []))), str(state.queues.get(q, "?")), str(hour.get(q, "?"))
+        )
+    console.print(stages)
+    console.print(
+        f"unacked messages: {state.unacked}   dead letters: {state.dead_letters}   "
+        f"sources: {len(state.sources)}"
+    )
+    if failing or quiet:
+        problems = Table("source", "problem", "detail", title="sources needing attention")
+        for s in failing:
+            problems.add_row(s.id, f"{s.consecutive_failures} failures", (s.last_error or "")[:80])
+        for s in quiet:
+            problems.add_row(s.id, "quiet", f"no new item for {s.since_new_item or 0:.0f}s")
+        console.print(problems)
+    if not all(state.services.values()):
+        raise typer.Exit(1)
+
+
 # --------------------------------------------------------------------- index
 @index_app.command("setup")
 def index_setup() -> None:

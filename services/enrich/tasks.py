@@ -11,6 +11,7 @@ from services.enrich.language import build_detector
 from services.enrich.stage import Models, enrich_items
 from shared.models import Batch
 from shared.queues import ENRICH, INDEX, TASK_ENRICH
+from shared.stats import record
 from shared.tasking import parse_batch, run_stage
 from shared.worker import app, runtime
 
@@ -27,5 +28,6 @@ def enrich_batch_task(self: Task, payload: dict[str, Any]) -> None:
         batch = parse_batch(payload)
         enriched = enrich_items(batch.items, models())
         runtime.send(INDEX, Batch(items=enriched, correlation_id=batch.correlation_id))
+        record(runtime.redis, ENRICH, len(enriched))
 
     run_stage(self, ENRICH, runtime, payload, body)

@@ -16,6 +16,7 @@ from services.ingest.sources import SourceRegistry
 from shared.errors import PayloadError
 from shared.models import Batch
 from shared.queues import ENRICH, INGEST, TASK_POLL
+from shared.stats import record
 from shared.tasking import run_stage
 from shared.worker import app, runtime
 
@@ -54,6 +55,7 @@ def poll_source_task(self: Task, payload: dict[str, Any]) -> None:
             log.info("source %s is gone or disabled; nothing to poll", source_id)
             return
         report = _poller().poll(source)
+        record(runtime.redis, INGEST, report.new + report.changed)
         log.info("polled %s: %s, %d items, %d new, %d changed, %d unchanged, %d stale",
                  source.id, report.status, report.items, report.new, report.changed,
                  report.unchanged, report.stale)

@@ -44,9 +44,12 @@ def test_new_unchanged_changed_stale(redis_db: redis.Redis) -> None:
     # provider-versioned older copy arriving late
     old = first.model_copy(update={"content_hash": content_hash("old")})
     assert gate.decide(old, provider_version=1).verdict == "stale"
-    older_time = first.model_copy(update={
-        "content_hash": content_hash("older"),
-        "versioncreated": first.versioncreated - timedelta(hours=1)})
+    older_time = first.model_copy(
+        update={
+            "content_hash": content_hash("older"),
+            "versioncreated": first.versioncreated - timedelta(hours=1),
+        }
+    )
     assert gate.decide(older_time).verdict == "stale"
 
 
@@ -107,13 +110,69 @@ def test_source_state_round_trip_and_removal(redis_db: redis.Redis) -> None:
 
 def test_dead_letters_filter_and_remove(redis_db: redis.Redis) -> None:
     store = DeadLetterStore(redis_db)
-    a = store.add(stage="index", reason="es_rejected", message="m", error_type="X",
-                  payload={"items": []}, attempts=1, source="s1")
-    store.add(stage="enrich", reason="crash:KeyError", message="m", error_type="KeyError",
-              payload={"items": []}, attempts=3, source="s2")
+    a = store.add(
+        stage="index",
+        reason="es_rejected",
+        message="m",
+        error_type="X",
+        payload={"items": []},
+        attempts=1,
+        source="s1",
+    )
+    store.add(
+        stage="enrich",
+        reason="crash:KeyError",
+        message="m",
+        error_type="KeyError",
+        payload={"items": []},
+        attempts=3,
+        source="s2",
+    )
     assert store.count() == 2
     assert [e.id for e in store.iter(stage="index")] == [a.id]
     assert [e.source for e in store.iter(reason="crash")] == ["s2"]
     assert store.get(a.id) == a
     assert store.remove(a.id) and not store.remove(a.id)
     assert store.count() == 1
+
+
+def test_exporter_sees_queues_dead_letters_and_source_health(
+    redis_db: redis.Redis, settings: object
+) -> None:
+    import time as _time
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from shared.exporter import StateCollector, collect_state
+    from shared.stats import last_hour, record
+
+    redis_db.rpush("enrich", b"{}", b"{}")  # two waiting messages, as kombu stores them
+    DeadLetterStore(redis_db).add(
+        stage="index", reason="es_rejected", message="m", error_type="X", payload={}, attempts=1
+    )
+    registry_ = SourceRegistry(redis_db)
+    registry_.put(Source(id="quiet-one", url="http://127.0.0.1/q", min_interval=60))
+    now = _time.time()
+    registry_.save_state(
+        "quiet-one",
+        SourceState(
+            last_success=now - 10, interval=60, last_new_item=now - 7200, consecutive_failures=2
+        ),
+    )
+    record(redis_db, "index", 5)
+    record(redis_db, "index", 2)
+    assert last_hour(redis_db, ("ingest", "index")) == {"ingest": 0, "index": 7}
+
+    state = collect_state(settings, redis_db, probe=False)  # type: ignore[arg-type]
+    assert state.queues["enrich"] == 2 and state.dead_letters == 1
+    [health] = state.sources
+    assert health.quiet and health.consecutive_failures == 2
+
+    registry = CollectorRegistry()
+    registry.register(StateCollector(settings, redis_db))  # type: ignore[arg-type]
+    text = generate_latest(registry).decode()
+    assert 'wirestream_queue_depth{queue="enrich"} 2.0' in text
+    assert "wirestream_dead_letters 1.0" in text
+    assert 'wirestream_source_consecutive_failures{source="quiet-one"} 2.0' in text
+    assert 'wirestream_service_up{service="redis"} 1.0' in text
+    assert 'wirestream_service_up{service="elasticsearch"} 1.0' in text

@@ -29,9 +29,9 @@ BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 def rss(items: list[dict[str, str]]) -> bytes:
     entries = "".join(
-        f"""<item><title>{i['title']}</title><link>{i['link']}</link>
-<guid isPermaLink="false">{i['guid']}</guid><description>{i['summary']}</description>
-<pubDate>{i['date']}</pubDate></item>"""
+        f"""<item><title>{i["title"]}</title><link>{i["link"]}</link>
+<guid isPermaLink="false">{i["guid"]}</guid><description>{i["summary"]}</description>
+<pubDate>{i["date"]}</pubDate></item>"""
         for i in items
     )
     return f"""<?xml version="1.0" encoding="utf-8"?>
@@ -45,14 +45,15 @@ def story(n: int, title: str | None = None, minutes: int = 0) -> dict[str, str]:
         "title": title or f"Harbour workers strike in port city number {n}",
         "link": f"https://news.example/story-{n}?utm_source=rss",
         "summary": f"Dock workers in city {n} walked out on Monday over pay, "
-                   "halting container traffic for the day.",
+        "halting container traffic for the day.",
         "date": format_datetime(BASE + timedelta(minutes=n + minutes)),
     }
 
 
 @pytest.fixture(scope="module")
-def pipeline(settings: Settings, index_ready: str, test_env: dict[str, str]
-             ) -> Iterator[tuple[FeedServer, PipelineProcesses]]:
+def pipeline(
+    settings: Settings, index_ready: str, test_env: dict[str, str]
+) -> Iterator[tuple[FeedServer, PipelineProcesses]]:
     with FeedServer() as server:
         procs = PipelineProcesses(ROOT, env=test_env)
         procs.start()
@@ -70,8 +71,12 @@ def _docs(settings: Settings, source: str, es_admin: Elasticsearch) -> list[dict
     es_admin.indices.refresh(index=f"{settings.es.index_prefix}-*")
     reader = _reader(settings)
     try:
-        result = reader.search(index=settings.es.index_prefix, size=100,
-                               query={"term": {"source": source}}, sort=[{"id": "asc"}])
+        result = reader.search(
+            index=settings.es.index_prefix,
+            size=100,
+            query={"term": {"source": source}},
+            sort=[{"id": "asc"}],
+        )
     finally:
         reader.close()
     return [hit["_source"] for hit in result["hits"]["hits"]]
@@ -84,19 +89,22 @@ def _redis(settings: Settings) -> redis.Redis:
 
 
 def test_feed_items_become_searchable_documents_once_and_update_in_place(
-    pipeline: tuple[FeedServer, PipelineProcesses], settings: Settings,
+    pipeline: tuple[FeedServer, PipelineProcesses],
+    settings: Settings,
     es_admin: Elasticsearch,
 ) -> None:
     server, procs = pipeline
     url = server.publish("/wire.rss", rss([story(1), story(2), story(3)]))
     registry = SourceRegistry(_redis(settings))
-    source = Source(id="test-wire", url=url, type="rss", language="en",
-                    min_interval=5, max_interval=5)
+    source = Source(
+        id="test-wire", url=url, type="rss", language="en", min_interval=5, max_interval=5
+    )
     registry.put(source, due=0.0)
 
     ids = {item_id("test-wire", f"urn:test:story-{n}") for n in (1, 2, 3)}
-    assert wait_for(lambda: {d["id"] for d in _docs(settings, "test-wire", es_admin)} == ids,
-                    120), f"not indexed; workers alive: {procs.alive()}"
+    assert wait_for(
+        lambda: {d["id"] for d in _docs(settings, "test-wire", es_admin)} == ids, 120
+    ), f"not indexed; workers alive: {procs.alive()}"
     docs = {d["id"]: d for d in _docs(settings, "test-wire", es_admin)}
     first = docs[item_id("test-wire", "urn:test:story-1")]
     assert first["headline"] == "Harbour workers strike in port city number 1"
@@ -113,15 +121,18 @@ def test_feed_items_become_searchable_documents_once_and_update_in_place(
     # Poll the unchanged feed again (twice): still one document per item.
     polls_before = len([r for r in server.requests if r[0] == "/wire.rss"])
     registry.put(source, due=0.0)
-    assert wait_for(lambda: len([r for r in server.requests if r[0] == "/wire.rss"])
-                    >= polls_before + 2, 60)
+    assert wait_for(
+        lambda: len([r for r in server.requests if r[0] == "/wire.rss"]) >= polls_before + 2, 60
+    )
     docs_again = _docs(settings, "test-wire", es_admin)
     assert len(docs_again) == 3
     assert {d["version"] for d in docs_again} == {1}
 
     # Same guid, newer date, new headline: version 2 replaces version 1.
-    server.publish("/wire.rss", rss([
-        story(1, title="Harbour strike ends after talks", minutes=60), story(2), story(3)]))
+    server.publish(
+        "/wire.rss",
+        rss([story(1, title="Harbour strike ends after talks", minutes=60), story(2), story(3)]),
+    )
 
     def updated() -> bool:
         docs = {d["id"]: d for d in _docs(settings, "test-wire", es_admin)}
@@ -133,3 +144,45 @@ def test_feed_items_become_searchable_documents_once_and_update_in_place(
     assert len(final) == 3
     assert final[item_id("test-wire", "urn:test:story-1")]["version"] == 2
     assert procs.alive() == {"ingest": True, "enrich": True, "index": True, "scheduler": True}
+
+    # Every worker serves its counts on /metrics (multiprocess mode).
+    index_metrics = _metric_lines(procs, "index")
+    indexed = _value(
+        index_metrics,
+        "wirestream_items_total",
+        'outcome="indexed",source="test-wire",stage="index"',
+    )
+    assert indexed >= 4  # three stories plus the second version of one
+    assert (
+        _value(
+            _metric_lines(procs, "ingest"),
+            "wirestream_items_total",
+            'outcome="new",source="test-wire",stage="ingest"',
+        )
+        == 3
+    )
+    assert (
+        _value(
+            _metric_lines(procs, "ingest"),
+            "wirestream_items_total",
+            'outcome="changed",source="test-wire",stage="ingest"',
+        )
+        == 1
+    )
+    assert (
+        _value(index_metrics, "wirestream_end_to_end_latency_seconds_count", 'since="fetched"') >= 4
+    )
+
+
+def _metric_lines(procs: PipelineProcesses, stage: str) -> list[str]:
+    import httpx
+
+    port = procs.metrics_ports[stage]
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines()
+
+
+def _value(lines: list[str], name: str, labels: str) -> float:
+    for line in lines:
+        if line.startswith(f"{name}{{{labels}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name}{{{labels}}} not exported")

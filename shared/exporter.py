@@ -1,0 +1,215 @@
+"""The shared-state exporter: what no single worker knows.
+
+``wirestream exporter`` serves these gauges on /metrics, computed from Redis,
+Elasticsearch and the translator at scrape time (a custom collector, so values
+are never stale and there is no polling loop to die):
+
+* ``wirestream_queue_depth{queue}`` — messages waiting per Celery queue;
+* ``wirestream_queue_unacked`` — messages delivered but not yet acked;
+* ``wirestream_dead_letters`` — entries in the dead-letter store;
+* ``wirestream_source_*{source}`` — per source: enabled, seconds since the last
+  successful poll and since the last new item, consecutive failures, items in
+  the last poll, current poll interval;
+* ``wirestream_service_up{service}`` — redis, elasticsearch, translator.
+
+:func:`collect_state` is the same data as plain values, used by
+``wirestream status``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import redis
+
+from shared.queues import QUEUES
+from shared.settings import Settings
+
+__all__ = ["PipelineState", "SourceHealth", "StateCollector", "collect_state"]
+
+# kombu's Redis transport keeps messages of priority p in "<queue>\x06\x16<p>"
+# besides "<queue>" (default priority steps 0, 3, 6, 9).
+PRIORITY_SEP = "\x06\x16"
+PRIORITY_STEPS = (3, 6, 9)
+UNACKED_KEY = "unacked"
+
+
+@dataclass
+class SourceHealth:
+    id: str
+    enabled: bool
+    interval: float | None
+    since_success: float | None
+    since_new_item: float | None
+    consecutive_failures: int
+    items_last_poll: int
+    last_error: str | None
+
+    @property
+    def quiet(self) -> bool:
+        """Quiet for longer than usual: no new item for more than four times
+        its current interval (and at least an hour)."""
+        if self.since_new_item is None or self.interval is None:
+            return False
+        return self.since_new_item > max(3600.0, 4 * self.interval)
+
+
+@dataclass
+class PipelineState:
+    queues: dict[str, int] = field(default_factory=dict)
+    unacked: int = 0
+    dead_letters: int = 0
+    sources: list[SourceHealth] = field(default_factory=list)
+    services: dict[str, bool] = field(default_factory=dict)
+
+
+def queue_depth(client: redis.Redis, queue: str) -> int:
+    keys = [queue] + [f"{queue}{PRIORITY_SEP}{p}" for p in PRIORITY_STEPS]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.llen(key)
+    return int(sum(pipe.execute()))
+
+
+def _es_up(settings: Settings) -> bool:
+    from shared.runtime import es_client
+
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    es = es_client(settings)
+    try:
+        return bool(es.options(request_timeout=3).cluster.health().get("status") != "red")
+    except (ApiError, TransportError):
+        return False
+    finally:
+        es.close()
+
+
+def _translator_up(settings: Settings) -> bool:
+    tr = settings.translator
+    if tr.backend == "none":
+        return True
+    url = (
+        f"{tr.apertium_url}/listPairs"
+        if tr.backend == "apertium"
+        else f"{tr.libretranslate_url}/languages"
+    )
+    try:
+        return httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True) -> PipelineState:
+    from services.ingest.sources import SourceRegistry
+    from shared.dlq import DeadLetterStore
+
+    state = PipelineState()
+    try:
+        client.ping()
+        state.services["redis"] = True
+    except redis.RedisError:
+        state.services["redis"] = False
+    if state.services["redis"]:
+        state.queues = {q: queue_depth(client, q) for q in QUEUES}
+        state.unacked = int(client.hlen(UNACKED_KEY))
+        state.dead_letters = DeadLetterStore(client).count()
+        registry = SourceRegistry(client)
+        now = time.time()
+        for source in registry.all():
+            s = registry.state(source.id)
+            state.sources.append(
+                SourceHealth(
+                    id=source.id,
+                    enabled=source.enabled,
+                    interval=s.interval or float(source.min_interval),
+                    since_success=now - s.last_success if s.last_success else None,
+                    since_new_item=now - s.last_new_item if s.last_new_item else None,
+                    consecutive_failures=s.consecutive_failures,
+                    items_last_poll=s.items_last_poll,
+                    last_error=s.last_error,
+                )
+            )
+    if probe:
+        state.services["elasticsearch"] = _es_up(settings)
+        state.services["translator"] = _translator_up(settings)
+    return state
+
+
+class StateCollector:
+    """A prometheus_client collector that reads the state on every scrape."""
+
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        self._settings = settings
+        self._redis = client
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        state = collect_state(self._settings, self._redis)
+        up = GaugeMetricFamily(
+            "wirestream_service_up", "1 if the service answers.", labels=["service"]
+        )
+        for name, ok in state.services.items():
+            up.add_metric([name], 1.0 if ok else 0.0)
+        yield up
+        depth = GaugeMetricFamily(
+            "wirestream_queue_depth", "Messages waiting per queue.", labels=["queue"]
+        )
+        for queue, n in state.queues.items():
+            depth.add_metric([queue], n)
+        yield depth
+        yield GaugeMetricFamily(
+            "wirestream_queue_unacked",
+            "Messages delivered to workers and not yet acked.",
+            value=state.unacked,
+        )
+        yield GaugeMetricFamily(
+            "wirestream_dead_letters", "Entries in the dead-letter store.", value=state.dead_letters
+        )
+        families = {
+            "enabled": GaugeMetricFamily(
+                "wirestream_source_enabled", "1 if the source is polled.", labels=["source"]
+            ),
+            "success": GaugeMetricFamily(
+                "wirestream_source_seconds_since_success",
+                "Seconds since the last successful poll (absent: never).",
+                labels=["source"],
+            ),
+            "new": GaugeMetricFamily(
+                "wirestream_source_seconds_since_new_item",
+                "Seconds since a poll last found a new or changed item.",
+                labels=["source"],
+            ),
+            "failures": GaugeMetricFamily(
+                "wirestream_source_consecutive_failures",
+                "Failed polls in a row.",
+                labels=["source"],
+            ),
+            "items": GaugeMetricFamily(
+                "wirestream_source_items_last_poll",
+                "Items in the source's last document.",
+                labels=["source"],
+            ),
+            "interval": GaugeMetricFamily(
+                "wirestream_source_interval_seconds",
+                "Current adaptive poll interval.",
+                labels=["source"],
+            ),
+        }
+        for s in state.sources:
+            families["enabled"].add_metric([s.id], 1.0 if s.enabled else 0.0)
+            if s.since_success is not None:
+                families["success"].add_metric([s.id], s.since_success)
+            if s.since_new_item is not None:
+                families["new"].add_metric([s.id], s.since_new_item)
+            families["failures"].add_metric([s.id], s.consecutive_failures)
+            families["items"].add_metric([s.id], s.items_last_poll)
+            if s.interval is not None:
+                families["interval"].add_metric([s.id], s.interval)
+        yield from families.values()
