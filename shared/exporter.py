@@ -76,10 +76,10 @@ def queue_depth(client: redis.Redis, queue: str) -> int:
 
 
 def _es_up(settings: Settings) -> bool:
-    from shared.runtime import es_client
-
     from elastic_transport import TransportError
     from elasticsearch import ApiError
+
+    from shared.runtime import es_client
 
     es = es_client(settings)
     try:

@@ -9,8 +9,8 @@ database and index prefix.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest

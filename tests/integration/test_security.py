@@ -45,7 +45,11 @@ def test_reader_cannot_write_or_delete(settings: Settings, index_ready: str) -> 
     [
         ("GET", "/.security/_search", None),
         ("PUT", "/other-index", None),
-        ("PUT", "/_cluster/settings", {"persistent": {"cluster.routing.allocation.enable": "none"}}),
+        (
+            "PUT",
+            "/_cluster/settings",
+            {"persistent": {"cluster.routing.allocation.enable": "none"}},
+        ),
         ("PUT", "/_index_template/evil", {"index_patterns": ["x*"]}),
     ],
 )

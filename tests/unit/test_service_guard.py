@@ -8,7 +8,7 @@ from tests.conftest import ServiceAccessError
 
 def test_unit_test_touching_redis_fails_loudly() -> None:
     client = redis.Redis(host="127.0.0.1", port=16379, socket_connect_timeout=1)
-    with pytest.raises(ServiceAccessError, match="mark it @pytest.mark.integration"):
+    with pytest.raises(ServiceAccessError, match=r"mark it @pytest\.mark\.integration"):
         client.ping()
     client.close()
 
