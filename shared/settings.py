@@ -86,6 +86,10 @@ class IngestSettings(BaseModel):
     # demo and the tests serve feeds from 127.0.0.1 and turn it on.
     allow_loopback: bool = False
     user_agent: str = "wirestream/0.1 (+https://example.invalid/wirestream-bot)"
+    # Politeness per host, shared by all workers through Redis: fetches in
+    # flight at once, and the least time between two request starts.
+    host_concurrency: int = 2
+    host_min_delay: float = 1.0
     # Items per enrich task: big enough for nlp.pipe-style batching, small
     # enough that a retry does not redo much work.
     batch_size: int = 25

@@ -1,8 +1,11 @@
 """The version gate: which parsed items are new, changed, unchanged or stale.
 
-One Redis hash per item id (``wirestream:item:<id>``) remembers the content
-hash, pubstatus, version and timestamps of the newest version sent
-downstream. The decision and the update run in one Lua script, so two workers
+One Redis hash per item id (``wirestream:item:<id>``) remembers, per source
+that carried the story, the content hash last sent, and for the story the
+pubstatus, version and timestamps of the newest version sent downstream.
+Keeping hashes per source means a story reached both as a wire item and as a
+web page (see :mod:`services.ingest.stories`) does not flip-flop into a new
+version on every poll of either. The decision and the update run in one Lua script, so two workers
 polling the same item at once cannot both send it.
 
 * ``new`` — never seen: sent as version ``max(provider version, 1)``.
@@ -38,14 +41,14 @@ ITEM_TTL_SECONDS = 180 * 24 * 3600
 
 _SCRIPT = """
 local key = KEYS[1]
-local hash, status = ARGV[1], ARGV[2]
+local hash, status, hfield = ARGV[1], ARGV[2], 'h:' .. ARGV[8]
 local pv, vc, fc, fetched, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
     tonumber(ARGV[6]), tonumber(ARGV[7])
 -- vc: the effective versioncreated sent downstream; pvc: the provider's own
-local cur = redis.call('HMGET', key, 'hash', 'status', 'version', 'vc', 'fc', 'pvc')
-if not cur[1] then
+local cur = redis.call('HMGET', key, hfield, 'status', 'version', 'vc', 'fc', 'pvc')
+if not cur[3] then
   local version = math.max(pv, 1)
-  redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', vc,
+  redis.call('HSET', key, hfield, hash, 'status', status, 'version', version, 'vc', vc,
              'fc', fc, 'pvc', vc)
   redis.call('EXPIRE', key, ttl)
   return {'new', version, vc, fc}
@@ -65,7 +68,7 @@ local version = sv + 1
 if pv > sv then version = pv end
 local newvc = vc
 if newvc <= svc then newvc = math.max(fetched, svc + 1) end
-redis.call('HSET', key, 'hash', hash, 'status', status, 'version', version, 'vc', newvc,
+redis.call('HSET', key, hfield, hash, 'status', status, 'version', version, 'vc', newvc,
            'pvc', vc)
 redis.call('EXPIRE', key, ttl)
 return {'changed', version, newvc, sfc}
@@ -111,6 +114,7 @@ class VersionGate:
                 _ms(first),
                 _ms(item.fetched_at),
                 ITEM_TTL_SECONDS,
+                item.source,
             ],
         )
         decided = item.model_copy(
@@ -125,8 +129,8 @@ class VersionGate:
             raise RuntimeError(f"version gate returned {name!r}")
         return GateDecision(name, decided)  # type: ignore[arg-type]
 
-    def forget(self, item_id: str) -> None:
+    def forget(self, item_id: str, source: str) -> None:
         """Mark an item whose hand-over downstream failed: its stored hash no
         longer matches, so the next poll sends it again as a newer version
         (never as an older one, which Elasticsearch would refuse as stale)."""
-        self._redis.hset(ITEM_PREFIX + item_id, "hash", "unsent")
+        self._redis.hset(ITEM_PREFIX + item_id, f"h:{source}", "unsent")

@@ -18,9 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from services.ingest.gate import VersionGate
+from services.ingest.parsers import FeedMeta, SourceRef
+from services.ingest.politeness import HostLimiter, feed_hints_delay
 from services.ingest.sources import Source, SourceRegistry, SourceState
+from services.ingest.stories import StoryLinker
 from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
@@ -59,7 +63,7 @@ class FetcherLike(Protocol):
 @dataclass
 class PollReport:
     source_id: str
-    status: str  # "ok", "not_modified", "failed"
+    status: str  # "ok", "not_modified", "failed", "deferred"
     items: int = 0
     new: int = 0
     changed: int = 0
@@ -135,6 +139,8 @@ class Poller:
         send: Callable[[Batch], None],
         batch_size: int,
         parse: ParseFn,
+        limiter: HostLimiter | None = None,
+        linker: StoryLinker | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._fetcher = fetcher
@@ -144,13 +150,37 @@ class Poller:
         self._send = send
         self._batch_size = batch_size
         self._parse = parse
+        self._limiter = limiter
+        self._linker = linker
         self._clock = clock
 
     def poll(self, source: Source) -> PollReport:
-        state = self._registry.state(source.id)
         now = self._clock()
+        lease = None
+        if self._limiter is not None:
+            host = urlsplit(source.url).hostname or ""
+            lease, wait = self._limiter.acquire(host, now)
+            if lease is None:
+                # The host is busy or was asked too recently: come back soon.
+                report = PollReport(
+                    source_id=source.id,
+                    status="deferred",
+                    next_due=now + wait + random.uniform(0, 1),
+                )
+                self._registry.schedule(source.id, report.next_due)
+                _observe(report)
+                return report
+        try:
+            return self._poll(source, now)
+        finally:
+            if lease is not None and self._limiter is not None:
+                self._limiter.release(lease)
+
+    def _poll(self, source: Source, now: float) -> PollReport:
+        state = self._registry.state(source.id)
         state.last_poll = now
         report = PollReport(source_id=source.id, status="ok")
+        hints: FeedMeta | None = None
         try:
             url, headers = auth_headers(source)
             result = self._fetcher.fetch(
@@ -162,7 +192,7 @@ class Poller:
             report.status = "not_modified"
         else:
             try:
-                self._ingest(source, result, report)
+                hints = self._ingest(source, result, report)
             except PermanentError as exc:
                 return self._failed(source, state, report, exc, now)
         state.etag = result.etag
@@ -177,14 +207,22 @@ class Poller:
         report.next_due = now + _jitter(state.interval)
         if result.retry_after:
             report.next_due = max(report.next_due, now + result.retry_after)
+        if hints is not None:
+            asked = feed_hints_delay(
+                datetime.fromtimestamp(report.next_due, UTC),
+                ttl_minutes=hints.ttl,
+                skip_hours=hints.skip_hours,
+                skip_days=hints.skip_days,
+            )
+            report.next_due = max(report.next_due, asked.timestamp())
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)
         _observe(report)
         return report
 
-    def _ingest(self, source: Source, result: FetchResultLike, report: PollReport) -> None:
-        from services.ingest.parsers import SourceRef
-
+    def _ingest(
+        self, source: Source, result: FetchResultLike, report: PollReport
+    ) -> FeedMeta | None:
         fetched_at = datetime.fromtimestamp(self._clock(), UTC)
         parsed = self._parse(
             result.body,
@@ -195,6 +233,8 @@ class Poller:
             fmt=source.type,
         )
         items: list[NewsItem] = list(getattr(parsed, "items", []))
+        if self._linker is not None:
+            items = self._linker.link(items)
         errors = list(getattr(parsed, "errors", []))
         report.items = len(items)
         report.item_errors = len(errors)
@@ -228,10 +268,12 @@ class Poller:
                 self._send(Batch(items=chunk, correlation_id=correlation))
             except Exception:
                 for item in chunk:
-                    self._gate.forget(item.id)
+                    self._gate.forget(item.id, item.source)
                 raise
             report.batches += 1
             report.forwarded.extend(i.id for i in chunk)
+        feed = getattr(parsed, "feed", None)
+        return feed if isinstance(feed, FeedMeta) else None
 
     def _failed(
         self,
@@ -255,6 +297,10 @@ class Poller:
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)
         _observe(report)
-        log.warning("poll of %s failed (%d in a row): %s", source.id,
-                    state.consecutive_failures, state.last_error)
+        log.warning(
+            "poll of %s failed (%d in a row): %s",
+            source.id,
+            state.consecutive_failures,
+            state.last_error,
+        )
         return report

@@ -11,8 +11,10 @@ from celery import Task
 from services.ingest.fetch import FeedFetcher
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import parse_document
+from services.ingest.politeness import HostLimiter
 from services.ingest.poller import Poller
 from services.ingest.sources import SourceRegistry
+from services.ingest.stories import StoryLinker
 from shared.errors import PayloadError
 from shared.models import Batch
 from shared.queues import ENRICH, INGEST, TASK_POLL
@@ -41,6 +43,12 @@ def _poller() -> Poller:
         send=send,
         batch_size=runtime.settings.ingest.batch_size,
         parse=parse_document,
+        limiter=HostLimiter(
+            runtime.redis,
+            concurrency=runtime.settings.ingest.host_concurrency,
+            min_delay=runtime.settings.ingest.host_min_delay,
+        ),
+        linker=StoryLinker(runtime.redis),
     )
 
 
@@ -56,8 +64,15 @@ def poll_source_task(self: Task, payload: dict[str, Any]) -> None:
             return
         report = _poller().poll(source)
         record(runtime.redis, INGEST, report.new + report.changed)
-        log.info("polled %s: %s, %d items, %d new, %d changed, %d unchanged, %d stale",
-                 source.id, report.status, report.items, report.new, report.changed,
-                 report.unchanged, report.stale)
+        log.info(
+            "polled %s: %s, %d items, %d new, %d changed, %d unchanged, %d stale",
+            source.id,
+            report.status,
+            report.items,
+            report.new,
+            report.changed,
+            report.unchanged,
+            report.stale,
+        )
 
     run_stage(self, INGEST, runtime, payload, body)

@@ -76,7 +76,7 @@ def test_forget_makes_the_next_poll_resend_as_a_newer_version(redis_db: redis.Re
     gate = VersionGate(redis_db)
     item = make_item(id="lost-1")
     first = gate.decide(item)
-    gate.forget(item.id)
+    gate.forget(item.id, item.source)
     again = gate.decide(item)
     assert again.verdict == "changed"
     assert again.item.es_version > first.item.es_version
@@ -176,3 +176,68 @@ def test_exporter_sees_queues_dead_letters_and_source_health(
     assert 'wirestream_source_consecutive_failures{source="quiet-one"} 2.0' in text
     assert 'wirestream_service_up{service="redis"} 1.0' in text
     assert 'wirestream_service_up{service="elasticsearch"} 1.0' in text
+
+
+def test_host_limiter_caps_concurrency_and_spaces_requests(redis_db: redis.Redis) -> None:
+    from services.ingest.politeness import HostLimiter
+
+    limiter = HostLimiter(redis_db, concurrency=2, min_delay=0.0, lease_seconds=30)
+    a, _ = limiter.acquire("news.example", now=1000.0)
+    b, _ = limiter.acquire("news.example", now=1000.0)
+    c, wait = limiter.acquire("news.example", now=1000.0)
+    assert a and b and c is None and 0 < wait <= 5
+    assert limiter.acquire("other.example", now=1000.0)[0] is not None  # per host
+    limiter.release(a)
+    assert limiter.acquire("news.example", now=1000.0)[0] is not None
+    # a lease of a killed worker expires on its own
+    assert limiter.acquire("news.example", now=1031.0)[0] is not None
+
+    spaced = HostLimiter(redis_db, concurrency=5, min_delay=2.0)
+    first, _ = spaced.acquire("slow.example", now=2000.0)
+    second, wait = spaced.acquire("slow.example", now=2000.5)
+    assert first is not None and second is None and abs(wait - 1.5) < 1e-6
+    assert spaced.acquire("slow.example", now=2002.0)[0] is not None
+
+
+def test_wire_item_and_web_page_of_one_story_become_one_document(
+    redis_db: redis.Redis,
+) -> None:
+    from services.ingest.stories import StoryLinker
+
+    linker = StoryLinker(redis_db)
+    gate = VersionGate(redis_db)
+    url = "https://news.example/2026/11/harbour-strike"
+    wire = make_item(id="wire-1", source="wire", canonical_url=url)
+    web = make_item(
+        id="web-9",
+        source="web",
+        canonical_url=url,
+        headline="Harbour strike (web)",
+        content_hash=content_hash("web text"),
+    )
+    [wire_linked] = linker.link([wire])
+    [web_linked] = linker.link([web])
+    assert wire_linked.id == web_linked.id == "wire-1"
+
+    assert gate.decide(wire_linked).verdict == "new"
+    web_decision = gate.decide(web_linked)
+    assert (web_decision.verdict, web_decision.item.version) == ("changed", 2)
+    # re-polls of either source do not flip-flop into new versions
+    assert gate.decide(wire_linked).verdict == "unchanged"
+    assert gate.decide(web_linked).verdict == "unchanged"
+
+
+def test_landing_page_links_are_not_identities(redis_db: redis.Redis) -> None:
+    from services.ingest.stories import StoryLinker
+
+    linker = StoryLinker(redis_db)
+    home = "https://news.example/"
+    same = "https://news.example/live"
+    items = [
+        make_item(id="a", source="s1", canonical_url=home),
+        make_item(id="b", source="s1", canonical_url=same),
+        make_item(id="c", source="s1", canonical_url=same),
+    ]
+    assert [i.id for i in linker.link(items)] == ["a", "b", "c"]
+    [other] = linker.link([make_item(id="z", source="s2", canonical_url=same)])
+    assert other.id == "z"  # never claimed: shared inside one document
