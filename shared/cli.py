@@ -372,6 +372,122 @@ def sources_list() -> None:
     console.print(table)
 
 
+@sources_app.command("show")
+def sources_show(source_id: str) -> None:
+    """One source: its configuration (secrets shown only by reference) and health."""
+    from services.ingest.sources import SourceRegistry
+    from shared.exporter import collect_state
+    from shared.runtime import redis_client
+
+    settings = _settings()
+    client = redis_client(settings)
+    registry = SourceRegistry(client)
+    source = registry.get(source_id)
+    if source is None:
+        err.print(f"no source {source_id}")
+        raise typer.Exit(1)
+    state = registry.state(source_id)
+    health = next(
+        h for h in collect_state(settings, client, probe=False).sources if h.id == source_id
+    )
+    now = time.time()
+    due = registry.next_due(source_id)
+    table = Table("field", "value", title=f"source {source_id}", show_header=False)
+    for key, value in source.model_dump(mode="json").items():
+        table.add_row(key, json.dumps(value, ensure_ascii=False) if value is not None else "-")
+    table.add_row("next poll", f"in {max(0.0, due - now):.0f}s" if due else "not scheduled")
+    table.add_row("interval", f"{state.interval or source.min_interval:.0f}s")
+    table.add_row("last success", _ago(state.last_success, now))
+    table.add_row("last new item", _ago(state.last_new_item, now))
+    table.add_row("consecutive failures", str(state.consecutive_failures))
+    table.add_row("last error", f"{state.last_error or '-'} ({_ago(state.last_error_at, now)})")
+    table.add_row("items last poll", str(state.items_last_poll))
+    table.add_row("new/changed last poll", str(state.new_last_poll))
+    table.add_row("quiet for longer than usual", _yes(health.quiet))
+    table.add_row(
+        "conditional GET", f"etag={state.etag or '-'} last-modified={state.last_modified or '-'}"
+    )
+    console.print(table)
+
+
+def _set_enabled(source_id: str, enabled: bool) -> None:
+    from services.ingest.sources import SourceRegistry
+    from shared.runtime import redis_client
+
+    registry = SourceRegistry(redis_client(_settings()))
+    source = registry.get(source_id)
+    if source is None:
+        err.print(f"no source {source_id}")
+        raise typer.Exit(1)
+    registry.put(source.model_copy(update={"enabled": enabled}))
+    console.print(f"source {source_id} {'enabled' if enabled else 'disabled'}")
+
+
+@sources_app.command("enable")
+def sources_enable(source_id: str) -> None:
+    """Poll this source again (due at once)."""
+    _set_enabled(source_id, True)
+
+
+@sources_app.command("disable")
+def sources_disable(source_id: str) -> None:
+    """Stop polling this source; its state and documents stay."""
+    _set_enabled(source_id, False)
+
+
+@sources_app.command("test")
+def sources_test(
+    source: Annotated[str, typer.Argument(help="A configured source id, or a URL.")],
+    type_: Annotated[str, typer.Option("--type", help="Format when SOURCE is a URL.")] = "auto",
+) -> None:
+    """Fetch and parse once, enqueue nothing: what would this source give us?"""
+    from datetime import UTC, datetime
+
+    from services.ingest.fetch import FeedFetcher
+    from services.ingest.parsers import SourceRef, parse_document
+    from services.ingest.poller import auth_headers
+    from services.ingest.sources import Source, SourceRegistry
+    from shared.runtime import redis_client
+
+    settings = _settings()
+    if "://" in source:
+        config = Source.model_validate({"id": "adhoc", "url": source, "type": type_})
+    else:
+        found = SourceRegistry(redis_client(settings)).get(source)
+        if found is None:
+            err.print(f"no source {source}")
+            raise typer.Exit(1)
+        config = found
+    url, headers = auth_headers(config)
+    with FeedFetcher(settings.ingest) as fetcher:
+        result = fetcher.fetch(url, headers=headers)
+    parsed = parse_document(
+        result.body,
+        source=SourceRef(id=config.id, language=config.language),
+        fetched_at=datetime.now(UTC),
+        content_type=result.content_type,
+        base_url=result.final_url,
+        fmt=config.type,
+    )
+    console.print(
+        f"HTTP {result.status}, {len(result.body)} bytes, format {parsed.format}, "
+        f"{len(parsed.items)} items, {len(parsed.errors)} bad entries"
+    )
+    table = Table("published", "lang", "headline", "url")
+    for item in parsed.items[:20]:
+        table.add_row(
+            (item.firstcreated.isoformat() if item.firstcreated else "-")[:16],
+            item.language or "-",
+            item.headline[:60],
+            (item.url or "-")[:50],
+        )
+    console.print(table)
+    for error in parsed.errors[:10]:
+        console.print(f"[yellow]entry {error.index}[/]: {error.reason}: {error.message}")
+    for warning in parsed.warnings[:10]:
+        console.print(f"[yellow]warning[/]: {warning}")
+
+
 @sources_app.command("remove")
 def sources_remove(source_id: str) -> None:
     """Remove a source and its state."""
