@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from services.ingest.articles import ArticleExpander, ExpandReport
 from services.ingest.gate import VersionGate
-from services.ingest.parsers import FeedMeta, SourceRef
+from services.ingest.parsers import FeedMeta, ParseResult, SourceRef
 from services.ingest.politeness import HostLimiter, feed_hints_delay
 from services.ingest.sources import Source, SourceRegistry, SourceState
 from services.ingest.stories import StoryLinker
@@ -29,6 +30,7 @@ from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch, NewsItem
+from shared.telemetry import redact
 
 __all__ = ["PollReport", "Poller", "next_interval"]
 
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 # Failures back off exponentially from the source's interval up to this cap.
 MAX_FAILURE_BACKOFF = 6 * 3600
 VERSIONED_FORMATS = frozenset({"ninjs", "newsml-g2"})
+FEED_FORMATS = frozenset({"rss", "atom", "jsonfeed"})
 
 
 class FetchResultLike(Protocol):
@@ -112,7 +115,7 @@ def auth_headers(source: Source) -> tuple[str, dict[str, str]]:
     return f"{source.url}{sep}{urlencode({source.auth.name: secret})}", {}
 
 
-ParseFn = Callable[..., object]
+ParseFn = Callable[..., ParseResult]
 
 
 def _observe(report: PollReport) -> None:
@@ -139,6 +142,7 @@ class Poller:
         send: Callable[[Batch], None],
         batch_size: int,
         parse: ParseFn,
+        expander: ArticleExpander | None = None,
         limiter: HostLimiter | None = None,
         linker: StoryLinker | None = None,
         clock: Callable[[], float] = time.time,
@@ -151,6 +155,7 @@ class Poller:
         self._batch_size = batch_size
         self._parse = parse
         self._limiter = limiter
+        self._expander = expander
         self._linker = linker
         self._clock = clock
 
@@ -232,25 +237,27 @@ class Poller:
             base_url=result.final_url,
             fmt=source.type,
         )
-        items: list[NewsItem] = list(getattr(parsed, "items", []))
+        items: list[NewsItem] = list(parsed.items)
+        if parsed.format == "sitemap" and self._expander is not None:
+            items, expanded = self._expander.sitemap_items(source, parsed, fetched_at)
+            self._record_article_errors(source, expanded)
         if self._linker is not None:
             items = self._linker.link(items)
-        errors = list(getattr(parsed, "errors", []))
         report.items = len(items)
-        report.item_errors = len(errors)
-        for error in errors:
+        report.item_errors = len(parsed.errors)
+        for error in parsed.errors:
             self._dlq.add(
                 stage="ingest",
-                reason=f"parse_item:{getattr(error, 'reason', 'error')}",
-                message=str(getattr(error, "message", error)),
+                reason=f"parse_item:{error.reason}",
+                message=error.message,
                 error_type="ParseError",
-                payload={"source_id": source.id, "entry": repr(error)[:5000]},
+                payload={"source_id": source.id, "entry": error.model_dump(mode="json")},
                 attempts=1,
                 source=source.id,
             )
         # Only wire formats carry version numbers; a feed's default of 1 must
         # not make a changed entry look older than the version we sent.
-        versioned = getattr(parsed, "format", "") in VERSIONED_FORMATS
+        versioned = parsed.format in VERSIONED_FORMATS
         correlation = uuid.uuid4().hex
         forward: list[NewsItem] = []
         seen: set[str] = set()
@@ -263,6 +270,10 @@ class Poller:
             setattr(report, decision.verdict, getattr(report, decision.verdict) + 1)
             if decision.forward:
                 forward.append(decision.item.model_copy(update={"correlation_id": correlation}))
+        if source.fulltext and parsed.format in FEED_FORMATS and self._expander is not None:
+            # After the gate: only new or changed items cost a page fetch.
+            forward, expanded = self._expander.add_fulltext(source, forward, fetched_at)
+            self._record_article_errors(source, expanded)
         for chunk in _chunks(forward, self._batch_size):
             try:
                 self._send(Batch(items=chunk, correlation_id=correlation))
@@ -272,8 +283,19 @@ class Poller:
                 raise
             report.batches += 1
             report.forwarded.extend(i.id for i in chunk)
-        feed = getattr(parsed, "feed", None)
-        return feed if isinstance(feed, FeedMeta) else None
+        return parsed.feed
+
+    def _record_article_errors(self, source: Source, expanded: ExpandReport) -> None:
+        for url, reason, message in expanded.errors:
+            self._dlq.add(
+                stage="ingest",
+                reason=f"article:{reason}",
+                message=f"{redact(url)}: {message}",
+                error_type="ArticleError",
+                payload={"source_id": source.id, "url": redact(url)},
+                attempts=1,
+                source=source.id,
+            )
 
     def _failed(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Task
 
+from services.ingest.articles import ArticleExpander
 from services.ingest.fetch import FeedFetcher
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import parse_document
@@ -43,6 +44,7 @@ def _poller() -> Poller:
         send=send,
         batch_size=runtime.settings.ingest.batch_size,
         parse=parse_document,
+        expander=ArticleExpander(fetcher=_fetcher(), parse=parse_document, client=runtime.redis),
         limiter=HostLimiter(
             runtime.redis,
             concurrency=runtime.settings.ingest.host_concurrency,

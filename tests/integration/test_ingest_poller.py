@@ -1,0 +1,157 @@
+"""The poller with the real fetcher, Redis and loopback HTTP: sitemaps to
+article pages, full text for summary-only feeds, conditional GET, failures
+recorded on the source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from services.ingest.articles import ArticleExpander
+from services.ingest.fetch import FeedFetcher
+from services.ingest.gate import VersionGate
+from services.ingest.parsers import parse_document
+from services.ingest.poller import Poller
+from services.ingest.politeness import HostLimiter
+from services.ingest.sources import Source, SourceRegistry
+from services.ingest.stories import StoryLinker
+from shared.dlq import DeadLetterStore
+from shared.harness import FeedServer
+from shared.models import Batch
+from shared.settings import IngestSettings
+
+PARAS = [
+    "The harbour authority said on Monday that container traffic had resumed after a "
+    "two-day strike by dock workers over pay and working hours.",
+    "Union leaders said the agreement reached overnight raises wages by six percent over "
+    "two years and limits night shifts for older workers.",
+    "Shipping companies had diverted several vessels to neighbouring ports during the "
+    "stoppage, and it could take a week to clear the backlog, officials said.",
+]
+
+
+def article(n: int, title: str) -> bytes:
+    body = "".join(f"<p>{p} (story {n})</p>" for p in PARAS)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{title}</title><link rel="canonical" href="https://news.example/2026/11/story-{n}">
+<meta property="article:published_time" content="2026-11-2{n}T08:00:00Z"></head>
+<body><header>Menu</header><article><h1>{title}</h1>{body}</article>
+<footer>Subscribe to our newsletter</footer></body></html>""".encode()
+
+
+def urlset(base: str, numbers: list[int]) -> bytes:
+    urls = "".join(
+        f"""<url><loc>{base}/a/{n}.html</loc><news:news><news:publication>
+<news:name>Example News</news:name><news:language>en</news:language></news:publication>
+<news:publication_date>2026-11-2{n}T08:00:00Z</news:publication_date>
+<news:title>Story {n} from the sitemap</news:title></news:news></url>"""
+        for n in numbers
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+ xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>""".encode()
+
+
+@pytest.fixture
+def poller(redis_db: redis.Redis) -> Iterator[tuple[Poller, list[Batch], SourceRegistry]]:
+    sent: list[Batch] = []
+    settings = IngestSettings(allow_loopback=True)
+    with FeedFetcher(settings) as fetcher:
+        yield (
+            Poller(
+                fetcher=fetcher,
+                registry=SourceRegistry(redis_db),
+                gate=VersionGate(redis_db),
+                dlq=DeadLetterStore(redis_db),
+                send=sent.append,
+                batch_size=10,
+                parse=parse_document,
+                expander=ArticleExpander(fetcher=fetcher, parse=parse_document,
+                                         client=redis_db),
+                limiter=HostLimiter(redis_db, concurrency=2, min_delay=0.0),
+                linker=StoryLinker(redis_db),
+            ),
+            sent,
+            SourceRegistry(redis_db),
+        )
+
+
+def test_sitemap_index_to_article_pages_once(
+    poller: tuple[Poller, list[Batch], SourceRegistry], redis_db: redis.Redis
+) -> None:
+    p, sent, registry = poller
+    with FeedServer() as server:
+        base = server.base_url
+        server.publish("/sitemap-index.xml", f"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>{base}/news-1.xml</loc><lastmod>2026-11-27T10:00:00Z</lastmod></sitemap>
+</sitemapindex>""".encode())
+        server.publish("/news-1.xml", urlset(base, [1, 2, 3]))
+        for n in (1, 2):
+            server.publish(f"/a/{n}.html", article(n, f"Harbour story {n}"))
+        # /a/3.html is missing: a 404 for one article
+        source = Source(id="site", url=f"{base}/sitemap-index.xml", type="sitemap")
+        registry.put(source)
+        report = p.poll(source)
+        assert report.status == "ok"
+        items = [i for batch in sent for i in batch.items]
+        assert sorted(i.headline for i in items) == ["Harbour story 1", "Harbour story 2"]
+        first = next(i for i in items if i.headline == "Harbour story 1")
+        assert first.body_text is not None and "six percent" in first.body_text
+        assert "newsletter" not in first.body_text
+        assert first.canonical_url == "https://news.example/2026/11/story-1"
+        assert first.language == "en"
+        [dead] = DeadLetterStore(redis_db).iter(reason="article:")
+        assert dead.reason == "article:http_404" and "/a/3.html" in dead.message
+
+        page_hits = len([r for r in server.requests if r[0].startswith("/a/")])
+        sent.clear()
+        assert p.poll(source).status == "not_modified"  # ETag on the index
+        assert sent == []
+        assert len([r for r in server.requests if r[0].startswith("/a/")]) == page_hits
+
+
+def test_fulltext_fetches_pages_for_new_items_only(
+    poller: tuple[Poller, list[Batch], SourceRegistry],
+) -> None:
+    p, sent, registry = poller
+    with FeedServer() as server:
+        base = server.base_url
+        server.publish("/a/1.html", article(1, "Harbour strike ends"))
+        feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>{base}/</link><description>d</description><item><title>Harbour strike ends</title>
+<link>{base}/a/1.html</link><guid>urn:x:1</guid><description>Short teaser.</description>
+<pubDate>Fri, 27 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>""".encode()
+        url = server.publish("/feed.rss", feed)
+        source = Source(id="teasers", url=url, type="rss", fulltext=True)
+        registry.put(source)
+        p.poll(source)
+        [item] = [i for b in sent for i in b.items]
+        assert item.body_text is not None and "container traffic had resumed" in item.body_text
+        assert "fulltext" in item.ingest_flags
+        fetched_pages = len([r for r in server.requests if r[0] == "/a/1.html"])
+        server.publish("/feed.rss", feed + b"\n")  # new ETag, same items
+        sent.clear()
+        p.poll(source)
+        assert sent == []
+        assert len([r for r in server.requests if r[0] == "/a/1.html"]) == fetched_pages
+
+
+def test_failures_are_recorded_on_the_source_and_back_off(
+    poller: tuple[Poller, list[Batch], SourceRegistry],
+) -> None:
+    p, _, registry = poller
+    with FeedServer() as server:
+        source = Source(id="broken", url=f"{server.base_url}/missing.rss", min_interval=60)
+        registry.put(source)
+        first = p.poll(source)
+        second = p.poll(source)
+    state = registry.state("broken")
+    assert first.status == second.status == "failed"
+    assert state.consecutive_failures == 2
+    assert state.last_error is not None and "404" in state.last_error
+    # exponential backoff: the second failure waits longer than the first
+    # (min_interval 60 s: about 120 s after the first, 240 s after the second)
+    assert second.next_due - first.next_due > 60
