@@ -7,6 +7,7 @@ before Elasticsearch exists and a worker loads only its own stage's code.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -171,8 +172,9 @@ def scheduler(
     tick: Annotated[float, typer.Option(help="Seconds between looks at the schedule.")] = 1.0,
 ) -> None:
     """Enqueue polls for due sources, forever (SIGTERM stops it)."""
+    from services.ingest.embargo import EmbargoHold
     from services.ingest.scheduler import Scheduler
-    from shared.queues import INGEST, TASK_POLL
+    from shared.queues import ENRICH, INGEST, TASK_POLL
     from shared.telemetry import setup_logging
     from shared.worker import app as celery_app
     from shared.worker import runtime, settings
@@ -182,7 +184,16 @@ def scheduler(
     def enqueue(source_id: str) -> None:
         celery_app.send_task(TASK_POLL, args=[{"source_id": source_id}], queue=INGEST)
 
-    Scheduler(runtime.redis, enqueue, tick=tick).run_forever()
+    hold = EmbargoHold(runtime.redis)
+
+    def release(now: float) -> None:
+        released = hold.release_due(now, lambda batch: runtime.send(ENRICH, batch))
+        if released:
+            logging.getLogger("wirestream.scheduler").info(
+                "released %d item(s) from embargo", released
+            )
+
+    Scheduler(runtime.redis, enqueue, tick=tick, on_tick=release).run_forever()
 
 
 @app.command()

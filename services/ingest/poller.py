@@ -21,6 +21,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from services.ingest.articles import ArticleExpander, ExpandReport
+from services.ingest.embargo import EmbargoHold
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import FeedMeta, ParseResult, SourceRef
 from services.ingest.politeness import HostLimiter, feed_hints_delay
@@ -73,6 +74,7 @@ class PollReport:
     unchanged: int = 0
     stale: int = 0
     item_errors: int = 0
+    held: int = 0  # under embargo, waiting in ingest
     batches: int = 0
     error: str | None = None
     next_due: float = 0.0
@@ -144,6 +146,7 @@ class Poller:
         parse: ParseFn,
         expander: ArticleExpander | None = None,
         limiter: HostLimiter | None = None,
+        embargo: EmbargoHold | None = None,
         linker: StoryLinker | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -156,6 +159,7 @@ class Poller:
         self._parse = parse
         self._limiter = limiter
         self._expander = expander
+        self._embargo = embargo
         self._linker = linker
         self._clock = clock
 
@@ -274,6 +278,8 @@ class Poller:
             # After the gate: only new or changed items cost a page fetch.
             forward, expanded = self._expander.add_fulltext(source, forward, fetched_at)
             self._record_article_errors(source, expanded)
+        if self._embargo is not None:
+            forward, report.held = self._embargo.split(forward, fetched_at)
         for chunk in _chunks(forward, self._batch_size):
             try:
                 self._send(Batch(items=chunk, correlation_id=correlation))

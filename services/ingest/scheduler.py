@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import redis
+from kombu.exceptions import OperationalError
 
 from services.ingest.sources import SCHEDULE_KEY
 
@@ -44,12 +45,14 @@ class Scheduler:
         *,
         tick: float = 1.0,
         batch: int = 200,
+        on_tick: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._claim = client.register_script(_CLAIM)
         self._enqueue = enqueue
         self._tick = tick
         self._batch = batch
+        self._on_tick = on_tick
         self._clock = clock
         self._stop = threading.Event()
 
@@ -80,8 +83,12 @@ class Scheduler:
                 claimed = self.run_once()
                 if claimed:
                     log.info("enqueued %d polls", len(claimed))
-            except redis.RedisError as exc:
-                # Redis down: keep the scheduler alive and try again.
+                if self._on_tick is not None:
+                    # e.g. releasing embargoed items whose time has come
+                    self._on_tick(self._clock())
+            except (redis.RedisError, OperationalError) as exc:
+                # Redis down: keep the scheduler alive and try again; held
+                # items and due sources stay in Redis, nothing is lost.
                 log.warning("scheduler cannot reach redis: %s", exc)
             self._stop.wait(self._tick)
         log.info("scheduler stopped")

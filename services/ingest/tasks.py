@@ -9,6 +9,7 @@ from typing import Any
 from celery import Task
 
 from services.ingest.articles import ArticleExpander
+from services.ingest.embargo import EmbargoHold
 from services.ingest.fetch import FeedFetcher
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import parse_document
@@ -51,6 +52,7 @@ def _poller() -> Poller:
             min_delay=runtime.settings.ingest.host_min_delay,
         ),
         linker=StoryLinker(runtime.redis),
+        embargo=EmbargoHold(runtime.redis),
     )
 
 

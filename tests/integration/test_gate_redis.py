@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 import redis
 
 from services.ingest.gate import VersionGate
@@ -241,3 +242,33 @@ def test_landing_page_links_are_not_identities(redis_db: redis.Redis) -> None:
     assert [i.id for i in linker.link(items)] == ["a", "b", "c"]
     [other] = linker.link([make_item(id="z", source="s2", canonical_url=same)])
     assert other.id == "z"  # never claimed: shared inside one document
+
+
+def test_embargoed_items_wait_in_ingest_until_their_time(redis_db: redis.Redis) -> None:
+    from datetime import UTC, datetime
+
+    from services.ingest.embargo import EmbargoHold
+    from shared.models import Batch
+
+    hold = EmbargoHold(redis_db)
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    free_item = make_item(id="free")
+    later = make_item(id="later", embargoed=datetime(2026, 11, 27, 14, 0, tzinfo=UTC))
+    past = make_item(id="past", embargoed=datetime(2026, 11, 27, 11, 0, tzinfo=UTC))
+    free, held = hold.split([free_item, later, past], now)
+    assert [i.id for i in free] == ["free", "past"] and held == 1 and hold.count() == 1
+
+    sent: list[Batch] = []
+    assert hold.release_due(now.timestamp() + 3600, sent.append) == 0
+    assert hold.release_due(now.timestamp() + 2 * 3600, sent.append) == 1
+    assert [i.id for b in sent for i in b.items] == ["later"]
+    assert sent[0].items[0] == later  # the payload comes back intact
+    assert hold.count() == 0
+
+    def broken(batch: Batch) -> None:
+        raise ConnectionError("broker down")
+
+    hold.split([later], now)
+    with pytest.raises(ConnectionError):
+        hold.release_due(now.timestamp() + 3 * 3600, broken)
+    assert hold.count() == 1  # back on hold, nothing lost
