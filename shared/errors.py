@@ -6,7 +6,8 @@
     ├── PermanentError                   retrying cannot help: dead-letter at once
     │   ├── ConfigError                  bad or missing settings (fails at boot)
     │   ├── PayloadError                 a task payload that does not validate
-    │   ├── FetchRefused                 SSRF guard, scheme, size cap, redirect limit
+    │   ├── FetchRefused                 SSRF guard, scheme, size cap, redirect limit,
+    │   │                                4xx (not 408/429) from a source
     │   ├── ParseError                   bytes that are not the declared/detected format
     │   └── DocumentRejected             Elasticsearch refused a document (400 class)
     └── TransientError                   may succeed later: retry with backoff

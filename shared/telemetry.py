@@ -79,6 +79,8 @@ def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
     # httpx logs every request URL at INFO; URLs may carry query tokens.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    # httpcore logs response headers (Set-Cookie) at DEBUG.
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> logging.Logger:
