@@ -31,6 +31,11 @@ lint: bootstrap
 	@$(VENV)/bin/ruff check shared services tests
 	@$(VENV)/bin/mypy
 
+# Benchmarks against the local services; writes BENCHMARKS.md and prints the
+# ratio of every figure to the previous run.
+bench: services
+	@$(VENV)/bin/python -m bench.run
+
 status:
 	@$(WS) services status
 

@@ -1,0 +1,117 @@
+"""Figures and BENCHMARKS.md: every benchmark returns :class:`Figure` rows;
+the report keeps the previous figures and prints the ratio per line, so a
+regression shows up the moment `make bench` runs.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+__all__ = ["Figure", "median_of", "write_report"]
+
+MARK = "<!-- figures: name | value | unit | better -->"
+
+
+@dataclass(frozen=True)
+class Figure:
+    section: str
+    name: str
+    value: float
+    unit: str
+    better: str  # "higher" or "lower"
+    note: str = ""
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    values = [measure() for _ in range(runs)]
+    return statistics.median(values), values
+
+
+def _previous(path: Path) -> dict[str, float]:
+    if not path.exists():
+        return {}
+    figures: dict[str, float] = {}
+    in_block = False
+    for line in path.read_text().splitlines():
+        if line.strip() == MARK:
+            in_block = True
+            continue
+        if in_block:
+            if not line.startswith("| "):
+                if figures:
+                    break
+                continue
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) >= 3 and re.fullmatch(r"-?[0-9.]+(e[-+]?\d+)?", cells[2]):
+                figures[f"{cells[0]} / {cells[1]}"] = float(cells[2])
+    return figures
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def write_report(path: Path, figures: list[Figure], *, command: str,
+                 notes: dict[str, str]) -> list[str]:
+    """Write BENCHMARKS.md; returns the comparison lines printed to the user."""
+    previous = _previous(path)
+    lines_out: list[str] = []
+    rows: list[str] = []
+    for f in figures:
+        key = f"{f.section} / {f.name}"
+        old = previous.get(key)
+        ratio = ""
+        if old:
+            r = f.value / old if old else 0.0
+            flag = ""
+            worse = (r < 0.9) if f.better == "higher" else (r > 1.1)
+            if worse:
+                flag = "  <-- regression?"
+            ratio = f"{r:.2f}x"
+            lines_out.append(f"{key}: {f.value:.4g} {f.unit} (previous {old:.4g}, {ratio}){flag}")
+        else:
+            lines_out.append(f"{key}: {f.value:.4g} {f.unit} (no previous figure)")
+        rows.append(f"| {f.section} | {f.name} | {f.value:.4g} | {f.unit} | {f.better} | "
+                    f"{ratio or '-'} | {f.note} |")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    text = [
+        "# Benchmarks",
+        "",
+        f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}.",
+        f"Machine: {machine()}.",
+        "Each figure is the median of the runs stated in its section; the ratio column "
+        "compares with the previous BENCHMARKS.md (a drop below 0.9x, or a latency rise "
+        "above 1.1x, is flagged when `make bench` runs).",
+        "",
+    ]
+    for section, note in notes.items():
+        text += [f"## {section}", "", note.strip(), ""]
+    text += [
+        "## All figures",
+        "",
+        MARK,
+        "| section | figure | value | unit | better | vs previous | note |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    path.write_text("\n".join(text))
+    return lines_out
