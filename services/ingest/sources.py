@@ -134,8 +134,9 @@ class SourceRegistry:
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(SOURCES_KEY, source.id, source.model_dump_json())
         if source.enabled:
-            pipe.zadd(SCHEDULE_KEY, {source.id: due if due is not None else time.time()},
-                      nx=due is None)
+            pipe.zadd(
+                SCHEDULE_KEY, {source.id: due if due is not None else time.time()}, nx=due is None
+            )
         else:
             pipe.zrem(SCHEDULE_KEY, source.id)
         pipe.execute()

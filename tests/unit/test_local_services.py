@@ -1,0 +1,65 @@
+"""The local services script's pure parts: prerequisites, credentials, config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shared.local_services import LocalServices, Prerequisite
+
+
+def test_missing_programs_are_named_in_one_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH
+    with pytest.raises(Prerequisite) as info:
+        LocalServices(tmp_path).check_prerequisites()
+    message = str(info.value)
+    for name in ("redis-server", "apertium", "mvn"):
+        assert name in message
+    assert "make bootstrap" in message
+
+
+def test_cli_prints_the_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shared.cli as cli
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("WIRESTREAM_HOME", str(tmp_path))
+    monkeypatch.setattr("sys.argv", ["wirestream", "services", "up"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    output = capsys.readouterr().err
+    assert "missing prerequisite" in output and "redis-server" in output
+    assert "Traceback" not in output
+
+
+def test_credentials_are_generated_once_and_kept(tmp_path: Path) -> None:
+    services = LocalServices(tmp_path)
+    first = services.credentials()
+    again = LocalServices(tmp_path).credentials()
+    assert first == again
+    assert len(first["WIRESTREAM_REDIS__PASSWORD"]) >= 20
+    env_file = tmp_path / "var" / "local.env"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert first["WIRESTREAM_ES__URL"] == "http://127.0.0.1:19200"
+
+
+def test_redis_config_is_loopback_password_aof_noeviction(tmp_path: Path) -> None:
+    services = LocalServices(tmp_path)
+    conf = services._redis_conf("s3cret").read_text().splitlines()
+    for line in ("bind 127.0.0.1", "requirepass s3cret", "appendonly yes",
+                 "appendfsync everysec", "maxmemory-policy noeviction"):
+        assert line in conf
+
+
+def test_runner_is_importable_without_services() -> None:
+    # `wirestream --help` must work on a machine with nothing running
+    from shared.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0 and "services" in result.output
