@@ -1,0 +1,966 @@
+"""docker-compose.yml, the Dockerfiles, .env.example and deploy/, checked
+without a Docker engine.
+
+Most checks read the compose file as plain YAML (anchors and merge keys
+resolved, as compose sees them) and cross-check it against the code it runs:
+the settings it must feed, the CLI commands it calls, the queues, the pinned
+Elasticsearch version. ``deploy/elasticsearch/es-config.sh`` runs for real
+against a stub of ``elasticsearch-users``. ``docker compose config`` and
+``promtool`` run when they are installed, and are skipped (saying why) when
+they are not.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared.queues import QUEUES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+APP_DOCKERFILE = ROOT / "Dockerfile"
+APERTIUM_DOCKERFILE = ROOT / "deploy" / "apertium" / "Dockerfile"
+ES_CONFIG_SCRIPT = ROOT / "deploy" / "elasticsearch" / "es-config.sh"
+ROLES_FILE = ROOT / "deploy" / "elasticsearch" / "roles.yml"
+PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
+
+REQUIRED_SERVICES = {
+    "redis",
+    "elasticsearch",
+    "es-config",
+    "apertium",
+    "setup",
+    "ingest",
+    "enrich",
+    "index",
+    "scheduler",
+    "prometheus",
+    "grafana",
+}
+WORKERS = tuple(QUEUES)
+APP_SERVICES = ("setup", *WORKERS, "scheduler")
+ONE_SHOT = {"es-config", "setup"}
+PORT_PUBLISHERS = {"prometheus", "grafana", "flower"}
+ES_IMAGE_REPO = "docker.elastic.co/elasticsearch/elasticsearch"
+ES_HOME = "/usr/share/elasticsearch"
+
+# Settings without a safe default inside compose (the defaults point at
+# 127.0.0.1, the passwords default to none): every app service needs them.
+REQUIRED_APP_ENV = {
+    "WIRESTREAM_REDIS__URL": "redis://redis:6379/0",
+    "WIRESTREAM_REDIS__PASSWORD": None,
+    "WIRESTREAM_ES__URL": "http://elasticsearch:9200",
+    "WIRESTREAM_ES__PASSWORD": None,
+    "WIRESTREAM_ES__READER_PASSWORD": None,
+    "WIRESTREAM_TRANSLATOR__APERTIUM_URL": "http://apertium:2737",
+}
+ADMIN_ENV = "WIRESTREAM_ES__ADMIN_PASSWORD"
+
+
+# ------------------------------------------------------------------ helpers
+@cache
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict), "docker-compose.yml is not a mapping"
+    return data
+
+
+def services() -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = compose()["services"]
+    return result
+
+
+@cache
+def env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f".env.example: not KEY=value: {line!r}"
+        assert key not in values, f".env.example: {key} twice"
+        values[key.strip()] = value.strip()
+    return values
+
+
+def strings(node: Any) -> Iterator[str]:
+    """Every string (keys and values) of a YAML tree."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(key)
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def references(text: str) -> list[tuple[str, str, str]]:
+    """Compose interpolations in ``text`` as (name, operator, argument);
+    ``$$`` is an escaped dollar. A bare ``$NAME`` is returned with operator
+    ``"bare"``."""
+    found: list[tuple[str, str, str]] = []
+    i = 0
+    while i < len(text):
+        if text[i] != "$":
+            i += 1
+            continue
+        nxt = text[i + 1 : i + 2]
+        if nxt == "$":
+            i += 2
+            continue
+        if nxt == "{":
+            end = text.index("}", i)
+            body = text[i + 2 : end]
+            match = _NAME.match(body)
+            assert match, f"bad interpolation {text[i : end + 1]!r}"
+            rest = body[match.end() :]
+            op = next((o for o in (":-", ":?", ":+", "-", "?", "+") if rest.startswith(o)), "")
+            found.append((match.group(), op, rest[len(op) :]))
+            i = end + 1
+            continue
+        match = _NAME.match(text, i + 1)
+        if match:
+            found.append((match.group(), "bare", ""))
+        i += 1
+    return found
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    def value(name: str, op: str, arg: str) -> str:
+        current = env.get(name)
+        if op in (":-", "-"):
+            return current if current or (op == "-" and current is not None) else arg
+        if op in (":?", "?"):
+            assert current or (op == "?" and current is not None), f"{name}: {arg}"
+            return current or ""
+        if op in (":+", "+"):
+            return arg if current or (op == "+" and current is not None) else ""
+        return current or ""
+
+    out = re.sub(
+        r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?([^}]*)\}",
+        lambda m: "$" if m.group() == "$$" else value(m[1], m[2] or "", m[3]),
+        text,
+    )
+    return out
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def interpolated_env(name: str) -> dict[str, str]:
+    return {k: interpolate(v, env_example()) for k, v in environment(services()[name]).items()}
+
+
+def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(source, target) of the volumes entries; named volumes included."""
+    mounts = []
+    for entry in service.get("volumes", []):
+        if isinstance(entry, str):
+            source, target = entry.split(":")[:2]
+        else:
+            source, target = entry["source"], entry["target"]
+        mounts.append((source, target))
+    return mounts
+
+
+def duration_seconds(value: str) -> float:
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    total = 0.0
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", value):
+        total += float(number) * units[unit]
+    return total
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined, comments dropped."""
+    logical: list[str] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    assert not pending, f"{path}: dangling line continuation"
+    result = []
+    for line in logical:
+        word, _, args = line.partition(" ")
+        result.append((word.upper(), args.strip()))
+    return result
+
+
+def pinned_es_version() -> str:
+    """shared.local_services.ES_VERSION if that module exists, else the
+    single source of truth shared.versions.ES_VERSION."""
+    name = (
+        "shared.local_services"
+        if importlib.util.find_spec("shared.local_services")
+        else "shared.versions"
+    )
+    version = importlib.import_module(name).ES_VERSION
+    assert isinstance(version, str)
+    return version
+
+
+# ------------------------------------------------------------ the file itself
+def test_compose_parses_and_has_every_service() -> None:
+    assert isinstance(services(), dict)
+    missing = REQUIRED_SERVICES - set(services())
+    assert not missing, f"services missing from docker-compose.yml: {sorted(missing)}"
+
+
+def test_shared_app_config_is_one_anchor() -> None:
+    assert "x-app" in compose(), "the shared app config lives in the x-app anchor"
+    app_image = compose()["x-app"]["image"]
+    for name in APP_SERVICES:
+        assert services()[name]["image"] == app_image, f"{name} does not use the x-app image"
+    builders = [n for n in APP_SERVICES if "build" in services()[n]]
+    assert builders == ["setup"], "exactly one app service builds the shared image"
+    build = services()["setup"]["build"]
+    assert (ROOT / build["context"] / build.get("dockerfile", "Dockerfile")).is_file()
+
+
+def test_elasticsearch_image_is_the_pinned_version() -> None:
+    expected = f"{ES_IMAGE_REPO}:{pinned_es_version()}"
+    for name in ("elasticsearch", "es-config"):
+        assert services()[name]["image"] == expected, name
+
+
+def test_pinned_versions_agree() -> None:
+    from shared.versions import ES_VERSION
+
+    assert pinned_es_version() == ES_VERSION
+
+
+# ------------------------------------------------------------- environment
+def test_every_app_service_gets_the_settings_without_safe_default() -> None:
+    for name in APP_SERVICES:
+        env = environment(services()[name])
+        for key, literal in REQUIRED_APP_ENV.items():
+            assert key in env, f"{name} lacks {key}"
+            if literal is not None:
+                assert env[key] == literal, f"{name}: {key}={env[key]!r}"
+        if name == "setup":
+            assert ADMIN_ENV in env, "setup needs the superuser password"
+        else:
+            assert ADMIN_ENV not in env, f"{name} must not get the superuser password"
+
+
+def test_service_urls_name_compose_services() -> None:
+    for key, url in REQUIRED_APP_ENV.items():
+        if url is None:
+            continue
+        host = url.split("://", 1)[1].split(":", 1)[0]
+        assert host in services(), f"{key} points at {host}, which is no service"
+
+
+def _settings_field_exists(key: str) -> bool:
+    from pydantic import BaseModel
+
+    from shared.settings import Settings
+
+    model: type[BaseModel] = Settings
+    parts = key.removeprefix("WIRESTREAM_").lower().split("__")
+    for i, part in enumerate(parts):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        if i < len(parts) - 1:
+            annotation = field.annotation
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                return False
+            model = annotation
+    return True
+
+
+def test_every_wirestream_variable_is_a_real_setting() -> None:
+    for name in APP_SERVICES:
+        for key in environment(services()[name]):
+            if key.startswith("WIRESTREAM_"):
+                assert _settings_field_exists(key), f"{name}: {key} matches no field of Settings"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container's environment, interpolated from .env.example, really
+    configures shared.settings (nesting, types, secrets)."""
+    from shared.settings import Settings
+
+    for key in list(os.environ):
+        if key.startswith("WIRESTREAM_"):
+            monkeypatch.delenv(key)
+    for key, value in interpolated_env(name).items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    example = env_example()
+    assert settings.redis.url == "redis://redis:6379/0"
+    assert settings.redis.password is not None
+    assert settings.redis.password.get_secret_value() == example["REDIS_PASSWORD"]
+    assert settings.es.url == "http://elasticsearch:9200"
+    assert settings.es.password is not None
+    assert settings.es.password.get_secret_value() == example["ES_WRITER_PASSWORD"]
+    assert settings.es.reader_password is not None
+    assert settings.es.reader_password.get_secret_value() == example["ES_READER_PASSWORD"]
+    assert settings.translator.apertium_url == "http://apertium:2737"
+    if name == "setup":
+        assert settings.es.admin_password is not None
+        assert settings.es.admin_password.get_secret_value() == example["ELASTIC_PASSWORD"]
+
+
+def test_env_example_lists_every_variable_compose_uses() -> None:
+    used = {name for text in strings(compose()) for name, _, _ in references(text)}
+    listed = set(env_example())
+    assert used - listed == set(), f"missing from .env.example: {sorted(used - listed)}"
+    assert listed - used == set(), f"in .env.example but unused: {sorted(listed - used)}"
+
+
+def test_no_bare_dollar_variables() -> None:
+    for text in strings(compose()):
+        bare = [name for name, op, _ in references(text) if op == "bare"]
+        assert not bare, f"use ${{{bare[0]}}} (or $$ to escape) in {text!r}"
+
+
+def test_secrets_are_required_and_documented() -> None:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() and not line.startswith("#"):
+            above = lines[i - 1] if i else ""
+            assert above.startswith("#"), f".env.example: no comment above {line!r}"
+    for text in strings(compose()):
+        for name, op, message in references(text):
+            if "PASSWORD" in name or "AUTH" in name:
+                assert op == ":?", f"${{{name}}} must be ${{{name}:?...}}: required"
+                assert message.strip(), f"${{{name}:?}} needs a message"
+                assert env_example()[name], f".env.example: {name} has no placeholder"
+
+
+def test_healthchecks_carry_no_interpolated_secret() -> None:
+    for name, service in services().items():
+        test = service.get("healthcheck", {}).get("test", [])
+        for text in strings(test):
+            assert not references(text), f"{name}: healthcheck interpolates {text!r}"
+
+
+# ----------------------------------------------------------- dependencies
+def _image_has_healthcheck(service: dict[str, Any]) -> bool:
+    build = service.get("build")
+    if not build:
+        return False
+    dockerfile = ROOT / build["context"] / build.get("dockerfile", "Dockerfile")
+    return any(word == "HEALTHCHECK" for word, _ in dockerfile_instructions(dockerfile))
+
+
+def test_healthchecks_exist() -> None:
+    for name in ("redis", "elasticsearch", "apertium", *WORKERS):
+        service = services()[name]
+        assert "healthcheck" in service or _image_has_healthcheck(service), name
+
+
+def test_depends_on_waits_for_health_or_completion() -> None:
+    for name, service in services().items():
+        depends = service.get("depends_on", {})
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions (long form)"
+        for dep, spec in depends.items():
+            assert dep in services(), f"{name} depends on unknown {dep}"
+            expected = "service_completed_successfully" if dep in ONE_SHOT else "service_healthy"
+            assert spec.get("condition") == expected, f"{name} -> {dep}: {spec}"
+            target = services()[dep]
+            if expected == "service_healthy":
+                assert "healthcheck" in target or _image_has_healthcheck(target), dep
+            assert not target.get("profiles") or set(target["profiles"]) <= set(
+                service.get("profiles", [])
+            ), f"{name} depends on {dep}, which only runs in a profile"
+
+
+def test_dependencies_of_each_stage() -> None:
+    def deps(name: str) -> set[str]:
+        return set(services()[name].get("depends_on", {}))
+
+    assert deps("elasticsearch") == {"es-config"}
+    assert deps("setup") == {"elasticsearch"}
+    for worker in WORKERS:
+        assert {"redis", "setup"} <= deps(worker), worker
+    assert "apertium" in deps("enrich")
+    assert "elasticsearch" in deps("index")
+    assert {"redis", "setup"} <= deps("scheduler")
+
+
+def test_workers_run_their_queue_and_check_their_health() -> None:
+    from shared.celery_app import TASK_TIME_LIMIT
+
+    for queue in WORKERS:
+        service = services()[queue]
+        assert service["command"] == ["worker", queue]
+        assert service["healthcheck"]["test"] == ["CMD", "wirestream", "health", "worker", queue]
+        # A stopping worker must be allowed to finish its running batch.
+        assert duration_seconds(service["stop_grace_period"]) > TASK_TIME_LIMIT
+    assert services()["scheduler"]["command"] == ["scheduler"]
+    assert services()["setup"]["command"] == ["index", "setup"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["worker", "--help"],
+        ["scheduler", "--help"],
+        ["index", "setup", "--help"],
+        ["health", "worker", "--help"],
+    ],
+)
+def test_compose_commands_exist_in_the_cli(argv: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from shared.cli import app
+
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+
+
+def test_the_entrypoint_is_the_project_script() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "wirestream" in pyproject["project"]["scripts"]
+
+
+# --------------------------------------------------- scaling and resources
+def test_nothing_prevents_scaling() -> None:
+    for name, service in services().items():
+        assert "container_name" not in service, f"{name}: container_name blocks --scale"
+        if name in APP_SERVICES:
+            assert "hostname" not in service, f"{name}: a fixed hostname breaks health checks"
+        if "ports" in service:
+            assert name in PORT_PUBLISHERS, f"{name} must not publish host ports"
+            for port in service["ports"]:
+                assert str(port).startswith("127.0.0.1:"), f"{name}: {port} is not loopback"
+
+
+def test_every_service_has_limits_and_a_restart_policy() -> None:
+    for name, service in services().items():
+        limits = service.get("deploy", {}).get("resources", {}).get("limits", {})
+        assert {"memory", "cpus"} <= set(limits), f"{name}: deploy.resources.limits"
+        expected = {"no"} if name in ONE_SHOT else {"unless-stopped", "always"}
+        assert str(service.get("restart")) in expected, f"{name}: restart={service.get('restart')}"
+
+
+def test_data_lives_in_named_volumes() -> None:
+    volumes = set(compose()["volumes"])
+    assert {"redis-data", "es-data", "es-config"} <= volumes
+    assert ("redis-data", "/data") in bind_mounts(services()["redis"])
+    es_mounts = bind_mounts(services()["elasticsearch"])
+    assert ("es-data", f"{ES_HOME}/data") in es_mounts
+    assert ("es-config", f"{ES_HOME}/config") in es_mounts
+    for name, service in services().items():
+        for source, _ in bind_mounts(service):
+            if not source.startswith((".", "/")):
+                assert source in volumes, f"{name}: volume {source} is not declared"
+
+
+def test_referenced_files_exist() -> None:
+    for name, service in services().items():
+        for source, _ in bind_mounts(service):
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name}: {source} does not exist"
+        build = service.get("build")
+        if build:
+            context = ROOT / build["context"]
+            assert (context / build.get("dockerfile", "Dockerfile")).is_file(), name
+
+
+# ----------------------------------------------------------- Elasticsearch
+def test_elasticsearch_service() -> None:
+    service = services()["elasticsearch"]
+    env = environment(service)
+    assert env["xpack.security.enabled"] == "true"
+    assert env["discovery.type"] == "single-node"
+    assert "-Xms2g" in env["ES_JAVA_OPTS"] and "-Xmx2g" in env["ES_JAVA_OPTS"]
+    assert references(env["ELASTIC_PASSWORD"])[0][0] == "ELASTIC_PASSWORD"
+    assert service["ulimits"]["memlock"] == {"soft": -1, "hard": -1}
+    assert service["ulimits"]["nofile"]["soft"] >= 65535
+    check = " ".join(service["healthcheck"]["test"])
+    assert "curl" in check and "wirestream_writer:" in check
+    assert "/_cluster/health?wait_for_status=yellow&timeout=5s" in check
+    assert service["depends_on"]["es-config"]["condition"] == "service_completed_successfully"
+
+
+def test_es_config_service_runs_the_script_on_the_volume() -> None:
+    service = services()["es-config"]
+    env = environment(service)
+    mounts = dict((target, source) for source, target in bind_mounts(service))
+    assert mounts.get(env["ES_PATH_CONF"]) == "es-config", "ES_PATH_CONF is not the volume"
+    shell, script = service["entrypoint"]
+    assert shell == "/bin/bash"
+    mount_target = str(Path(script).parent)
+    assert mounts.get(mount_target) == "./deploy/elasticsearch"
+    assert (ROOT / "deploy" / "elasticsearch" / Path(script).name) == ES_CONFIG_SCRIPT
+    assert {"ES_WRITER_PASSWORD", "ES_READER_PASSWORD"} <= set(env)
+    assert service["restart"] == "no"
+
+
+def test_roles_file() -> None:
+    roles = yaml.safe_load(ROLES_FILE.read_text())
+    writer, reader = roles["wirestream_writer"], roles["wirestream_reader"]
+    assert writer["cluster"] == ["monitor"]
+    assert writer["indices"][0]["names"] == ["wirestream-*"]
+    assert set(writer["indices"][0]["privileges"]) == {
+        "create_index",
+        "write",
+        "view_index_metadata",
+        "manage",
+    }
+    assert reader["indices"][0]["names"] == ["wirestream-news*"]
+    assert set(reader["indices"][0]["privileges"]) == {"read", "view_index_metadata"}
+    assert not reader.get("cluster")
+
+
+STUB_USERS_TOOL = r"""#!/usr/bin/env bash
+# Stub of bin/elasticsearch-users: users as user:password lines, roles as
+# role:user lines, in $ES_PATH_CONF like the real tool; calls logged.
+set -euo pipefail
+echo "$*" >> "$STUB_LOG"
+[[ -d "${ES_PATH_CONF:-}" ]] || { echo "ES_PATH_CONF unset" >&2; exit 78; }
+users="$ES_PATH_CONF/users"; roles="$ES_PATH_CONF/users_roles"
+touch "$users" "$roles"
+cmd=$1; user=$2; shift 2
+has_user() { grep -q "^$user:" "$users"; }
+case "$cmd" in
+  list) has_user || { echo "User [$user] doesn't exist" >&2; exit 67; } ;;
+  useradd)
+    if has_user; then echo "User [$user] already exists" >&2; exit 65; fi
+    [[ $1 == -p && $3 == -r ]] || exit 64
+    echo "$user:$2" >> "$users"; echo "$4:$user" >> "$roles" ;;
+  passwd)
+    has_user || exit 67
+    [[ $1 == -p ]] || exit 64
+    { grep -v "^$user:" "$users" || true; echo "$user:$2"; } > "$users.new"
+    mv "$users.new" "$users" ;;
+  roles)
+    has_user || exit 67
+    [[ $1 == -a ]] || exit 64
+    grep -qx "$2:$user" "$roles" || echo "$2:$user" >> "$roles" ;;
+  *) exit 64 ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_es(tmp_path: Path) -> dict[str, Path]:
+    home = tmp_path / "es"
+    (home / "config" / "jvm.options.d").mkdir(parents=True)
+    (home / "config" / "elasticsearch.yml").write_text('cluster.name: "docker-cluster"\n')
+    (home / "config" / "jvm.options").write_text("-XX:+UseG1GC\n")
+    for empty in ("users", "users_roles", "roles.yml", "role_mapping.yml"):
+        (home / "config" / empty).write_text("")
+    (home / "bin").mkdir()
+    tool = home / "bin" / "elasticsearch-users"
+    tool.write_text(STUB_USERS_TOOL)
+    tool.chmod(0o755)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    return {"home": home, "volume": volume, "log": tmp_path / "calls.log"}
+
+
+def run_es_config(fake: dict[str, Path], **overrides: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ES_HOME": str(fake["home"]),
+        "ES_PATH_CONF": str(fake["volume"]),
+        "ES_CONFIG_OWNER": f"{os.getuid()}:{os.getgid()}",
+        "ES_WRITER_PASSWORD": "writer-secret-1",
+        "ES_READER_PASSWORD": "reader-secret-1",
+        "STUB_LOG": str(fake["log"]),
+        **overrides,
+    }
+    env = {k: v for k, v in env.items() if v != "<unset>"}
+    return subprocess.run(
+        ["bash", str(ES_CONFIG_SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_es_config_seeds_the_volume_and_creates_users(fake_es: dict[str, Path]) -> None:
+    result = run_es_config(fake_es)
+    assert result.returncode == 0, result.stderr
+    volume = fake_es["volume"]
+    assert (volume / "elasticsearch.yml").read_text() == 'cluster.name: "docker-cluster"\n'
+    assert (volume / "jvm.options.d").is_dir()
+    assert (volume / "roles.yml").read_text() == ROLES_FILE.read_text()
+    users = (volume / "users").read_text().splitlines()
+    assert sorted(users) == [
+        "wirestream_reader:reader-secret-1",
+        "wirestream_writer:writer-secret-1",
+    ]
+    roles = (volume / "users_roles").read_text().splitlines()
+    assert sorted(roles) == [
+        "wirestream_reader:wirestream_reader",
+        "wirestream_writer:wirestream_writer",
+    ]
+    # Password hashes are not for other users of the host.
+    assert stat.S_IMODE((volume / "users").stat().st_mode) & 0o007 == 0
+
+
+def test_es_config_is_idempotent_and_keeps_existing_files(fake_es: dict[str, Path]) -> None:
+    assert run_es_config(fake_es).returncode == 0
+    volume = fake_es["volume"]
+    (volume / "elasticsearch.yml").write_text("# operator edit\n")
+    (volume / "elasticsearch.keystore").write_text("keystore")
+    (volume / "roles.yml").write_text("stale: {}\n")
+    (fake_es["home"] / "config" / "jvm.options").write_text("-XX:+NewerDefault\n")
+    fake_es["log"].unlink()
+
+    result = run_es_config(
+        fake_es, ES_WRITER_PASSWORD="writer-secret-2", ES_READER_PASSWORD="reader-secret-2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert (volume / "elasticsearch.yml").read_text() == "# operator edit\n"
+    assert (volume / "elasticsearch.keystore").read_text() == "keystore"
+    assert (volume / "jvm.options").read_text() == "-XX:+UseG1GC\n"
+    assert (volume / "roles.yml").read_text() == ROLES_FILE.read_text()
+    users = (volume / "users").read_text().splitlines()
+    assert sorted(users) == [
+        "wirestream_reader:reader-secret-2",
+        "wirestream_writer:writer-secret-2",
+    ]
+    roles = (volume / "users_roles").read_text().splitlines()
+    assert len(roles) == 2
+    calls = fake_es["log"].read_text()
+    assert "useradd" not in calls
+    assert "passwd wirestream_writer -p writer-secret-2" in calls
+
+
+def test_es_config_refuses_without_passwords(fake_es: dict[str, Path]) -> None:
+    result = run_es_config(fake_es, ES_READER_PASSWORD="<unset>")
+    assert result.returncode != 0
+    assert "ES_READER_PASSWORD" in result.stderr
+
+
+def test_es_config_refuses_the_image_config_dir(fake_es: dict[str, Path]) -> None:
+    result = run_es_config(fake_es, ES_PATH_CONF=str(fake_es["home"] / "config"))
+    assert result.returncode != 0
+    assert not (fake_es["home"] / "config" / "users_roles").read_text()
+
+
+# ------------------------------------------------------------------- Redis
+def test_redis_service() -> None:
+    service = services()["redis"]
+    assert service["image"] == "redis:7"
+    command = " ".join(service["command"])
+    for flag in (
+        '--requirepass "$$REDIS_PASSWORD"',
+        "--appendonly yes",
+        "--appendfsync everysec",
+        "--maxmemory-policy noeviction",
+    ):
+        assert flag in command, flag
+    # The image's entrypoint must still run: it drops root for redis-server.
+    assert "exec docker-entrypoint.sh redis-server" in command
+    check = " ".join(service["healthcheck"]["test"])
+    assert "REDISCLI_AUTH" in check and "ping" in check and " -a " not in check
+
+
+# ---------------------------------------------------------------- Apertium
+def test_apertium_image() -> None:
+    instructions = dockerfile_instructions(APERTIUM_DOCKERFILE)
+    words = [word for word, _ in instructions]
+    assert instructions[0] == ("FROM", "debian:bookworm-slim")
+    run = " ".join(args for word, args in instructions if word == "RUN")
+    for package in ("apertium-apy", "apertium", "apertium-eng-spa", "apertium-eng-cat", "curl"):
+        assert re.search(rf"(?<![\w-]){re.escape(package)}(?![\w-])", run), package
+    user = [args for word, args in instructions if word == "USER"]
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    assert "HEALTHCHECK" in words
+    health = next(args for word, args in instructions if word == "HEALTHCHECK")
+    assert "http://localhost:2737/listPairs" in health
+    cmd = json.loads(next(args for word, args in instructions if word == "CMD"))
+    assert cmd[0] == "apertium-apy" and cmd[-1] == "/usr/share/apertium/modes"
+    assert cmd[cmd.index("--port") + 1] == "2737"
+
+
+def test_apertium_flags_are_real() -> None:
+    apy = shutil.which("apertium-apy")
+    if apy is None:
+        pytest.skip("apertium-apy is not installed here; cannot check its flags")
+    helptext = subprocess.run(
+        [apy, "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    instructions = dockerfile_instructions(APERTIUM_DOCKERFILE)
+    cmd = json.loads(next(args for word, args in instructions if word == "CMD"))
+    for flag in (arg for arg in cmd[1:] if arg.startswith("-")):
+        assert re.search(rf"(?<![\w-]){re.escape(flag)}\b", helptext), flag
+
+
+# --------------------------------------------------------- the app image
+def test_app_dockerfile() -> None:
+    instructions = dockerfile_instructions(APP_DOCKERFILE)
+    args = {
+        k: v
+        for word, value in instructions
+        if word == "ARG" and "=" in value
+        for k, v in [value.split("=", 1)]
+    }
+    stages = [
+        re.sub(r"\$\{(\w+)\}", lambda m: args[m[1]], value).split()[0]
+        for word, value in instructions
+        if word == "FROM"
+    ]
+    assert len(stages) >= 2, "multi-stage build"
+    assert set(stages) == {"python:3.11-slim-bookworm"}
+    copies = [value for word, value in instructions if word == "COPY"]
+    assert any("requirements.lock" in value for value in copies)
+    runs = [value for word, value in instructions if word == "RUN"]
+    assert any("pip wheel" in run and "-r requirements.lock" in run for run in runs)
+    install = [run for run in runs if "pip install" in run]
+    assert install, "no pip install"
+    steps = [step for run in install for step in run.split("&&") if "pip install" in step]
+    lock_steps = [step for step in steps if "requirements.lock" in step]
+    assert lock_steps and all("--no-deps" in step for step in lock_steps)
+    assert any("--no-deps" in step and ".whl" in step for step in steps), "project: --no-deps"
+    assert all("--no-index" in step for step in steps), "installs only the built wheels"
+    user = [value for word, value in instructions if word == "USER"]
+    assert user and user[-1].split(":")[0] not in ("root", "0")
+    entrypoint = [json.loads(value) for word, value in instructions if word == "ENTRYPOINT"]
+    assert entrypoint[-1] == ["wirestream"]
+
+
+def test_requirements_lock_is_pinned() -> None:
+    lock = ROOT / "requirements.lock"
+    if not lock.exists():
+        pytest.skip("requirements.lock does not exist yet")
+    pinned = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]+\])?==[^\s;]+(\s*;.*)?$")
+    for line in lock.read_text().splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        assert pinned.match(line), f"requirements.lock: not name==version: {line!r}"
+        name = re.split(r"[\[=]", line, maxsplit=1)[0].lower()
+        assert name != "wirestream", "the lock must not pin the project itself"
+
+
+def test_dockerignore_keeps_secrets_and_state_out() -> None:
+    entries = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".venv", "var", ".git", ".env"} <= entries
+    assert "README.md" not in entries, "pyproject's readme is needed to build the wheel"
+
+
+# ---------------------------------------------------- Prometheus, Grafana
+def _container_to_host(service: str, container_path: str) -> Path:
+    for source, target in bind_mounts(services()[service]):
+        if source.startswith(".") and (
+            container_path == target or container_path.startswith(target.rstrip("/") + "/")
+        ):
+            return ROOT / source / os.path.relpath(container_path, target)
+    raise AssertionError(f"{service}: {container_path} is not inside a bind mount")
+
+
+def test_prometheus_scrapes_every_worker() -> None:
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    for rule_file in config["rule_files"]:
+        assert _container_to_host("prometheus", rule_file).is_file(), rule_file
+    port = int(compose()["x-app"]["environment"]["WIRESTREAM_METRICS_PORT"])
+    scraped: set[str] = set()
+    for job in config["scrape_configs"]:
+        for sd in job.get("dns_sd_configs", []):
+            assert sd["port"] == port
+            scraped |= set(sd["names"])
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                host, _, target_port = target.partition(":")
+                if host in WORKERS:
+                    assert int(target_port) == port
+                    scraped.add(host)
+    assert set(WORKERS) <= scraped
+
+
+def test_alert_rules_are_valid_groups() -> None:
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
+    assert rules["groups"], "at least one rule group"
+    for group in rules["groups"]:
+        assert group["name"] and group["rules"]
+        for rule in group["rules"]:
+            assert ("alert" in rule) != ("record" in rule)
+            assert rule["expr"].strip()
+
+
+def _promtool() -> str:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    return promtool
+
+
+def test_promtool_checks_rules_and_config(tmp_path: Path) -> None:
+    promtool = _promtool()
+    for args in (
+        ["check", "rules", str(PROMETHEUS_DIR / "alerts.yml")],
+        ["test", "rules", str(PROMETHEUS_DIR / "alerts_test.yml")],
+    ):
+        result = subprocess.run(
+            [promtool, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    # The config names rule files by their container path: check a copy.
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    config["rule_files"] = [str(_container_to_host("prometheus", f)) for f in config["rule_files"]]
+    copy = tmp_path / "prometheus.yml"
+    copy.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [promtool, "check", "config", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_grafana_provisioning() -> None:
+    datasource_files = list(
+        _container_to_host("grafana", "/etc/grafana/provisioning/datasources").glob("*.y*ml")
+    )
+    assert datasource_files
+    uids = set()
+    for path in datasource_files:
+        doc = yaml.safe_load(path.read_text())
+        assert doc["apiVersion"] == 1
+        for source in doc["datasources"]:
+            host = source["url"].split("://", 1)[1].split(":", 1)[0]
+            assert host in services(), f"{path.name}: {source['url']} is no service"
+            uids.add(source["uid"])
+    provider_files = list(
+        _container_to_host("grafana", "/etc/grafana/provisioning/dashboards").glob("*.y*ml")
+    )
+    assert provider_files
+    for path in provider_files:
+        doc = yaml.safe_load(path.read_text())
+        assert doc["apiVersion"] == 1
+        for provider in doc["providers"]:
+            folder = _container_to_host("grafana", provider["options"]["path"])
+            assert folder == ROOT / "deploy" / "grafana" / "dashboards"
+            dashboards = list(folder.glob("*.json"))
+            assert dashboards, "no dashboard JSON"
+            for dashboard_path in dashboards:
+                dashboard = json.loads(dashboard_path.read_text())
+                assert dashboard["uid"] and dashboard["title"] and dashboard["panels"]
+                for panel in dashboard["panels"]:
+                    for ref in (
+                        panel.get("datasource"),
+                        *[t.get("datasource") for t in panel.get("targets", [])],
+                    ):
+                        if isinstance(ref, dict):
+                            assert ref["uid"] in uids, f"{dashboard_path.name}: {ref}"
+
+
+# ------------------------------------------------------- docker compose
+def _compose_env() -> dict[str, str]:
+    """A clean environment: variables of the caller's shell must not mask
+    missing ones in the env file."""
+    keep = ("PATH", "HOME", "DOCKER_CONFIG", "DOCKER_HOST", "DOCKER_CONTEXT")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+@cache
+def _compose_available() -> str | None:
+    """None if `docker compose` works, else the reason it does not."""
+    if shutil.which("docker") is None:
+        return "the docker client is not installed"
+    try:
+        result = subprocess.run(
+            ["docker", "compose", "version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_compose_env(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return "`docker compose version` timed out"
+    if result.returncode != 0:
+        return f"the docker compose plugin is absent ({result.stderr.strip()[:120]})"
+    return None
+
+
+def docker_compose(*args: str, env_file: Path) -> subprocess.CompletedProcess[str]:
+    reason = _compose_available()
+    if reason:
+        pytest.skip(f"docker compose unavailable: {reason}")
+    return subprocess.run(
+        [
+            "docker",
+            "compose",
+            "--project-directory",
+            str(ROOT),
+            "--file",
+            str(COMPOSE_FILE),
+            "--env-file",
+            str(env_file),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_compose_env(),
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("profile", [[], ["--profile", "flower"]])
+def test_docker_compose_config_is_valid(profile: list[str]) -> None:
+    result = docker_compose(*profile, "config", "--quiet", env_file=ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_renders_the_secrets() -> None:
+    result = docker_compose("config", "--format", "json", env_file=ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    rendered = json.loads(result.stdout)["services"]
+    example = env_example()
+    assert (
+        rendered["elasticsearch"]["environment"]["ELASTIC_PASSWORD"] == example["ELASTIC_PASSWORD"]
+    )
+    for name in APP_SERVICES:
+        env = rendered[name]["environment"]
+        assert env["WIRESTREAM_ES__PASSWORD"] == example["ES_WRITER_PASSWORD"], name
+        assert env["WIRESTREAM_REDIS__PASSWORD"] == example["REDIS_PASSWORD"], name
+
+
+def test_docker_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    result = docker_compose("config", "--quiet", env_file=empty)
+    assert result.returncode != 0
+    assert "required variable" in result.stderr and "in .env" in result.stderr
