@@ -27,12 +27,20 @@ __all__ = [
     "Batch",
     "Concept",
     "Enrichment",
+    "Entity",
+    "GeoPoint",
+    "Keyword",
     "LanguageResult",
+    "Mention",
     "NewsItem",
+    "Place",
     "PubStatus",
     "Rights",
     "StepError",
     "Subject",
+    "TopicScore",
+    "Translation",
+    "TranslationStatus",
     "content_hash",
     "item_id",
     "utc",
@@ -116,6 +124,109 @@ class LanguageResult(BaseModel):
     note: str | None = None  # "too_short", "mixed", "hint_overruled", ...
 
 
+class TranslationStatus(StrEnum):
+    """What the translation step did with a document."""
+
+    translated = "translated"  # every non-empty field has an English text
+    partial = "partial"  # some fields translated, see the StepError
+    not_needed = "not_needed"  # the document is English already
+    no_pair = "untranslated_no_pair"  # no backend pair for the language: not an error
+    unknown_language = "untranslated_unknown_language"
+    failed = "failed"  # translator down or refused; a StepError says why
+    disabled = "disabled"  # backend "none"
+
+
+class Translation(BaseModel):
+    """English text stored beside the original (``headline_en`` ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: TranslationStatus
+    source_language: str | None = None  # ISO 639-1 of the original
+    backend: str = ""
+    pair: str | None = None  # as the backend names it, e.g. "spa|eng"
+    headline: str | None = None
+    summary: str | None = None
+    body_text: str | None = None
+    chunks: int = 0  # pieces sent or found in the cache
+    cached_chunks: int = 0  # of which served by the translation cache
+
+
+class Mention(BaseModel):
+    """One occurrence of an entity: ``text[start:end]`` of ``field`` is
+    ``surface``. ``field`` names a NewsItem text field (``headline``,
+    ``summary``, ``body_text``) or its English translation (``headline_en``
+    ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    start: int
+    end: int
+    surface: str
+
+
+class Entity(BaseModel):
+    """A named entity of a document with its stable cross-document id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    type: str  # PERSON, ORG, GPE, LOC, EVENT, NORP
+    name: str  # canonical name (from the alias registry)
+    variants: list[str] = Field(default_factory=list)  # spellings seen in this document
+    mentions: list[Mention] = Field(default_factory=list)
+    country_code: str | None = None  # ISO 3166-1 alpha-2 for GPE/LOC/NORP when known
+    geonames_id: int | None = None
+    role: str | None = None  # "government" when a capital stands for its government
+
+
+class GeoPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float
+    lon: float
+
+
+class Place(BaseModel):
+    """A place the story mentions or is located at, resolved offline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str  # "country", "city", "region"
+    country_code: str | None = None
+    geonames_id: int | None = None
+    location: GeoPoint | None = None
+    mentions: int = 0
+    score: float = 0.0
+    primary: bool = False
+    origin: str = "text"  # "text" or "provider"
+
+
+class TopicScore(BaseModel):
+    """An IPTC Media Topic assigned to a document. ``origin`` is ``rules``
+    for our classifier or ``provider:<scheme>`` for an agency code mapped to
+    Media Topics (the agency's code stays in ``source_code``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str  # "medtop:11000000"
+    label: str
+    score: float
+    level: int = 1
+    parent: str | None = None
+    origin: str = "rules"
+    source_code: str | None = None
+
+
+class Keyword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    score: float  # higher is more relevant (1 - yake score, clipped)
+
+
 class Enrichment(BaseModel):
     """What the enrich stage added. Every field is optional: a failed step
     leaves its field empty and records a :class:`StepError`."""
@@ -126,6 +237,13 @@ class Enrichment(BaseModel):
     enriched_at: UtcDatetime | None = None
     pipeline_version: str = ""
     errors: list[StepError] = Field(default_factory=list)
+    # --- added by the full enrich stage (issue 4); all optional ---
+    translation: Translation | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    topics: list[TopicScore] = Field(default_factory=list)
+    keywords: list[Keyword] = Field(default_factory=list)
+    cluster_id: str | None = None
 
 
 class NewsItem(BaseModel):

@@ -1,0 +1,320 @@
+"""The pure parsing layer of the ingest service: fetched bytes in,
+:class:`~shared.models.NewsItem` out. No network, no Redis, no clock.
+
+Entry point: :func:`parse_document`. Formats, detected by content (BOM, root
+element, JSON keys; never by file name or Content-Type):
+
+==============  ==========================================================
+``rss``         RSS 0.9x / 1.0 (RDF) / 2.0, via feedparser
+``atom``        Atom 0.3 / 1.0, via feedparser
+``jsonfeed``    JSON Feed 1.0 / 1.1
+``ninjs``       IPTC ninjs 1.x / 2.x / 3.x (object, list or wrapped list)
+``newsml-g2``   IPTC NewsML-G2 newsMessage / newsItem / packageItem
+``sitemap``     sitemap ``urlset`` (with Google News tags) / ``sitemapindex``
+``html``        an article page, via trafilatura
+==============  ==========================================================
+
+Outcomes (see the house style's "three explicit outcomes"):
+
+* a :class:`ParseResult` - possibly with no items (an empty feed) and with
+  one :class:`ItemError` per entry that could not become an item; one bad
+  entry never drops the others;
+* :class:`shared.errors.ParseError` when the document as a whole is
+  unusable: empty, unknown format, malformed JSON/XML (for the strict
+  formats), hostile XML (entity declarations, external DTDs), or a forced
+  ``fmt`` the content does not match. ``reason`` says which.
+
+No other exception escapes for any input bytes; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.ingest.text import BoilerplateRules, default_boilerplate_rules
+from shared.errors import ParseError
+from shared.models import NewsItem, utc
+
+from . import _detect, _feed, _html, _jsonfeed, _newsml, _ninjs, _sitemap
+from ._build import Context, Draft, Rejected, build_item, finish_items
+from ._model import (
+    FORMATS,
+    FeedMeta,
+    Format,
+    ItemError,
+    ParseResult,
+    SitemapRef,
+    SitemapUrl,
+    SourceRef,
+)
+from ._xml import check_entities, check_prolog, parse_xml
+
+__all__ = [
+    "FORMATS",
+    "FeedMeta",
+    "Format",
+    "ItemError",
+    "ParseResult",
+    "SitemapRef",
+    "SitemapUrl",
+    "SourceRef",
+    "detect_format",
+    "parse_document",
+]
+
+_FEED_CT = ("rss", "atom", "rdf", "xml")
+_FAMILY = {
+    "rss": "feed",
+    "atom": "feed",
+    "newsml-g2": "newsml-g2",
+    "sitemap": "sitemap",
+    "html": "html",
+}
+
+
+def detect_format(data: bytes) -> str:
+    """The format :func:`parse_document` would pick for ``fmt="auto"``;
+    raises ParseError when there is none."""
+    return _detect.detect(data).format
+
+
+def _ct_mismatch(content_type: str | None, fmt: str) -> str | None:
+    if not content_type:
+        return None
+    ctype = content_type.split(";")[0].strip().lower()
+    served_feed = any(k in ctype for k in _FEED_CT)
+    served_json = "json" in ctype
+    served_html = "html" in ctype and "xhtml" not in ctype
+    markup_feed = fmt in ("rss", "atom", "newsml-g2", "sitemap")
+    if (
+        (served_feed and fmt in ("html", "jsonfeed", "ninjs"))
+        or (served_json and fmt not in ("jsonfeed", "ninjs"))
+        or (served_html and markup_feed)
+    ):
+        return f"content_type_mismatch: served as {ctype} but the content is {fmt}"
+    return None
+
+
+def _decoded_for_checks(data: bytes) -> str | None:
+    encoding, _ = _detect.bom_encoding(data)
+    if encoding and encoding.startswith("utf-") and encoding != "utf-8":
+        return _detect.sniff_text(data, limit=None)
+    return None
+
+
+def _build_all(
+    drafts: Sequence[Draft | Rejected], ctx: Context, warnings: list[str]
+) -> tuple[list[NewsItem], list[ItemError]]:
+    built: list[tuple[int, NewsItem]] = []
+    errors: list[ItemError] = []
+    for index, draft in enumerate(drafts):
+        if isinstance(draft, Rejected):
+            if draft.expected:
+                warnings.append(f"{draft.reason}: entry {index}: {draft.message}")
+            else:
+                errors.append(
+                    ItemError(
+                        index=index, guid=draft.guid, reason=draft.reason, message=draft.message
+                    )
+                )
+            continue
+        try:
+            built.append((index, build_item(draft, ctx)))
+        except ParseError as exc:  # this entry only
+            guid = draft.guid.strip() if draft.guid else None
+            errors.append(ItemError(index=index, guid=guid, reason=exc.reason, message=exc.message))
+    items, duplicate_warnings = finish_items(built)
+    warnings.extend(duplicate_warnings)
+    return items, errors
+
+
+def parse_document(
+    data: bytes,
+    *,
+    source: SourceRef,
+    fetched_at: datetime,
+    content_type: str | None = None,
+    base_url: str | None = None,
+    fmt: str = "auto",
+    boilerplate: BoilerplateRules | None = None,
+) -> ParseResult:
+    """Parse one fetched document.
+
+    ``fetched_at`` is "now" for every date rule (nothing reads the clock);
+    ``content_type`` is the HTTP Content-Type (its charset is used for
+    decoding; it never decides the format); ``base_url`` resolves relative
+    links; ``fmt`` forces a format (one of :data:`FORMATS` or ``"auto"``);
+    ``boilerplate`` defaults to the shipped rules, read from the package once
+    per process (:func:`services.ingest.text.default_boilerplate_rules`):
+    inject rules built at start-up to keep every call free of I/O.
+
+    Every item has ``id == item_id(source.id, key)`` (key: the provider's
+    guid, else ``url:<canonical link>``, else a title/date hash - see
+    :mod:`services.ingest.identity`) and ``uri`` = the guid, else the
+    canonical link, else ``urn:wirestream:<source>:<id>``.
+
+    Raises ParseError for documents that are unusable as a whole (see the
+    module docstring); ValueError for an unknown ``fmt`` (a caller bug).
+    """
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected 'auto' or one of {FORMATS}")
+    sniffed = _detect.detect(data)
+    fmt_used = sniffed.format if fmt == "auto" else fmt
+    feeds = ("rss", "atom")
+    if fmt != "auto" and not (fmt == sniffed.format or (fmt in feeds and sniffed.format in feeds)):
+        raise ParseError(
+            f"document was forced to {fmt} but its content is {sniffed.format}",
+            reason="format_mismatch",
+        )
+    warnings: list[str] = []
+    if mismatch := _ct_mismatch(content_type, sniffed.format):
+        warnings.append(mismatch)
+    family = _FAMILY.get(fmt_used)
+    if family is not None and family != "html" and sniffed.prolog is not None:
+        check_entities(data, _decoded_for_checks(data))
+        check_prolog(sniffed.prolog, family)
+    ctx = Context(
+        source=source,
+        fetched_at=utc(fetched_at),
+        rules=boilerplate or default_boilerplate_rules(),
+        base_url=base_url,
+    )
+    doc = _Doc(data=data, sniffed=sniffed, content_type=content_type, warnings=warnings)
+    return _PARSERS[fmt_used](doc, ctx)
+
+
+@dataclass
+class _Doc:
+    data: bytes
+    sniffed: _detect.Sniffed
+    content_type: str | None
+    warnings: list[str]
+
+
+def _parse_feed(doc: _Doc, ctx: Context) -> ParseResult:
+    parsed = _feed.parse_feed(doc.data, content_type=doc.content_type, base_url=ctx.base_url)
+    version = str(parsed.get("version") or "")
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        doc.warnings.append(f"bozo: {type(exc).__name__}: {exc}")
+        if not version and not parsed.get("entries"):
+            raise ParseError(
+                f"not a feed: feedparser recovered nothing ({type(exc).__name__}: {exc})",
+                reason="not_a_feed",
+            )
+    meta = _feed.feed_meta(parsed, doc.data)
+    ctx.feed_updated = meta.updated
+    ctx.feed_language = meta.language
+    items, errors = _build_all(_feed.iter_drafts(parsed, ctx), ctx, doc.warnings)
+    return ParseResult(
+        format="atom" if version.startswith("atom") else "rss",
+        format_version=version or None,
+        items=items,
+        errors=errors,
+        warnings=doc.warnings,
+        feed=meta,
+    )
+
+
+def _parse_jsonfeed(doc: _Doc, ctx: Context) -> ParseResult:
+    value: Any = doc.sniffed.json_value
+    meta = _jsonfeed.feed_meta(value)
+    ctx.feed_language = meta.language
+    items, errors = _build_all(_jsonfeed.iter_drafts(value, ctx), ctx, doc.warnings)
+    return ParseResult(
+        format="jsonfeed",
+        format_version=doc.sniffed.version,
+        items=items,
+        errors=errors,
+        warnings=doc.warnings,
+        feed=meta,
+    )
+
+
+def _parse_ninjs(doc: _Doc, ctx: Context) -> ParseResult:
+    drafts = _ninjs.iter_drafts(doc.sniffed.json_value, ctx)
+    items, errors = _build_all(drafts, ctx, doc.warnings)
+    return ParseResult(
+        format="ninjs",
+        format_version=doc.sniffed.version,
+        items=items,
+        errors=errors,
+        warnings=doc.warnings,
+    )
+
+
+def _parse_newsml(doc: _Doc, ctx: Context) -> ParseResult:
+    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    meta = _newsml.feed_meta(root)
+    ctx.feed_updated = meta.updated
+    items, errors = _build_all(_newsml.iter_drafts(root, ctx, doc.warnings), ctx, doc.warnings)
+    return ParseResult(
+        format="newsml-g2",
+        format_version=root.get("standardversion") or _first_item_version(root),
+        items=items,
+        errors=errors,
+        warnings=doc.warnings,
+        feed=meta,
+    )
+
+
+def _parse_sitemap(doc: _Doc, ctx: Context) -> ParseResult:
+    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    kind, urls, children, errors = _sitemap.parse_sitemap(root, ctx.base_url)
+    return ParseResult(
+        format="sitemap",
+        format_version=kind,
+        errors=errors,
+        warnings=doc.warnings,
+        sitemap_urls=urls,
+        child_sitemaps=children,
+    )
+
+
+def _parse_html(doc: _Doc, ctx: Context) -> ParseResult:
+    markup = _html.decode_html(doc.data, doc.content_type)
+    drafts, meta = _html.iter_drafts(markup, ctx)
+    items, errors = _build_all(drafts, ctx, doc.warnings)
+    return ParseResult(format="html", items=items, errors=errors, warnings=doc.warnings, feed=meta)
+
+
+# one parser per format (FORMATS); "rss" and "atom" share feedparser
+_PARSERS: dict[str, Callable[[_Doc, Context], ParseResult]] = {
+    "rss": _parse_feed,
+    "atom": _parse_feed,
+    "jsonfeed": _parse_jsonfeed,
+    "ninjs": _parse_ninjs,
+    "newsml-g2": _parse_newsml,
+    "sitemap": _parse_sitemap,
+    "html": _parse_html,
+}
+
+
+def _first_item_version(root: Any) -> str | None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("standardversion"):
+            value: str = el.get("standardversion")
+            return value
+    return None
+
+
+def _http_charset_if_undeclared(data: bytes, content_type: str | None) -> str | None:
+    """The HTTP charset, used only when the XML itself says nothing (no BOM,
+    no encoding in the XML declaration)."""
+    if not content_type or "charset" not in content_type.lower():
+        return None
+    if _detect.bom_encoding(data)[0] is not None:
+        return None
+    head = data[:200].lstrip()
+    if head.startswith(b"<?xml") and b"encoding" in head.split(b"?>", 1)[0]:
+        return None
+    charset = content_type.lower().split("charset", 1)[1].lstrip(" =\"'").split(";")[0]
+    charset = charset.strip(" \"'")
+    try:
+        "".encode(charset)
+    except LookupError:
+        return None
+    return charset or None

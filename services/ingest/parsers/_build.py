@@ -1,0 +1,344 @@
+"""From a format-neutral draft to a validated :class:`NewsItem`.
+
+Every format parser maps its entries to :class:`Draft` (raw strings, HTML or
+text, provider dates) and hands them to :func:`build_item`, which applies the
+same hygiene everywhere: text clean-up and boilerplate removal, canonical URL,
+identity key, date rules, content hash, model validation.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+from pydantic import ValidationError
+
+from services.ingest import dates as dates_mod
+from services.ingest import identity
+from services.ingest import text as textmod
+from services.ingest.text import BoilerplateRules
+from shared.errors import ParseError
+from shared.models import Concept, NewsItem, PubStatus, Rights, Subject
+
+from ._model import SourceRef
+
+__all__ = [
+    "Body",
+    "Context",
+    "Draft",
+    "Rejected",
+    "build_item",
+    "finish_items",
+    "looks_like_html",
+    "normalise_language",
+    "str_or_none",
+]
+
+_HTML_RE = re.compile(
+    r"<(?:p|div|br|span|section|article|h[1-6]|ul|ol|li|a|b|i|em|strong|html|body|img|table)\b",
+    re.IGNORECASE,
+)
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+_PUBSTATUS = {
+    "usable": PubStatus.usable,
+    "withheld": PubStatus.withheld,
+    "canceled": PubStatus.canceled,
+    "cancelled": PubStatus.canceled,
+}
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An entry a format parser did not map. It becomes an ItemError, or,
+    with ``expected`` (an event in a ninjs list: not news, not broken), only
+    a document warning."""
+
+    reason: str
+    message: str
+    guid: str | None = None
+    expected: bool = False
+
+
+@dataclass
+class Body:
+    """A piece of text as the provider sent it. ``kind`` says how to read
+    ``value``: ``html`` (HTML or XHTML markup), ``text`` (plain text), or
+    ``paragraphs`` (already split, e.g. from an XML tree; link text may carry
+    the text module's link markers)."""
+
+    value: str | list[str]
+    kind: Literal["html", "text", "paragraphs"] = "text"
+
+
+@dataclass
+class Context:
+    source: SourceRef
+    fetched_at: datetime
+    rules: BoilerplateRules
+    base_url: str | None = None
+    feed_updated: datetime | None = None
+    feed_language: str | None = None
+
+
+@dataclass
+class Draft:
+    guid: str | None = None
+    link: str | None = None
+    headline: Body | None = None
+    summary: Body | None = None
+    body: Body | None = None
+    byline: str | None = None
+    language: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    embargoed: datetime | None = None
+    version: int | None = None
+    pubstatus: str | None = None
+    type: str | None = None
+    urgency: int | None = None
+    subjects: list[Subject] = field(default_factory=list)
+    genres: list[Subject] = field(default_factory=list)
+    places: list[Concept] = field(default_factory=list)
+    people: list[Concept] = field(default_factory=list)
+    organisations: list[Concept] = field(default_factory=list)
+    rights: Rights | None = None
+    keywords: list[str] = field(default_factory=list)
+    associations: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+
+def looks_like_html(value: str) -> bool:
+    """For text whose type nobody declared: does it carry HTML markup?"""
+    return bool(_HTML_RE.search(value))
+
+
+def normalise_language(value: str | None) -> str | None:
+    """BCP 47-ish casing: ``en-gb`` -> ``en-GB``, ``IT-it`` -> ``it-IT``,
+    ``en_US`` -> ``en-US``; None for values that are not language tags."""
+    if not value:
+        return None
+    value = value.strip()
+    if not _LANG_RE.match(value):
+        return None
+    parts = value.replace("_", "-").split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 2 and part.isalpha():
+            out.append(part.upper())
+        elif len(part) == 4 and part.isalpha():
+            out.append(part.title())
+        else:
+            out.append(part.lower())
+    return "-".join(out)
+
+
+def _paragraphs(part: Body | None, ctx: Context, language: str | None) -> list[str]:
+    if part is None:
+        return []
+    if part.kind == "html":
+        value = part.value if isinstance(part.value, str) else "\n".join(part.value)
+        paragraphs = textmod.html_to_paragraphs(value, rules=ctx.rules, mark_links=True)
+    elif part.kind == "paragraphs":
+        paragraphs = list(part.value) if isinstance(part.value, list) else [part.value]
+    else:
+        value = part.value if isinstance(part.value, str) else "\n\n".join(part.value)
+        paragraphs = textmod.plain_to_paragraphs(_unescape_leftovers(value))
+    return textmod.strip_boilerplate(paragraphs, language, ctx.rules)
+
+
+def _unescape_leftovers(value: str) -> str:
+    """Plain text should hold no entities; a complete one (``&quot;``,
+    ``&#8217;``) in it is a publisher's double escape, so decode it."""
+    return html.unescape(value) if _ENTITY_RE.search(value) else value
+
+
+def _line(part: Body | None, ctx: Context) -> str:
+    if part is None:
+        return ""
+    if part.kind == "html":
+        value = part.value if isinstance(part.value, str) else " ".join(part.value)
+        return textmod.single_line(" ".join(textmod.html_to_paragraphs(value, rules=ctx.rules)))
+    value = part.value if isinstance(part.value, str) else " ".join(part.value)
+    return textmod.single_line(_unescape_leftovers(textmod.remove_link_markers(value)))
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        cleaned = textmod.single_line(value)
+        if cleaned and cleaned.casefold() not in seen:
+            seen.add(cleaned.casefold())
+            out.append(cleaned)
+    return out
+
+
+def build_item(draft: Draft, ctx: Context) -> NewsItem:
+    """Turn a draft into a validated item, or raise ParseError for this one
+    entry (the caller turns it into an ItemError and goes on)."""
+    language = (
+        normalise_language(draft.language)
+        or normalise_language(ctx.feed_language)
+        or normalise_language(ctx.source.language)
+    )
+    headline = _line(draft.headline, ctx)
+    summary_paras = _paragraphs(draft.summary, ctx, language)
+    body_paras = _paragraphs(draft.body, ctx, language)
+    # A body that starts by repeating the headline (TT's <h1>, dpa's plain
+    # text rendition) loses that first paragraph.
+    if headline and body_paras and _same(body_paras[0], headline):
+        body_paras = body_paras[1:]
+    summary = textmod.join_paragraphs(summary_paras) or None
+    # ... and a body that starts with the whole summary (dpa's <p class="teaser">,
+    # Yandex full-text repeating the lead) loses that too: summary + body
+    # together are the story, without repeats.
+    if summary and len(body_paras) > 1 and _same(body_paras[0], summary):
+        body_paras = body_paras[1:]
+    body = textmod.join_paragraphs(body_paras) or None
+    if summary and body and _same(summary, body):
+        body = None  # feeds often repeat the description as content:encoded
+    if summary and headline and _same(summary, headline):
+        summary = None
+
+    link = "".join(draft.link.split()) if draft.link else ""
+    url = urljoin(ctx.base_url, link) if link and ctx.base_url else link or None
+    canonical = identity.canonical_url(url)
+    if canonical is None:
+        url = None  # only absolute http(s) links are kept
+
+    provider_date = draft.updated or draft.published
+    key = identity.identity_key(
+        guid=draft.guid,
+        canonical=canonical,
+        headline=headline,
+        provider_date=provider_date,
+        summary=summary,
+        body=body,
+    )
+    if key is None:
+        raise ParseError("entry has no id, link, headline or text", reason="empty_item")
+    resolved = dates_mod.resolve_item_dates(
+        published=draft.published,
+        updated=draft.updated,
+        feed_updated=ctx.feed_updated,
+        fetched_at=ctx.fetched_at,
+    )
+    pubstatus = PubStatus.usable
+    flags = list(draft.flags)
+    if draft.pubstatus:
+        status = draft.pubstatus.strip().lower().rsplit(":", 1)[-1]
+        if status in _PUBSTATUS:
+            pubstatus = _PUBSTATUS[status]
+        else:
+            flags.append(f"pubstatus_unknown:{status[:40]}")
+    guid = draft.guid.strip() if draft.guid and draft.guid.strip() else None
+    item_id = identity.make_item_id(ctx.source.id, key)
+    uri = guid or canonical or f"urn:wirestream:{ctx.source.id}:{item_id}"
+    byline = textmod.single_line(draft.byline) or None
+    try:
+        return NewsItem(
+            id=item_id,
+            uri=uri,
+            source=ctx.source.id,
+            url=url,
+            headline=headline,
+            summary=summary,
+            body_text=body,
+            byline=byline,
+            language=language,
+            firstcreated=resolved.firstcreated,
+            versioncreated=resolved.versioncreated,
+            version=draft.version if draft.version is not None and draft.version >= 0 else 1,
+            pubstatus=pubstatus,
+            embargoed=draft.embargoed,
+            subjects=_dedupe_subjects(draft.subjects),
+            fetched_at=ctx.fetched_at,
+            content_hash=identity.make_content_hash(headline, summary, body),
+            guid=guid,
+            canonical_url=canonical,
+            type=(draft.type or "text").strip().lower() or "text",
+            urgency=draft.urgency,
+            genres=_dedupe_subjects(draft.genres),
+            places=_dedupe_concepts(draft.places),
+            people=_dedupe_concepts(draft.people),
+            organisations=_dedupe_concepts(draft.organisations),
+            rights=draft.rights,
+            provider_keywords=_unique(draft.keywords),
+            associations=_unique(draft.associations),
+            ingest_flags=flags + resolved.flags,
+        )
+    except ValidationError as exc:
+        raise ParseError(_short(exc), reason="invalid_item") from exc
+
+
+def _short(exc: ValidationError) -> str:
+    errors = exc.errors()
+    parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3]]
+    return "; ".join(parts)
+
+
+def _dedupe_subjects(subjects: list[Subject]) -> list[Subject]:
+    seen: set[tuple[str, str | None]] = set()
+    out: list[Subject] = []
+    for subject in subjects:
+        key = (subject.code, subject.scheme)
+        if key not in seen:
+            seen.add(key)
+            out.append(subject)
+    return out
+
+
+def _dedupe_concepts(concepts: list[Concept]) -> list[Concept]:
+    seen: set[tuple[str | None, str | None, str | None]] = set()
+    out: list[Concept] = []
+    for concept in concepts:
+        key = (concept.name, concept.code, concept.rel)
+        if key not in seen and (concept.name or concept.code):
+            seen.add(key)
+            out.append(concept)
+    return out
+
+
+def finish_items(built: list[tuple[int, NewsItem]]) -> tuple[list[NewsItem], list[str]]:
+    """Drop duplicate ids (an expected drop, not an error): the version with
+    the latest ``versioncreated`` (then the highest ``version``, then the
+    first in the document) is kept. Returns the items in document order and
+    one warning per dropped copy."""
+    best: dict[str, tuple[int, NewsItem]] = {}
+    for index, item in built:
+        current = best.get(item.id)
+        if current is None or (item.versioncreated, item.version) > (
+            current[1].versioncreated,
+            current[1].version,
+        ):
+            best[item.id] = (index, item)
+    items: list[NewsItem] = []
+    warnings: list[str] = []
+    for index, item in built:
+        kept = best[item.id][0]
+        if kept == index:
+            items.append(item)
+        else:
+            warnings.append(
+                f"duplicate_id: entry {index} has the same id as entry {kept} ({item.uri})"
+            )
+    return items, warnings
+
+
+def str_or_none(value: Any) -> str | None:
+    """Defensive accessor for JSON-ish data: strings only, stripped."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -1,0 +1,241 @@
+"""Safe XML: the prolog check every XML format goes through, and the one
+lxml parser configuration we use.
+
+Refused with :class:`ParseError` before any parser sees the document:
+
+* any ``<!ENTITY`` declaration, anywhere (billion laughs, quadratic blow-up,
+  external entities such as ``file:///etc/passwd``); reason ``xml_entities``;
+* a DOCTYPE with an external DTD (``SYSTEM``/``PUBLIC`` with a system URL),
+  unless its public id is one of :data:`HARMLESS_PUBLIC_IDS` for that format
+  (the Netscape RSS 0.91 DTD, W3C (X)HTML DTDs); reason ``xml_external_dtd``.
+  Allowed DTDs are still never loaded: feedparser replaces the DOCTYPE and
+  lxml runs with ``load_dtd=False, no_network=True``.
+
+lxml then parses with ``resolve_entities=False, no_network=True,
+load_dtd=False, huge_tree=False``, so even a declaration that slipped past
+the check would be neither expanded nor fetched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from shared.errors import ParseError
+
+__all__ = [
+    "HARMLESS_PUBLIC_IDS",
+    "Prolog",
+    "check_entities",
+    "check_prolog",
+    "parse_xml",
+    "parse_xml_lenient",
+    "scan_prolog",
+]
+
+NETSCAPE_RSS_091 = "-//Netscape Communications//DTD RSS 0.91//EN"
+_W3C_HTML = frozenset(
+    {
+        "-//W3C//DTD XHTML 1.0 Transitional//EN",
+        "-//W3C//DTD XHTML 1.0 Strict//EN",
+        "-//W3C//DTD XHTML 1.0 Frameset//EN",
+        "-//W3C//DTD XHTML 1.1//EN",
+        "-//W3C//DTD HTML 4.01//EN",
+        "-//W3C//DTD HTML 4.01 Transitional//EN",
+        "-//W3C//DTD HTML 4.0 Transitional//EN",
+    }
+)
+# per format family: public ids whose DTD we tolerate (and never load)
+HARMLESS_PUBLIC_IDS: dict[str, frozenset[str]] = {
+    "feed": frozenset({NETSCAPE_RSS_091}) | _W3C_HTML,
+    "html": _W3C_HTML,
+    "newsml-g2": frozenset(),
+    "sitemap": frozenset(),
+}
+
+_WS_RE = re.compile(r"\s+")
+_NAME_RE = re.compile(r"<([A-Za-z_][\w.:-]*)")
+_DOCTYPE_RE = re.compile(
+    r"<!DOCTYPE\s+(?P<name>[^\s\[>]+)\s*"
+    r"(?:(?:SYSTEM\s+(?P<sys1>\"[^\"]*\"|'[^']*'))"
+    r"|(?:PUBLIC\s+(?P<pub>\"[^\"]*\"|'[^']*')(?:\s+(?P<sys2>\"[^\"]*\"|'[^']*'))?))?"
+    r"\s*(?P<subset>\[.*?\])?\s*>",
+    re.DOTALL | re.IGNORECASE,
+)
+_ENTITY_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_UTF7_DECL_RE = re.compile(rb"\s*<\?xml[^>]*encoding\s*=\s*[\"']?utf-?7", re.IGNORECASE)
+_ENTITY_TEXT_RE = re.compile(r"<!ENTITY", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Prolog:
+    """What precedes the root element of a markup document."""
+
+    root: str | None  # qualified name of the root element, as written
+    doctype: str | None  # the DOCTYPE declaration text, if any
+    complete: bool  # False when the sniffed window ended inside the prolog
+
+
+def scan_prolog(text: str) -> Prolog:
+    """Skip whitespace, XML declaration, PIs, comments and the DOCTYPE and
+    return the root element's name. ``text`` is the decoded start of the
+    document."""
+    pos = 0
+    doctype: str | None = None
+    n = len(text)
+    while pos < n:
+        m = _WS_RE.match(text, pos)
+        if m:
+            pos = m.end()
+            continue
+        if text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                return Prolog(None, doctype, False)
+            pos = end + 2
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                return Prolog(None, doctype, False)
+            pos = end + 3
+        elif text[pos : pos + 9].upper() == "<!DOCTYPE":
+            end = _doctype_end(text, pos)
+            if end < 0:
+                return Prolog(None, text[pos:], False)
+            doctype = text[pos:end]
+            pos = end
+        else:
+            m = _NAME_RE.match(text, pos)
+            return Prolog(m.group(1) if m else None, doctype, True)
+    return Prolog(None, doctype, True)
+
+
+def _doctype_end(text: str, start: int) -> int:
+    """Index after the DOCTYPE's closing '>' (skipping an internal subset and
+    quoted literals), or -1 when it does not end inside ``text``."""
+    pos = start + 9
+    depth = 0
+    quote: str | None = None
+    while pos < len(text):
+        ch = text[pos]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == ">" and depth <= 0:
+            return pos + 1
+        pos += 1
+    return -1
+
+
+def check_entities(data: bytes, decoded: str | None = None) -> None:
+    """Refuse any entity declaration anywhere in the document, and UTF-7
+    (which could hide one from this byte-level check)."""
+    if _UTF7_DECL_RE.match(data[:256]):
+        raise ParseError("UTF-7 XML is refused", reason="xml_encoding")
+    if decoded is not None:
+        found = _ENTITY_TEXT_RE.search(decoded) is not None
+    elif b"\x00" in data[:64]:
+        # UTF-16/32 without a byte-order mark: look at the bytes without NULs
+        found = _ENTITY_RE.search(data.replace(b"\x00", b"")) is not None
+    else:
+        found = _ENTITY_RE.search(data) is not None
+    if found:
+        raise ParseError(
+            "document declares XML entities; refused (entity expansion and external "
+            "entities are never processed)",
+            reason="xml_entities",
+        )
+
+
+def check_prolog(prolog: Prolog, family: str) -> None:
+    """Refuse DOCTYPEs with entity declarations or external DTDs (see the
+    module docstring)."""
+    if not prolog.complete and prolog.doctype is not None:
+        raise ParseError("DOCTYPE does not end within the first 64 KiB", reason="xml_doctype")
+    if prolog.doctype is None:
+        return
+    doctype = prolog.doctype
+    if _ENTITY_TEXT_RE.search(doctype):
+        raise ParseError("DOCTYPE declares entities; refused", reason="xml_entities")
+    m = _DOCTYPE_RE.match(doctype)
+    if m is None:
+        raise ParseError("unreadable DOCTYPE declaration; refused", reason="xml_doctype")
+    if "%" in (m.group("subset") or ""):
+        # parameter-entity references pull in declarations from elsewhere
+        raise ParseError("DOCTYPE uses parameter entities; refused", reason="xml_entities")
+    system = m.group("sys1") or m.group("sys2")
+    public = m.group("pub")
+    if system is None and public is None:
+        return
+    public_id = " ".join(public.strip("\"'").split()) if public else None
+    if public_id is not None and public_id in HARMLESS_PUBLIC_IDS.get(family, frozenset()):
+        return
+    target = (system or public or "").strip("\"'")
+    raise ParseError(
+        f"DOCTYPE references an external DTD ({target}); refused, DTDs are never fetched",
+        reason="xml_external_dtd",
+    )
+
+
+def _parser(*, recover: bool, encoding: str | None) -> Any:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+        recover=recover,
+        encoding=encoding,
+    )
+
+
+def _guard_tree(root: Any) -> Any:
+    docinfo = root.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise ParseError("document declares XML entities; refused", reason="xml_entities")
+    if docinfo.system_url:
+        raise ParseError("document references an external DTD; refused", reason="xml_external_dtd")
+    return root
+
+
+def parse_xml(data: bytes, *, encoding: str | None = None) -> Any:
+    """Strict, safe parse; malformed XML raises ParseError(reason="xml_syntax")."""
+    try:
+        root = etree.fromstring(data, _parser(recover=False, encoding=encoding))
+    except etree.XMLSyntaxError as exc:
+        if "failed to load" in str(exc) or "network entity" in str(exc):
+            # libxml2 refusing (no_network) to load an external DTD/entity
+            raise ParseError(
+                f"external DTD or entity refused: {exc}", reason="xml_external_dtd"
+            ) from exc
+        raise ParseError(f"not well-formed XML: {exc}", reason="xml_syntax") from exc
+    except (LookupError, ValueError) as exc:  # unknown encoding name and friends
+        raise ParseError(f"cannot decode XML: {exc}", reason="xml_encoding") from exc
+    if root is None:
+        raise ParseError("XML document has no root element", reason="xml_syntax")
+    return _guard_tree(root)
+
+
+def parse_xml_lenient(data: bytes) -> Any | None:
+    """Best-effort safe parse for reading side facts (skipHours ...); None if
+    even recovery finds no element."""
+    try:
+        root = etree.fromstring(data, _parser(recover=True, encoding=None))
+    except (etree.XMLSyntaxError, LookupError, ValueError):
+        return None
+    if root is None:
+        return None
+    return _guard_tree(root)

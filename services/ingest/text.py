@@ -1,0 +1,458 @@
+"""Text hygiene for ingested documents: HTML to text, Unicode clean-up and
+boilerplate removal. Pure functions, no I/O except :func:`load_boilerplate_rules`
+reading its YAML files (call it once at start-up and inject the result).
+
+Contract callers may rely on:
+
+* :func:`html_to_text` and :func:`plain_to_text` return paragraphs separated by
+  exactly one blank line (``"\\n\\n"``); a single ``"\\n"`` inside a paragraph is
+  a line break the source asked for (``<br>``). No paragraph is empty, none has
+  leading or trailing spaces, and runs of spaces are collapsed.
+* Every returned string is NFC-normalised and free of control characters
+  (except ``"\\n"``), lone surrogates, zero-width and other invisible format
+  characters; every Unicode space (no-break, thin, ideographic ...) becomes a
+  plain ``" "``.
+* HTML entities are decoded (by the HTML parser); markup never leaks into text.
+  Scripts, styles, forms, navigation, figures/images, ``<header>`` blocks and
+  elements whose class marks them as sharing/newsletter/related-content
+  widgets are dropped together with their text.
+* Boilerplate rules are data (``boilerplate.yaml`` beside this module, plus any
+  operator files). A rule removes a whole paragraph (``drop``) or the matched
+  part of it (``cut``), anywhere or only in the trailing paragraphs (``tail``).
+  Rules are applied to the item's primary language plus the ``"*"`` rules;
+  when the language is unknown, every language's rules apply.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from lxml import etree, html
+
+from shared.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BOILERPLATE_PATH",
+    "PARAGRAPH_SEP",
+    "BoilerplateRule",
+    "BoilerplateRules",
+    "clean_text",
+    "default_boilerplate_rules",
+    "element_to_paragraphs",
+    "html_to_paragraphs",
+    "html_to_text",
+    "join_paragraphs",
+    "load_boilerplate_rules",
+    "plain_to_paragraphs",
+    "plain_to_text",
+    "remove_link_markers",
+    "single_line",
+    "strip_boilerplate",
+]
+
+PARAGRAPH_SEP = "\n\n"
+DEFAULT_BOILERPLATE_PATH = Path(__file__).with_name("boilerplate.yaml")
+
+# Link text is wrapped in these two private-use characters while paragraphs
+# go through the boilerplate rules, so a rule can say "a parenthesised list
+# of links" ({link} in a pattern). They are removed before text is returned.
+LINK_OPEN = "\ue000"
+LINK_CLOSE = "\ue001"
+_LINK_MACRO = f"{LINK_OPEN}[^{LINK_OPEN}{LINK_CLOSE}]*{LINK_CLOSE}"
+_MARKERS_RE = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}]")
+
+# C0/C1 controls except \n and \t, lone surrogates, and invisible format
+# characters (zero-width space/joiners, word joiner, BOM, soft hyphen,
+# bidi controls) that break tokenisation and hashing.
+_INVISIBLE_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u00ad\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+# every Unicode space separator plus tab, CR, FF, VT and the line/paragraph separators
+_SPACE_RE = re.compile("[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]+")
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+_XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+# Elements whose whole subtree is dropped. Names are local names (namespace
+# stripped) so XHTML/NITF inline XML works the same as parsed HTML.
+_DROP_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "iframe", "object", "embed",
+        "form", "button", "input", "select", "textarea", "nav", "aside", "svg",
+        "canvas", "figure", "picture", "video", "audio", "img", "map", "head",
+        "header", "footer", "title", "meta", "link",
+        # NITF: body.head repeats headline/byline/dateline, body.end holds the
+        # tagline; media is an embedded photo/video reference.
+        "body.head", "body.end", "media", "docdata",
+        # trafilatura's XML: images
+        "graphic",
+    }
+)  # fmt: skip
+# Elements that start and end a paragraph.
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "blockquote", "pre", "ul", "ol",
+        "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "caption",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "address", "details", "summary",
+        "figcaption", "body", "html",
+        # NITF
+        "hl1", "hl2", "block", "body.content", "nitf-table", "bq", "note", "fn",
+        # trafilatura's XML
+        "head", "list", "item", "quote", "row", "doc", "comments",
+    }
+)  # fmt: skip
+_CELL_TAGS = frozenset({"td", "th", "cell"})
+_BREAK_TAGS = frozenset({"br", "lb"})
+_MAX_DEPTH = 400
+
+
+def clean_text(value: str) -> str:
+    """NFC, invisible/control characters removed, Unicode spaces made plain,
+    runs of spaces collapsed within each line, lines stripped. Newlines are
+    kept as they are (use :func:`plain_to_text` to normalise paragraphs)."""
+    value = _INVISIBLE_RE.sub("", value)
+    value = unicodedata.normalize("NFC", value)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACE_RE.sub(" ", line).strip() for line in value.split("\n")]
+    return "\n".join(lines)
+
+
+def single_line(value: str | None) -> str:
+    """A headline-like field: clean, all whitespace (newlines too) collapsed."""
+    if not value:
+        return ""
+    return _SPACE_RE.sub(" ", clean_text(value).replace("\n", " ")).strip()
+
+
+def join_paragraphs(paragraphs: Iterable[str]) -> str:
+    return PARAGRAPH_SEP.join(p for p in paragraphs if p)
+
+
+def plain_to_paragraphs(value: str) -> list[str]:
+    """Split plain text into paragraphs.
+
+    When the text has blank lines, they separate paragraphs and single
+    newlines inside a paragraph are hard wraps (joined with a space; dpa's
+    7-bit renditions wrap at ~70 columns). Without any blank line, each line
+    is a paragraph (TT and NTB put one paragraph per line)."""
+    text = clean_text(value)
+    if not text.strip():
+        return []
+    if _BLANK_LINE_RE.search(text) or "\n\n" in text:
+        chunks = re.split(r"\n\s*\n", text)
+        paragraphs = [" ".join(line for line in chunk.split("\n") if line) for chunk in chunks]
+    else:
+        paragraphs = text.split("\n")
+    return [p for p in (_SPACE_RE.sub(" ", p).strip() for p in paragraphs) if p]
+
+
+def plain_to_text(value: str | None) -> str:
+    return join_paragraphs(plain_to_paragraphs(value or ""))
+
+
+def _local(tag: object) -> str | None:
+    if not isinstance(tag, str):
+        return None  # comments, processing instructions, entities
+    name = tag.rsplit("}", 1)[1] if tag.startswith("{") else tag
+    return name.lower()
+
+
+@dataclass(frozen=True)
+class _HtmlDrop:
+    tags: frozenset[str]
+    class_tokens: frozenset[str]
+
+
+class _Collector:
+    def __init__(self, drop: _HtmlDrop, mark_links: bool) -> None:
+        self.drop = drop
+        self.mark_links = mark_links
+        self.paragraphs: list[str] = []
+        self._buf: list[str] = []
+
+    def text(self, value: str | None) -> None:
+        if value:
+            self._buf.append(value.replace(LINK_OPEN, "").replace(LINK_CLOSE, ""))
+
+    def raw(self, value: str) -> None:
+        self._buf.append(value)
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        raw = "".join(self._buf)
+        self._buf = []
+        # inside a block, source newlines are just whitespace; "\x00" marks <br>
+        raw = raw.replace("\n", " ").replace("\x00", "\n")
+        raw = clean_text(raw)
+        for chunk in _BLANK_LINE_RE.split(raw):
+            lines = [line for line in (_SPACE_RE.sub(" ", ln).strip() for ln in chunk.split("\n"))]
+            paragraph = "\n".join(line for line in lines if line)
+            if _MARKERS_RE.sub("", paragraph).strip():
+                self.paragraphs.append(_tidy_markers(paragraph))
+
+    def dropped(self, el: Any, tag: str) -> bool:
+        if tag == "head" and el.get("rend") is not None:
+            return False  # trafilatura's heading element, not the HTML <head>
+        if tag in self.drop.tags:
+            return True
+        classes = el.get("class")
+        if classes and self.drop.class_tokens:
+            return any(token.lower() in self.drop.class_tokens for token in classes.split())
+        return False
+
+    def walk(self, el: Any, depth: int = 0) -> None:
+        tag = _local(el.tag)
+        if tag is None or depth > _MAX_DEPTH or self.dropped(el, tag):
+            self.text(el.tail)
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            self.flush()
+        if tag in _BREAK_TAGS:
+            self.raw("\x00")
+        # <a href> in HTML, <ref target> in trafilatura's XML
+        link = self.mark_links and (
+            (tag == "a" and el.get("href") is not None)
+            or (tag == "ref" and el.get("target") is not None)
+        )
+        if link:
+            self.raw(LINK_OPEN)
+        self.text(el.text)
+        for child in el:
+            self.walk(child, depth + 1)
+        if link:
+            self.raw(LINK_CLOSE)
+        if tag in _CELL_TAGS:
+            self.raw(" ")
+        if block:
+            self.flush()
+        self.text(el.tail)
+
+
+def _tidy_markers(paragraph: str) -> str:
+    # "<a> text </a>" leaves spaces inside the markers; move them outside so
+    # patterns can rely on "\ue000text\ue001", and drop empty links.
+    paragraph = re.sub(f"{LINK_OPEN}\\s+", f" {LINK_OPEN}", paragraph)
+    paragraph = re.sub(f"\\s+{LINK_CLOSE}", f"{LINK_CLOSE} ", paragraph)
+    paragraph = paragraph.replace(LINK_OPEN + LINK_CLOSE, "")
+    return _SPACE_RE.sub(" ", paragraph).strip()
+
+
+def element_to_paragraphs(
+    element: Any, *, rules: BoilerplateRules | None = None, mark_links: bool = False
+) -> list[str]:
+    """Paragraphs of an lxml element tree (HTML, XHTML, NITF or trafilatura
+    XML). With ``mark_links`` link text keeps its private-use markers (for
+    :func:`strip_boilerplate`); callers must strip them with
+    :func:`strip_boilerplate` or :func:`remove_link_markers`."""
+    rules = rules or default_boilerplate_rules()
+    collector = _Collector(rules.html_drop, mark_links)
+    collector.walk(element)
+    collector.flush()
+    return collector.paragraphs
+
+
+def _parse_html(markup: str) -> Any | None:
+    markup = _XML_DECL_RE.sub("", markup, count=1)
+    if not markup.strip():
+        return None
+    parser = html.HTMLParser(
+        no_network=True, remove_comments=True, remove_pis=True, default_doctype=False
+    )
+    try:
+        return html.document_fromstring(markup, parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        # "Document is empty" (only comments/whitespace) and friends: no text.
+        return None
+
+
+def html_to_paragraphs(
+    markup: str | None, *, rules: BoilerplateRules | None = None, mark_links: bool = False
+) -> list[str]:
+    if not markup:
+        return []
+    root = _parse_html(markup)
+    if root is None:
+        return []
+    return element_to_paragraphs(root, rules=rules, mark_links=mark_links)
+
+
+def html_to_text(markup: str | None, *, rules: BoilerplateRules | None = None) -> str:
+    return join_paragraphs(html_to_paragraphs(markup, rules=rules))
+
+
+def remove_link_markers(value: str) -> str:
+    return _MARKERS_RE.sub("", value)
+
+
+# --------------------------------------------------------------------------
+# boilerplate rules
+
+
+@dataclass(frozen=True)
+class BoilerplateRule:
+    pattern: re.Pattern[str]
+    action: Literal["drop", "cut"] = "drop"
+    where: Literal["any", "tail"] = "any"
+    links: bool = False  # match against text that still has link markers
+    # "drop" rules only look at paragraphs up to this length: boilerplate is
+    # short, and the cap keeps a bad pattern from scanning megabytes.
+    max_chars: int = 400
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class BoilerplateRules:
+    by_language: Mapping[str, tuple[BoilerplateRule, ...]] = field(default_factory=dict)
+    html_drop: _HtmlDrop = field(
+        default_factory=lambda: _HtmlDrop(tags=_DROP_TAGS, class_tokens=frozenset())
+    )
+
+    def for_language(self, language: str | None) -> tuple[BoilerplateRule, ...]:
+        primary = (language or "").split("-")[0].split("_")[0].lower()
+        if primary and primary in self.by_language:
+            return self.by_language.get("*", ()) + self.by_language[primary]
+        if primary:
+            return self.by_language.get("*", ())
+        # unknown language: every rule (they are anchored and specific)
+        rules: list[BoilerplateRule] = list(self.by_language.get("*", ()))
+        for lang, lang_rules in sorted(self.by_language.items()):
+            if lang != "*":
+                rules.extend(lang_rules)
+        return tuple(rules)
+
+
+def _rule_from_data(entry: Any, origin: str) -> BoilerplateRule:
+    if isinstance(entry, str):
+        entry = {"pattern": entry}
+    if not isinstance(entry, dict) or not isinstance(entry.get("pattern"), str):
+        raise ConfigError(f"{origin}: each rule needs a 'pattern' string, got {entry!r}")
+    action = entry.get("action", "drop")
+    where = entry.get("where", "any")
+    if action not in ("drop", "cut") or where not in ("any", "tail"):
+        raise ConfigError(f"{origin}: bad action/where in rule {entry!r}")
+    source = entry["pattern"].replace("{link}", _LINK_MACRO)
+    try:
+        compiled = re.compile(source, re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{origin}: bad pattern {entry['pattern']!r}: {exc}") from exc
+    return BoilerplateRule(
+        pattern=compiled,
+        action=action,
+        where=where,
+        links=bool(entry.get("links", "{link}" in entry["pattern"])),
+        max_chars=int(entry.get("max_chars", 400)),
+        origin=origin,
+    )
+
+
+def load_boilerplate_rules(
+    extra_paths: Sequence[Path | str] = (), *, base: Path | None = DEFAULT_BOILERPLATE_PATH
+) -> BoilerplateRules:
+    """Read the shipped rules plus operator files (same schema, merged: rules
+    are appended per language, HTML drop lists are unioned). Bad files raise
+    :class:`ConfigError`, so a worker with a broken rule file fails at boot."""
+    by_language: dict[str, list[BoilerplateRule]] = {}
+    tags = set(_DROP_TAGS)
+    classes: set[str] = set()
+    paths = ([base] if base is not None else []) + [Path(p) for p in extra_paths]
+    for path in paths:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read boilerplate rules {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        html_part = data.get("html") or {}
+        tags.update(str(t).lower() for t in html_part.get("drop_tags") or [])
+        classes.update(str(c).lower() for c in html_part.get("drop_classes") or [])
+        languages = data.get("languages") or {}
+        if not isinstance(languages, dict):
+            raise ConfigError(f"{path}: 'languages' must be a mapping")
+        for lang, entries in languages.items():
+            key = str(lang).lower()
+            for i, entry in enumerate(entries or []):
+                rule = _rule_from_data(entry, f"{path.name}:{key}[{i}]")
+                by_language.setdefault(key, []).append(rule)
+    return BoilerplateRules(
+        by_language={k: tuple(v) for k, v in by_language.items()},
+        html_drop=_HtmlDrop(tags=frozenset(tags), class_tokens=frozenset(classes)),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_boilerplate_rules() -> BoilerplateRules:
+    """The shipped rules, read once per process."""
+    return load_boilerplate_rules()
+
+
+def _drops(rule: BoilerplateRule, text: str) -> bool:
+    subject = text if rule.links else remove_link_markers(text)
+    return len(subject) <= rule.max_chars and rule.pattern.search(subject) is not None
+
+
+def _apply(rule: BoilerplateRule, paragraph: str) -> str | None:
+    """The paragraph after the rule: unchanged, cut, or None when dropped.
+    Drop rules look at each line of a multi-line paragraph on its own (a
+    "Quelle: ..." line under a table, a promo line after a <br>)."""
+    if rule.action == "drop":
+        if "\n" not in paragraph:
+            return None if _drops(rule, paragraph) else paragraph
+        lines = paragraph.split("\n")
+        kept = [line for line in lines if not _drops(rule, line)]
+        if len(kept) == len(lines):
+            return paragraph
+        return "\n".join(kept) or None
+    subject = paragraph if rule.links else remove_link_markers(paragraph)
+    cut = rule.pattern.sub("", subject)
+    if cut == subject:
+        return paragraph
+    cut = _SPACE_RE.sub(" ", cut).strip()
+    return cut or None
+
+
+def strip_boilerplate(
+    paragraphs: Sequence[str], language: str | None, rules: BoilerplateRules | None = None
+) -> list[str]:
+    """Apply the rules; returns paragraphs without link markers."""
+    rules = rules or default_boilerplate_rules()
+    active = rules.for_language(language)
+    anywhere = [r for r in active if r.where == "any"]
+    tail = [r for r in active if r.where == "tail"]
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        current: str | None = paragraph
+        for rule in anywhere:
+            if current is None:
+                break
+            current = _apply(rule, current)
+        if current is not None:
+            kept.append(current)
+    # Tail rules peel paragraphs off the end while any rule still matches the
+    # last one (a bio after a "read more" link after a share line ...).
+    budget = 4 * len(kept) + 16  # every pass shortens the text; this is a backstop
+    while kept and tail and budget > 0:
+        budget -= 1
+        last = kept[-1]
+        changed: str | None = last
+        for rule in tail:
+            if changed is None:
+                break
+            changed = _apply(rule, changed)
+        if changed is None:
+            kept.pop()
+            continue
+        if changed != last:
+            kept[-1] = changed
+            continue
+        break
+    cleaned = [_SPACE_RE.sub(" ", remove_link_markers(p)).strip() for p in kept]
+    return [p for p in cleaned if p]

@@ -1,0 +1,286 @@
+"""Text hygiene: HTML to text, Unicode clean-up, boilerplate rules (checked
+on real paragraphs from the fixtures, plus keep-controls that look similar
+but are news)."""
+
+# Real Ukrainian and Russian paragraphs: their Cyrillic letters are meant.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.ingest import text
+from services.ingest.text import (
+    clean_text,
+    html_to_paragraphs,
+    html_to_text,
+    load_boilerplate_rules,
+    plain_to_paragraphs,
+    strip_boilerplate,
+)
+from shared.errors import ConfigError
+
+from ._parsing import fixtures, parse_bytes
+
+
+def _strip(html_or_paragraphs: str | list[str], language: str | None) -> list[str]:
+    if isinstance(html_or_paragraphs, str):
+        paragraphs = html_to_paragraphs(html_or_paragraphs, mark_links=True)
+    else:
+        paragraphs = html_or_paragraphs
+    return strip_boilerplate(paragraphs, language)
+
+
+# --- HTML to text ---------------------------------------------------------------
+
+
+def test_paragraphs_entities_and_breaks() -> None:
+    html = (
+        "<p>Caf&eacute; &amp; bar &ndash; &#8220;quoted&#8221;&nbsp;text</p>"
+        "<p>line one<br>line two<br/><br/>new paragraph</p>"
+        "<ul><li>first</li><li>second</li></ul>loose tail text"
+    )
+    assert html_to_paragraphs(html) == [
+        "Café & bar – “quoted” text",
+        "line one\nline two",
+        "new paragraph",
+        "first",
+        "second",
+        "loose tail text",
+    ]
+    assert html_to_text(html).count("\n\n") == 5
+
+
+def test_dropped_elements_and_classes() -> None:
+    html = (
+        "<header><h1>Site</h1></header><nav>Home | News</nav>"
+        "<script>var x = '<p>no</p>';</script><style>p{}</style>"
+        "<p>Kept paragraph.</p>"
+        '<figure><img src="a.jpg" alt="alt text"><figcaption>Caption</figcaption></figure>'
+        '<div class="share-buttons">Share on Facebook</div>'
+        '<div class="Related">Related stories</div>'
+        "<aside>Sidebar</aside><footer>Footer</footer>"
+        "<p>Tail <b>bold</b> and <i>italic</i>.</p>"
+    )
+    assert html_to_paragraphs(html) == ["Kept paragraph.", "Tail bold and italic."]
+
+
+def test_markup_never_leaks_and_empty_input() -> None:
+    assert html_to_text("") == ""
+    assert html_to_text("<!-- only a comment -->") == ""
+    assert html_to_text("   ") == ""
+    assert html_to_text("<p>a &lt;b&gt; tag shown as text</p>") == "a <b> tag shown as text"
+    assert html_to_text('<?xml version="1.0" encoding="utf-8"?><p>decl</p>') == "decl"
+
+
+def test_clean_text_unicode() -> None:
+    raw = "e\u0301te\u0301\u00a0\u2009x\u200b\ufeffy\x00\x07z\ud800 \u00adsoft\r\nnext"
+    assert clean_text(raw) == "été xyz soft\nnext"
+
+
+def test_plain_text_paragraph_rules() -> None:
+    # dpa 7-bit rendition: hard-wrapped lines, blank lines between paragraphs
+    wrapped = (
+        "Berlin (dpa) - Raser müssen sich\nauf Strafen einstellen.\n\n"
+        "Zweiter\nAbsatz.\n\n\nDritter."
+    )
+    assert plain_to_paragraphs(wrapped) == [
+        "Berlin (dpa) - Raser müssen sich auf Strafen einstellen.",
+        "Zweiter Absatz.",
+        "Dritter.",
+    ]
+    # TT/NTB: one paragraph per line, no blank lines
+    assert plain_to_paragraphs("Rubrik\nFörsta stycket.\n– Citat.") == [
+        "Rubrik",
+        "Första stycket.",
+        "– Citat.",
+    ]
+
+
+# --- boilerplate: real paragraphs from the fixtures -------------------------------
+
+
+def test_guardian_related_and_continue_reading() -> None:
+    html = (
+        "<p>Donald Trump has promised a “new American moment”.</p>"
+        '<p> <span>Related: </span><a href="https://www.theguardian.com/x">Fact check: '
+        "Donald Trump's State of the Union address analyzed</a> </p> "
+        '<a href="https://www.theguardian.com/y">Continue reading...</a>'
+    )
+    assert _strip(html, "en") == ["Donald Trump has promised a “new American moment”."]
+
+
+def test_guardian_newsletter_promos() -> None:
+    paragraphs = [
+        "Sign up here to get an email whenever First Dog cartoons are published",
+        "Sign up to receive an email with the top stories from Guardian Australia every morning",
+        "According to new figures shared with the Guardian, Unicef now estimates that 3.6 million "
+        "children are in danger of leaving school.",
+        "Facebook has banned all advertising for cryptocurrencies.",
+    ]
+    assert _strip(paragraphs, "en") == paragraphs[2:]
+
+
+def test_golem_link_tag_list_is_cut() -> None:
+    html = (
+        "Auch Walmart und DHL haben den Elektro-Truck bereits geordert. "
+        '(<a href="https://www.golem.de/specials/tesla/">Tesla</a>, '
+        '<a href="https://www.golem.de/specials/elektroauto/">Elektroauto</a>) '
+        '<img alt="" height="1" src="https://cpx.golem.de/cpx.php?class=17" width="1" />'
+    )
+    assert _strip(html, "de") == ["Auch Walmart und DHL haben den Elektro-Truck bereits geordert."]
+    # the same words without links are prose and stay
+    prose = ["Der Konzern (Tesla, Elektroauto) wächst."]
+    assert _strip(prose, "de") == prose
+
+
+def test_dpa_source_line_under_a_table() -> None:
+    paragraphs = ["EUR/USD 1,1385", "Quelle: Reuters/oraise\nStand: 29.06.2017 16:34 Uhr"]
+    assert _strip(paragraphs, "de") == ["EUR/USD 1,1385", "Stand: 29.06.2017 16:34 Uhr"]
+
+
+@pytest.mark.parametrize(
+    "promo",
+    [
+        "Підписуйтесь на новини Харкова та області в Facebook, Viber, Instagram, Telegram, Youtube",
+        "Слідкуйте за новинами Суспільного Хмельницький у Telegram, Viber, YouTube, Instagram "
+        "та Facebook.",
+        "Читайте всі новини Донбасу в Telegram, Viber, Facebook, YouTube та Instagram",
+        "Читайте Суспільне у Telegram",
+        "Долучайтесь до нашої спільноти у Viber",
+        "Термінові новини читайте в Telegram та Viber Суспільного Луцьк.",
+    ],
+)
+def test_suspilne_channel_promos(promo: str) -> None:
+    news = "Про це в Telegram повідомив голова ОВА Олександр Прокудін."
+    assert _strip([news, promo], "uk") == [news]
+
+
+def test_suspilne_update_note_only_at_the_end() -> None:
+    paragraphs = ["Новина оновлюється...", "Перший абзац.", "Новина оновлюється..."]
+    assert _strip(paragraphs, "uk") == ["Новина оновлюється...", "Перший абзац."]
+
+
+def test_uol_read_more_with_timestamp() -> None:
+    paragraph = (
+        "Ferramenta criada pela Folha, além de senadores por São Paulo.\u00a0"
+        "Leia mais (09/24/2018 - 19h22)"
+    )
+    assert _strip([clean_text(paragraph)], "pt") == [
+        "Ferramenta criada pela Folha, além de senadores por São Paulo."
+    ]
+
+
+def test_real_feeds_end_to_end() -> None:
+    root = fixtures()
+    suspilne = parse_bytes(
+        (root / "feeds/real/suspilne-ukrnet_rss2_uk_2023.xml").read_bytes(), lang="uk"
+    )
+    bodies = "\n\n".join(i.body_text or "" for i in suspilne.items)
+    for promo in ("Підписуйтесь", "Слідкуйте за новинами", "Читайте Суспільне", "Долучайтесь"):
+        assert promo not in bodies
+    assert "повідомив голова ОВА Олександр Прокудін" in bodies
+    guardian = parse_bytes((root / "feeds/real/guardian-us_rss2_en_2018.rss").read_bytes())
+    summaries = "\n\n".join(i.summary or "" for i in guardian.items)
+    assert "Continue reading" not in summaries and "Related:" not in summaries
+    golem = parse_bytes((root / "feeds/real/golem_rss2_de_2017_iso-8859-1.xml").read_bytes())
+    assert not any((i.summary or "").endswith(")") for i in golem.items)
+
+
+# --- boilerplate: languages without a real sample in the fixtures -----------------
+
+
+@pytest.mark.parametrize(
+    ("language", "boilerplate", "news"),
+    [
+        ("en", "Share this article", "The council will publish the final cost in July."),
+        ("en", "Jane Doe is a political reporter at the Riverside Gazette.", "Jane Doe said no."),
+        (
+            "de",
+            "Abonnieren Sie unseren Newsletter und erhalten Sie täglich die wichtigsten News.",
+            "Der Newsletter des Ministeriums wurde eingestellt, sagte ein Sprecher.",
+        ),
+        ("de", "Folgen Sie uns auf Instagram und TikTok", "Die Polizei folgte dem Wagen."),
+        (
+            "fr",
+            "Abonnez-vous à notre newsletter pour ne rien manquer.",
+            "Le gouvernement a annoncé jeudi un nouveau plan.",
+        ),
+        ("fr", "Source : AFP", "La source a confirmé l'information."),
+        ("fr", "Lire aussi : Le gouvernement recule", "Le texte sera lu à l'Assemblée."),
+        ("es", "Suscríbete a nuestro boletín diario", "El Gobierno aprobó el decreto."),
+        ("es", "Síguenos en Facebook y X", "Fuentes del ministerio confirmaron el acuerdo."),
+        ("it", "Iscriviti alla newsletter del Messaggero", "Il governo ha approvato il decreto."),
+        ("ru", "Подписывайтесь на наш канал в Telegram", "Об этом сообщил губернатор в Telegram."),
+        ("ru", "Источник: ТАСС", "Источник в правительстве сообщил о переговорах."),
+    ],
+)
+def test_language_rules(language: str, boilerplate: str, news: str) -> None:
+    assert _strip([news, boilerplate], language) == [news]
+
+
+def test_unknown_language_applies_every_rule() -> None:
+    assert _strip(["News.", "Підписуйтесь на наш Telegram"], None) == ["News."]
+    # a declared language without rules only gets the language-neutral ones
+    assert _strip(["News.", "Share this article", "—"], "sv") == ["News.", "Share this article"]
+
+
+def test_long_paragraphs_are_never_dropped() -> None:
+    long = "Source: " + "word " * 200
+    assert _strip([long], "en") == [long.strip()]
+
+
+# --- rules as data ----------------------------------------------------------------
+
+
+def test_operator_rules_extend_the_shipped_ones(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "languages:\n"
+        "  sv:\n"
+        "    - '^följ oss på .{1,100}$'\n"
+        "    - {pattern: '\\s*\\(TT\\)$', action: cut, where: tail}\n"
+        "html:\n"
+        "  drop_classes: [paywall-teaser]\n",
+        encoding="utf-8",
+    )
+    rules = load_boilerplate_rules([extra])
+    assert strip_boilerplate(
+        ["Nyhet.", "Följ oss på Instagram", "Sista stycket (TT)"], "sv", rules
+    ) == [
+        "Nyhet.",
+        "Sista stycket",
+    ]
+    assert html_to_paragraphs('<p>a</p><div class="paywall-teaser">b</div>', rules=rules) == ["a"]
+    # shipped rules are still there
+    assert strip_boilerplate(["x", "Share this article"], "en", rules) == ["x"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "languages: [not, a, mapping]\n",
+        "languages:\n  en:\n    - {pattern: '(unclosed'}\n",
+        "languages:\n  en:\n    - {pattern: 'x', action: explode}\n",
+        "languages:\n  en:\n    - {nopattern: 1}\n",
+        "- just a list\n",
+        "languages: {en: [\n",
+    ],
+)
+def test_bad_rule_files_fail_at_load(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_boilerplate_rules([path])
+
+
+def test_missing_rule_file_fails_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_boilerplate_rules([tmp_path / "absent.yaml"])
+
+
+def test_shipped_rules_cover_the_languages() -> None:
+    rules = text.default_boilerplate_rules()
+    assert {"*", "en", "de", "fr", "es", "it", "pt", "ru", "uk"} <= set(rules.by_language)
