@@ -224,7 +224,7 @@ class Keyword(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str
-    score: float  # higher is more relevant (1 - yake score, clipped)
+    score: float  # YAKE score: lower is more relevant; the list is sorted best first
 
 
 class Enrichment(BaseModel):

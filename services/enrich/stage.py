@@ -1,51 +1,195 @@
-"""The enrich stage: run every step on a batch; a failing step records an
-error on the document and the document goes on without that step."""
+"""The enrich stage: every step over a whole batch; a failing step records
+a :class:`~shared.models.StepError` on the documents it failed for, and the
+documents go on without that step.
+
+Steps, in order (each reads what the earlier ones produced):
+
+==============  ===========================================================
+``language``    lingua on a bounded sample, the hint as a prior (per item)
+``translation`` English text of non-English documents (batch: cache, backend)
+``entities``    spaCy / natasha over the whole batch, registry ids (batch)
+``places``      entities + provider places -> countries, coordinates (per item)
+``topics``      rules + agency subject codes -> Media Topics (per item)
+``keywords``    YAKE (per item)
+``cluster``     MinHash/LSH near-duplicate clusters in Redis (batch)
+==============  ===========================================================
+
+A batch step that fails as a whole is retried item by item, so one poison
+document cannot take the step away from the rest of its batch. A step whose
+model is not loaded (``None`` in :class:`Models`) is skipped silently: that
+is configuration, not failure. The reason of a StepError is the error's
+``reason`` slug for our exceptions (``translator_unavailable``,
+``redis_unavailable`` ...) and the exception type name otherwise.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from services.enrich.aliases import Resolver
+from services.enrich.clusters import ClusterIndex
+from services.enrich.entities import NerModels, recognise, tag_entities
+from services.enrich.keywords import KeywordExtractors, extract_keywords
 from services.enrich.language import LanguageDetector, detect_language
-from shared.models import Enrichment, NewsItem, StepError
+from services.enrich.places import Gazetteer, tag_places
+from services.enrich.topics import TopicRules, classify, provider_topics
+from services.enrich.translate import Translator
+from shared.errors import WirestreamError
+from shared.metrics import metrics
+from shared.models import Enrichment, Entity, NewsItem, StepError, Translation
 
 __all__ = ["PIPELINE_VERSION", "Models", "enrich_items"]
 
 log = logging.getLogger(__name__)
 
-# Recorded on every document so a search can find what older rules produced.
-PIPELINE_VERSION = "enrich-1"
+# Recorded on every document so a search can find what older rules produced
+# (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
+PIPELINE_VERSION = "enrich-2"
+T = TypeVar("T")
 
 
 @dataclass
 class Models:
-    """Everything the steps load once per worker process."""
+    """Everything the steps load once per worker process. A step whose
+    model is None is skipped."""
 
     language: LanguageDetector
+    translator: Translator | None = None
+    ner: NerModels | None = None
+    gazetteer: Gazetteer | None = None
+    resolver: Resolver | None = None
+    topics: TopicRules | None = None
+    keywords: KeywordExtractors | None = None
+    clusters: ClusterIndex | None = None
 
 
-def _step(item: NewsItem, enrichment: Enrichment, name: str, fn: Callable[[], None]) -> None:
+@dataclass
+class _Doc:
+    item: NewsItem
+    enrichment: Enrichment = field(
+        default_factory=lambda: Enrichment(pipeline_version=PIPELINE_VERSION))
+
+    @property
+    def language(self) -> str | None:
+        detected = self.enrichment.language
+        if detected is not None and detected.code:
+            return detected.code
+        return (self.item.language or "").split("-")[0].lower() or None
+
+
+def _record(doc: _Doc, step: str, exc: BaseException) -> None:
+    reason = exc.reason if isinstance(exc, WirestreamError) else type(exc).__name__
+    message = exc.message if isinstance(exc, WirestreamError) else str(exc)
+    _record_reason(doc, step, reason, message)
+
+
+def _record_reason(doc: _Doc, step: str, reason: str, message: str) -> None:
+    log.warning("enrich step %s failed for %s: %s: %s", step, doc.item.id, reason, message)
+    metrics().enrich_step_failures.labels(step, reason).inc()
+    doc.enrichment.errors.append(
+        StepError(step=step, reason=reason, message=message[:500], at=datetime.now(UTC)))
+
+
+def _each(docs: Sequence[_Doc], step: str, fn: Callable[[_Doc], None]) -> None:
+    for doc in docs:
+        try:
+            fn(doc)
+        except Exception as exc:  # one step's failure must not block the document
+            _record(doc, step, exc)
+
+
+def _batch(docs: Sequence[_Doc], step: str,
+           fn: Callable[[Sequence[_Doc]], Sequence[T]]) -> list[tuple[_Doc, T]]:
+    """Run ``fn`` on all docs; if it raises, on each doc alone, recording
+    the failure on the docs it failed for."""
+    if not docs:
+        return []
     try:
-        fn()
-    except Exception as exc:  # one step's failure must not block the document
-        log.warning("enrich step %s failed for %s: %s", name, item.id, exc)
-        enrichment.errors.append(
-            StepError(step=name, reason=type(exc).__name__, message=str(exc)[:500],
-                      at=datetime.now(UTC))
-        )
+        return list(zip(docs, fn(docs), strict=True))
+    except Exception as exc:  # isolate the poison document, if there is one
+        if len(docs) == 1:
+            _record(docs[0], step, exc)
+            return []
+        log.warning("enrich step %s failed for a batch of %d (%s); retrying one by one",
+                    step, len(docs), exc)
+    out: list[tuple[_Doc, T]] = []
+    for doc in docs:
+        out.extend(_batch([doc], step, fn))
+    return out
 
 
-def enrich_items(items: list[NewsItem], models: Models) -> list[NewsItem]:
-    out: list[NewsItem] = []
-    for item in items:
-        enrichment = Enrichment(pipeline_version=PIPELINE_VERSION)
+def _translate(docs: Sequence[_Doc], translator: Translator) -> None:
+    def run(batch: Sequence[_Doc]) -> list[Translation]:
+        results = translator.translate_batch([d.item for d in batch], [d.language for d in batch])
+        for doc, (_, failure) in zip(batch, results, strict=True):
+            if failure is not None:
+                _record_reason(doc, "translation", failure.reason, failure.message)
+        return [translation for translation, _ in results]
 
-        def language(item: NewsItem = item, enrichment: Enrichment = enrichment) -> None:
-            enrichment.language = detect_language(item, models.language)
+    for doc, translation in _batch(docs, "translation", run):
+        doc.enrichment.translation = translation
 
-        _step(item, enrichment, "language", language)
-        enrichment.enriched_at = datetime.now(UTC)
-        out.append(item.model_copy(update={"enrichment": enrichment}))
+
+def _entities(docs: Sequence[_Doc], models: Models) -> None:
+    ner, gazetteer, resolver = models.ner, models.gazetteer, models.resolver
+    if ner is None or gazetteer is None or resolver is None:
+        return
+
+    def run(batch: Sequence[_Doc]) -> list[list[Entity]]:
+        items = [d.item for d in batch]
+        raw = recognise(items, [d.language for d in batch],
+                        [d.enrichment.translation for d in batch], ner)
+        return tag_entities(items, raw, gazetteer, resolver)
+
+    for doc, entities in _batch(docs, "entities", run):
+        doc.enrichment.entities = entities
+
+
+def _cluster(docs: Sequence[_Doc], index: ClusterIndex) -> None:
+    for doc, cluster in _batch(docs, "cluster", lambda b: index.assign([d.item for d in b])):
+        doc.enrichment.cluster_id = cluster
+
+
+def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
+    """Enrich a batch. Never raises for a step's failure; returns one item
+    per input item, in order, each with a fresh :class:`Enrichment`."""
+    docs = [_Doc(item) for item in items]
+
+    def language(doc: _Doc) -> None:
+        doc.enrichment.language = detect_language(doc.item, models.language)
+
+    _each(docs, "language", language)
+    if models.translator is not None:
+        _translate(docs, models.translator)
+    _entities(docs, models)
+    gazetteer, rules, extractors = models.gazetteer, models.topics, models.keywords
+    if gazetteer is not None:
+        def places(doc: _Doc) -> None:
+            doc.enrichment.places = tag_places(doc.item, doc.enrichment.entities, gazetteer)
+
+        _each(docs, "places", places)
+    if rules is not None:
+        def topics(doc: _Doc) -> None:
+            found = classify(doc.item, doc.language, doc.enrichment.translation,
+                             doc.enrichment.entities, rules)
+            doc.enrichment.topics = [*provider_topics(doc.item.subjects, rules), *found]
+
+        _each(docs, "topics", topics)
+    if extractors is not None:
+        def keywords(doc: _Doc) -> None:
+            doc.enrichment.keywords = extract_keywords(doc.item, doc.language,
+                                                       doc.enrichment.translation, extractors)
+
+        _each(docs, "keywords", keywords)
+    if models.clusters is not None:
+        _cluster(docs, models.clusters)
+    now = datetime.now(UTC)
+    out = []
+    for doc in docs:
+        doc.enrichment.enriched_at = now
+        out.append(doc.item.model_copy(update={"enrichment": doc.enrichment}))
     return out

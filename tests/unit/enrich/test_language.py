@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (multilingual news text: Cyrillic letters are meant)
 """Language identification on real-looking news text."""
 
 from __future__ import annotations

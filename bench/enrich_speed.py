@@ -1,0 +1,199 @@
+"""Speed and memory of the enrich stage.
+
+* enrich throughput (docs/s): every offline step (language, entities,
+  places, topics, keywords; no translation, registry or clustering: those
+  are network round trips measured separately) on English news documents,
+  in batches of 25 as the worker runs them;
+* raw ``nlp.pipe`` throughput on the same texts with the same spaCy
+  components (NER only), in the same run - the target is enrich >= 0.8x raw
+  for the entity step, and the full stage is reported next to it;
+* translation throughput against the real APy (Spanish -> English, cache
+  off), when APy answers;
+* peak RSS of a fresh process that loads every model (lingua, spaCy,
+  natasha, gazetteer, topic rules, YAKE) and enriches a batch - what one
+  worker process holds (target <= 600 MB).
+
+``run()`` returns :class:`bench.report.Figure` rows; nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import Figure
+
+__all__ = ["run"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data" / "enrich"
+SECTION = "enrich speed"
+BATCH = 25
+
+
+def _documents(count: int) -> list[Any]:
+    """English documents of 150-500 words built from the labelled sets'
+    texts (deterministic)."""
+    from datetime import UTC, datetime
+
+    from shared.models import NewsItem, content_hash
+
+    rows = [json.loads(line) for name in ("clusters.jsonl", "topics_en.jsonl", "ner_en.jsonl")
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    paragraphs = [r.get("body") or r.get("lead") or r.get("text") for r in rows]
+    headlines = [r.get("headline") or r["text"][:80] for r in rows]
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    docs = []
+    for n in range(count):
+        body = "\n\n".join(paragraphs[(n * 7 + k) % len(paragraphs)] for k in range(2 + n % 4))
+        headline = headlines[n % len(headlines)]
+        docs.append(NewsItem(id=f"s{n}", uri=f"bench:{n}", source="bench", headline=headline,
+                             body_text=body, language="en", versioncreated=now, fetched_at=now,
+                             content_hash=content_hash(headline, body)))
+    return docs
+
+
+def _timed(fn: Any, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _translation(paragraphs: int) -> tuple[float, float] | None:
+    """(characters/s, chunks/s) through APy with no cache, or None."""
+    from services.enrich.translate import ApertiumBackend, Translator, build_backend, http_client
+    from shared.models import NewsItem, content_hash
+    from shared.settings import load_settings
+
+    settings = load_settings()
+    base = ("El gobierno aprobó el presupuesto del próximo año tras un largo debate en el "
+            "parlamento. La oposición votó en contra y anunció que recurrirá la ley ante el "
+            "tribunal constitucional. ")
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    items = [NewsItem(id=f"t{n}", uri=f"t{n}", source="bench", headline=f"Titular número {n}",
+                      body_text=(base * (1 + n % 3)) + f"Párrafo {n}.", language="es",
+                      versioncreated=now, fetched_at=now, content_hash=content_hash(str(n)))
+             for n in range(paragraphs)]
+    with http_client(settings.translator) as client:
+        backend = build_backend(settings.translator, client)
+        if not isinstance(backend, ApertiumBackend):
+            return None
+        try:
+            backend.pairs()
+        except Exception as exc:  # no APy: the figure is skipped, not faked
+            print(f"(no APy: {exc}; translation figures skipped)", file=sys.stderr)
+            return None
+        translator = Translator(backend, None)
+        started = time.perf_counter()
+        out = translator.translate_batch(items, ["es"] * len(items))
+        elapsed = time.perf_counter() - started
+    chars = sum(len(i.headline) + len(i.body_text or "") for i in items)
+    chunks = sum(t.chunks for t, _ in out)
+    return chars / elapsed, chunks / elapsed
+
+
+_RSS_SCRIPT = """
+import resource, sys
+from services.enrich.loading import load_models
+from services.enrich.stage import enrich_items
+from shared.settings import load_settings
+sys.path.insert(0, {root!r})
+from bench.enrich_speed import _documents
+models = load_models(load_settings(), None, None)
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for start in range(0, 100, 25):
+    enrich_items(_documents(100)[start:start + 25], models)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(loaded / 1024, peak / 1024)
+"""
+
+
+def _rss() -> tuple[float, float]:
+    """(MB after loading, peak MB after 4 batches) of a fresh process."""
+    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT.format(root=str(ROOT))],
+                         capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    loaded, peak = out.stdout.split()[-2:]
+    return float(loaded), float(peak)
+
+
+def run(docs: int = 200, runs: int = 3, translate: int = 30) -> list[Figure]:
+    from services.enrich.aliases import OfflineResolver
+    from services.enrich.entities import NerModels, load_english, recognise, tag_entities
+    from services.enrich.keywords import KeywordExtractors
+    from services.enrich.language import build_detector
+    from services.enrich.places import build_gazetteer
+    from services.enrich.stage import Models, enrich_items
+    from services.enrich.topics import load_rules
+
+    items = _documents(docs)
+    english = load_english()
+    gazetteer = build_gazetteer()
+    models = Models(language=build_detector(), ner=NerModels(english, None),
+                    gazetteer=gazetteer, resolver=OfflineResolver(), topics=load_rules(),
+                    keywords=KeywordExtractors())
+    texts = [t for i in items for t in (i.headline, i.body_text) if t]
+    batches = [items[s:s + BATCH] for s in range(0, len(items), BATCH)]
+
+    def raw() -> None:
+        for _ in english.pipe(texts, batch_size=32):
+            pass
+
+    def entities() -> None:
+        for batch in batches:
+            raw_mentions = recognise(batch, ["en"] * len(batch), [None] * len(batch),
+                                     models.ner)  # type: ignore[arg-type]
+            tag_entities(batch, raw_mentions, gazetteer, OfflineResolver())
+
+    def full() -> None:
+        for batch in batches:
+            enrich_items(batch, models)
+
+    raw()  # warm-up: first call allocates
+    t_raw, t_entities, t_full = (_timed(f, runs) for f in (raw, entities, full))
+    figures = [
+        Figure(SECTION, "raw nlp.pipe (NER only)", docs / t_raw, "docs/s", "higher",
+               f"{docs} English docs of 150-500 words, same components, same run"),
+        Figure(SECTION, "entity step (NER + rules + ids)", docs / t_entities, "docs/s",
+               "higher", "batches of 25"),
+        Figure(SECTION, "entity step / raw nlp.pipe", t_raw / t_entities, "ratio", "higher",
+               "target >= 0.8"),
+        Figure(SECTION, "full enrich without network steps", docs / t_full, "docs/s",
+               "higher", "language, entities, places, topics, keywords"),
+        Figure(SECTION, "full enrich / raw nlp.pipe", t_raw / t_full, "ratio", "higher"),
+    ]
+    translated = _translation(translate) if translate else None
+    if translated is not None:
+        chars, chunks = translated
+        figures += [
+            Figure(SECTION, "translation via APy (spa->eng, no cache)", chars, "chars/s",
+                   "higher", f"{translate} documents, one request per chunk"),
+            Figure(SECTION, "translation via APy, chunks", chunks, "chunks/s", "higher"),
+        ]
+    loaded, peak = _rss()
+    figures += [
+        Figure(SECTION, "worker RSS with all models loaded", loaded, "MB", "lower",
+               "fresh process; lingua, spaCy NER, natasha, gazetteer, rules, YAKE"),
+        Figure(SECTION, "worker peak RSS after 100 documents", peak, "MB", "lower",
+               "target <= 600"),
+    ]
+    return figures
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("WIRESTREAM_ENV_FILE", str(ROOT / "var" / "local.env"))
+    quick = "--quick" in sys.argv
+    for f in run(docs=60 if quick else 200, runs=1 if quick else 3,
+                 translate=10 if quick else 30):
+        print(f"{f.name}: {f.value:.4g} {f.unit}" + (f"  ({f.note})" if f.note else ""))

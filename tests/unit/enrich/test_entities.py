@@ -1,0 +1,200 @@
+# ruff: noqa: RUF001  (multilingual news text: Cyrillic letters are meant)
+"""Entity recognition and within-document resolution with the real shipped
+models (spaCy small English, natasha); ids from the offline resolver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.enrich.aliases import OfflineResolver
+from services.enrich.entities import (
+    ENGLISH_MODEL,
+    NerModels,
+    RawMention,
+    group_mentions,
+    load_english,
+    load_russian,
+    recognise,
+    tag_entities,
+)
+from services.enrich.places import Gazetteer, build_gazetteer
+from shared.models import Entity, Translation, TranslationStatus
+from tests.unit.test_shared import make_item
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return build_gazetteer()
+
+
+@pytest.fixture(scope="module")
+def models() -> NerModels:
+    return NerModels(load_english(), load_russian())
+
+
+EN_BODY = (
+    "PARIS (AP) — French President Emmanuel Macron hosted Ukraine's President Volodymyr "
+    "Zelenskyy on Monday. Macron said the European Union would keep its support. The North "
+    "Atlantic Treaty Organization (NATO) plans more drills, NATO officials said. Moscow denied "
+    "the claims, and the Kremlin said Russian forces were not involved. The U.S. and the UK "
+    "sent envoys to Paris."
+)
+RU_BODY = (
+    "Президент Украины Владимир Зеленский в понедельник встретился с Эммануэлем Макроном. "
+    "Москва заявила, что обвинения беспочвенны. Зеленскому пообещали помощь."
+)
+
+
+def run(models: NerModels, gazetteer: Gazetteer, item: Any, lang: str,
+        tr: Translation | None = None) -> list[Entity]:
+    raw = recognise([item], [lang], [tr], models)
+    [entities] = tag_entities([item], raw, gazetteer, OfflineResolver())
+    return entities
+
+
+def by_name(entities: list[Entity]) -> dict[str, Entity]:
+    return {e.name: e for e in entities}
+
+
+def test_ner_only_pipeline_finds_what_the_full_pipeline_finds(models: NerModels) -> None:
+    import spacy
+
+    full = spacy.load(ENGLISH_MODEL)
+    texts = [EN_BODY, "Angela Merkel met Xi Jinping in Beijing during the G20 summit.",
+             "Shares of Apple and Microsoft rose on Wall Street after the Fed decision."]
+    lean = [[(e.start_char, e.end_char, e.label_) for e in d.ents]
+            for d in models.english.pipe(texts)]
+    reference = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in full.pipe(texts)]
+    assert lean == reference
+    assert models.english.pipe_names == ["ner"]
+
+
+def test_short_forms_resolve_to_the_full_name_with_offsets(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    item = make_item(headline="Macron meets Zelensky", body_text=EN_BODY)
+    entities = by_name(run(models, gazetteer, item, "en"))
+    macron = entities["Emmanuel Macron"]
+    assert macron.type == "PERSON"
+    assert set(macron.variants) == {"Emmanuel Macron", "Macron"}
+    headline = [m for m in macron.mentions if m.field == "headline"]
+    assert [(m.start, m.end, m.surface) for m in headline] == [(0, 6, "Macron")]
+    for mention in macron.mentions:
+        text = item.headline if mention.field == "headline" else item.body_text
+        assert text is not None and text[mention.start:mention.end] == mention.surface
+    zelensky = entities["Volodymyr Zelenskyy"]
+    assert {"Zelensky", "Volodymyr Zelenskyy"} <= set(zelensky.variants)
+
+
+def test_acronym_joins_its_organisation_and_places_get_iso_codes(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    entities = by_name(run(models, gazetteer, make_item(body_text=EN_BODY), "en"))
+    nato = entities["NATO"]
+    assert "North Atlantic Treaty Organization" in nato.variants
+    assert len(nato.mentions) >= 3
+    assert entities["United States"].id == "geo:US"
+    assert entities["United Kingdom"].country_code == "GB"
+    assert entities["Paris"].id == "gn:2988507"  # the dateline and the city agree
+
+
+def test_a_capital_that_speaks_is_its_government(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    entities = by_name(run(models, gazetteer, make_item(body_text=EN_BODY), "en"))
+    russia = entities["Russia"]
+    assert russia.id == "geo:RU"
+    assert russia.role == "government"
+    assert {"Moscow", "Kremlin"} <= set(russia.variants)
+    assert entities["Russian"].type == "NORP"
+    assert entities["Russian"].country_code == "RU"
+
+
+def test_russian_text_is_normalised_and_meets_the_english_ids(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    english = by_name(run(models, gazetteer, make_item(body_text=EN_BODY), "en"))
+    russian = run(models, gazetteer, make_item(headline="", body_text=RU_BODY), "ru")
+    ids = {e.id: e for e in russian}
+    assert english["Volodymyr Zelenskyy"].id in ids
+    assert english["Emmanuel Macron"].id in ids
+    macron = ids[english["Emmanuel Macron"].id]
+    assert "Эммануэль Макрон" in macron.variants  # nominative, not "Эммануэлем Макроном"
+    assert "geo:RU" in ids and ids["geo:RU"].role == "government"
+    assert "geo:UA" in ids
+
+
+def test_a_translated_document_is_read_in_english_with_en_fields(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    item = make_item(headline="Sánchez visita Berlín")
+    tr = Translation(status=TranslationStatus.translated, headline="Pedro Sánchez visits Berlin")
+    entities = run(models, gazetteer, item, "es", tr)
+    berlin = next(e for e in entities if e.id.startswith("gn:"))
+    assert berlin.country_code == "DE"
+    assert berlin.mentions[0].field == "headline_en"
+
+
+def test_a_language_we_cannot_read_gives_no_entities(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    item = make_item(headline="Die Regierung in Berlin hat entschieden")
+    assert run(models, gazetteer, item, "de") == []
+
+
+def test_two_people_with_one_surname_stay_apart(gazetteer: Gazetteer) -> None:
+    def m(text: str, start: int) -> RawMention:
+        return RawMention("body_text", start, start + len(text), text, "PERSON", text, "", "en")
+
+    grouped = group_mentions([m("Joe Biden", 0), m("Jill Biden", 20), m("Biden", 40),
+                              m("Joe Biden", 60)], gazetteer)
+    names = sorted((e.best_name(), len(e.mentions)) for e in grouped)
+    assert names == [("Jill Biden", 1), ("Joe Biden", 3)]
+
+
+def test_provider_people_become_entities_without_mentions(
+    models: NerModels, gazetteer: Gazetteer
+) -> None:
+    from shared.models import Concept
+
+    item = make_item(headline="", people=[Concept(name="Зеленський Володимир")])
+    [entity] = run(models, gazetteer, item, "uk")
+    assert entity.type == "PERSON" and entity.mentions == []
+    # surname-first metadata gets the same id as "Volodymyr Zelensky"
+    assert entity.id == OfflineResolver().resolve([to_candidate_of("Volodymyr Zelensky")])[0][0]
+
+
+def to_candidate_of(name: str) -> Any:
+    from services.enrich.aliases import Candidate
+    from services.enrich.names import name_key
+
+    return Candidate(type="PERSON", name=name, key=name_key(name, "PERSON"))
+
+
+def test_datelines_and_one_word_places_mistaken_for_people(gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import dateline_mentions
+
+    [city, country] = dateline_mentions("body_text", "KYIV, Ukraine (AP) — Russian forces",
+                                        "en", gazetteer)
+    assert (city.text, city.start, city.end) == ("KYIV", 0, 4)
+    assert country.text == "Ukraine"
+    [madrid] = dateline_mentions("body_text", "MADRID (Reuters) - The government", "en",
+                                 gazetteer)
+    assert madrid.text == "MADRID"
+    assert dateline_mentions("body_text", "The government said on Monday - again", "en",
+                             gazetteer) == []
+    kyiv_as_person = RawMention("headline", 0, 4, "Kyiv", "PERSON", "Kyiv", " hit", "en")
+    [entity] = group_mentions([kyiv_as_person], gazetteer)
+    assert entity.type == "GPE" and entity.geo is not None and entity.geo.country_code == "UA"
+
+
+def test_a_surname_mistyped_as_a_place_joins_its_person(gazetteer: Gazetteer) -> None:
+    def m(text: str, kind: str, start: int) -> RawMention:
+        return RawMention("body_text", start, start + len(text), text, kind, text, "", "en")
+
+    grouped = group_mentions([m("Pedro Sánchez", "PERSON", 0), m("Sánchez", "LOC", 30)],
+                             gazetteer)
+    [person] = grouped
+    assert person.type == "PERSON" and len(person.mentions) == 2

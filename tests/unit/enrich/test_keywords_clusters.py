@@ -1,0 +1,49 @@
+"""Keywords (YAKE) and the pure parts of near-duplicate clustering."""
+
+from __future__ import annotations
+
+from services.enrich.clusters import lsh_params, shingles, signature
+from services.enrich.keywords import KeywordExtractors, extract_keywords
+from shared.models import Translation, TranslationStatus
+from tests.unit.test_shared import make_item
+
+BODY = ("The European Central Bank kept interest rates unchanged on Thursday. ECB President "
+        "Christine Lagarde said inflation in the euro zone was falling towards the target, "
+        "and the European Central Bank would decide on cuts meeting by meeting.")
+
+
+def test_keywords_come_from_the_text_best_first() -> None:
+    keywords = extract_keywords(make_item(headline="ECB holds rates", body_text=BODY), "en",
+                                None, KeywordExtractors())
+    assert 0 < len(keywords) <= 10
+    assert any("European Central Bank" in k.text for k in keywords)
+    assert [k.score for k in keywords] == sorted(k.score for k in keywords)
+
+
+def test_keywords_fall_back_to_the_english_translation() -> None:
+    item = make_item(headline="ECB:n korot ennallaan", body_text="Suomenkielinen teksti.")
+    tr = Translation(status=TranslationStatus.translated, headline="ECB holds rates",
+                     body_text=BODY)
+    extractors = KeywordExtractors(languages=frozenset({"en", "es"}))
+    keywords = extract_keywords(item, "fi", tr, extractors)
+    assert keywords and all(k.text for k in keywords)
+    assert extract_keywords(item, "fi", None, extractors) == []
+
+
+def test_shingles_and_signatures() -> None:
+    assert shingles("A b c d") == {b"a b c", b"b c d"}
+    assert signature(make_item(headline="Too short")) is None
+    one = signature(make_item(headline="ECB", body_text=BODY))
+    same = signature(make_item(headline="ECB", body_text=BODY))
+    other = signature(make_item(headline="Floods", body_text="Heavy rain flooded the valley "
+                                "overnight and rescuers evacuated hundreds of residents."))
+    assert one is not None and same is not None and other is not None
+    assert one.jaccard(same) == 1.0
+    assert one.jaccard(other) < 0.2
+
+
+def test_lsh_bands_put_the_s_curve_near_the_threshold() -> None:
+    for threshold in (0.3, 0.4, 0.5, 0.6):
+        bands, rows = lsh_params(threshold, 128)
+        assert bands * rows <= 128
+        assert abs((1 / bands) ** (1 / rows) - threshold) < 0.05

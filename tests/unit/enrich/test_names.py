@@ -1,0 +1,78 @@
+# ruff: noqa: RUF001  (multilingual news text: Cyrillic letters are meant)
+"""Name keys: transliteration and spelling variants meet; different people
+do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.enrich.names import acronym, clean_surface, fold, is_latin, name_key, person_parts
+
+ZELENSKY = ["Zelensky", "Zelenskyy", "Zelenskiy", "Zelenskij", "Selenskyj", "Zelenskyi",
+            "Зеленский", "Зеленський", "ZELENSKY"]
+
+
+@pytest.mark.parametrize("spelling", ZELENSKY)
+def test_every_zelensky_spelling_folds_to_one_key(spelling: str) -> None:
+    assert fold(spelling) == fold("Zelensky")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Macron", "Макрон"), ("Scholz", "Шольц"), ("Navalny", "Навальный"),
+     ("Netanyahu", "Нетаньяху"), ("Erdoğan", "Erdogan"), ("Lavrov", "Лавров"),
+     ("Shoigu", "Шойгу"), ("Putin", "Путин")],
+)
+def test_latin_and_cyrillic_spellings_meet(a: str, b: str) -> None:
+    assert fold(a) == fold(b)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Volodymyr Zelensky", "Vladimir Zelensky", "Volodymyr Zelenskyy", "Владимир Зеленский",
+     "Володимир Зеленський", "President Volodymyr Zelenskiy"],
+)
+def test_given_name_variants_meet_through_the_synonym_table(name: str) -> None:
+    assert name_key(clean_surface(name, "PERSON"), "PERSON") == "PERSON:vladimir selenski"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Joe Biden", "Jill Biden"), ("Olena Zelenska", "Volodymyr Zelensky"),
+     ("Boris Johnson", "Lyndon Johnson"), ("Alexei Navalny", "Yulia Navalnaya")],
+)
+def test_different_people_keep_different_keys(a: str, b: str) -> None:
+    assert name_key(a, "PERSON") != name_key(b, "PERSON")
+
+
+@pytest.mark.parametrize(
+    ("surface", "kind", "clean"),
+    [
+        ("President Emmanuel Macron", "PERSON", "Emmanuel Macron"),
+        ("Secretary of State Antony Blinken's", "PERSON", "Antony Blinken"),
+        ("Prime Minister Keir Starmer", "PERSON", "Keir Starmer"),
+        ("Mr. Scholz’s", "PERSON", "Scholz"),
+        ("former President Donald Trump", "PERSON", "Donald Trump"),
+        ("президент Владимир Путин", "PERSON", "Владимир Путин"),
+        ("the United Nations", "ORG", "United Nations"),
+        ("the U.S.", "GPE", "U.S."),
+        ("“NATO”", "ORG", "NATO"),
+    ],
+)
+def test_titles_articles_possessives_and_quotes_are_stripped(
+    surface: str, kind: str, clean: str
+) -> None:
+    assert clean_surface(surface, kind) == clean
+
+
+def test_surname_keeps_its_particles_and_initials_say_nothing() -> None:
+    assert person_parts("Ursula von der Leyen") == ("ursula", "von der leien")
+    assert name_key("V. Zelensky", "PERSON") == "PERSON:selenski"
+    assert name_key("Zelensky", "PERSON") == "PERSON:selenski"
+
+
+def test_acronyms_and_scripts() -> None:
+    assert acronym("North Atlantic Treaty Organization") == "NATO"
+    assert acronym("European Union") == "EU"
+    assert acronym("Reuters") == ""
+    assert is_latin("Zelenskyy") and not is_latin("Зеленский")

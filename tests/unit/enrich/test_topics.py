@@ -1,0 +1,130 @@
+"""IPTC Media Topics: the shipped vocabulary, the rules and agency codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.enrich.topics import TopicRules, _pattern, classify, load_rules, provider_topics
+from shared.errors import ConfigError
+from shared.models import Entity, Subject, Translation, TranslationStatus
+from tests.unit.test_shared import make_item
+
+
+@pytest.fixture(scope="module")
+def rules() -> TopicRules:
+    return load_rules()
+
+
+def test_the_vocabulary_has_all_17_top_level_topics(rules: TopicRules) -> None:
+    tops = {r.code for r in rules.rules if r.level == 1}
+    assert tops == {f"medtop:{n:02d}000000" for n in range(1, 18)}
+    assert rules.by_code["medtop:16000000"].label == "conflict, war and peace"
+    children = [r for r in rules.rules if r.level == 2]
+    assert len(children) > 60
+    assert all(c.parent in tops for c in children)
+
+
+def test_keywords_match_whole_words_with_explicit_prefixes() -> None:
+    pattern = _pattern(["win", "elect*", "interest rate*"])
+    assert pattern is not None
+    assert pattern.findall("They win. Elections and electoral interest  rates") == [
+        "win", "Elections", "electoral", "interest  rates"]
+    assert pattern.findall("window winter reelection") == []
+
+
+@pytest.mark.parametrize(
+    ("headline", "body", "language", "top"),
+    [
+        ("Russian missiles hit Kyiv power plant", "Air defences shot down drones overnight.",
+         "en", "medtop:16000000"),
+        ("Fed holds interest rates as inflation cools", "Stocks rose on Wall Street.", "en",
+         "medtop:04000000"),
+        ("Voters go to the polls in snap election", "The coalition collapsed.", "en",
+         "medtop:11000000"),
+        ("Землетрясение магнитудой 6 произошло на Камчатке", "Угрозы цунами нет.", "ru",
+         "medtop:03000000"),
+        ("Huelga general por los salarios", "Los sindicatos convocan una huelga.", "es",
+         "medtop:09000000"),
+    ],
+)
+def test_rules_rank_the_right_top_level_first(
+    rules: TopicRules, headline: str, body: str, language: str, top: str
+) -> None:
+    found = classify(make_item(headline=headline, body_text=body), language, None, [], rules)
+    assert found[0].code == top
+    assert found[0].origin == "rules"
+    assert 0 < found[0].score < 1
+    assert found == sorted(found, key=lambda t: -t.score)
+
+
+def test_second_level_topics_come_with_their_parent(rules: TopicRules) -> None:
+    found = classify(make_item(headline="Earthquake of magnitude 7 strikes off Japan",
+                               body_text="A tsunami warning was issued."), "en", None, [], rules)
+    codes = {t.code: t for t in found}
+    assert codes["medtop:20000148"].parent == "medtop:03000000"
+    assert "medtop:03000000" in codes
+
+
+def test_the_english_translation_is_read_too(rules: TopicRules) -> None:
+    item = make_item(headline="Kuvaton otsikko", body_text="Teksti")
+    tr = Translation(status=TranslationStatus.translated,
+                     headline="Earthquake kills dozens, rescue teams search rubble")
+    found = classify(item, "fi", tr, [], rules)
+    assert found and found[0].code == "medtop:03000000"
+
+
+def test_entity_triggers_count(rules: TopicRules) -> None:
+    item = make_item(headline="Statement", body_text="A short statement was published.")
+    fifa = Entity(id="org-1", type="ORG", name="FIFA", variants=["FIFA"])
+    assert classify(item, "en", None, [], rules) == []
+    [sport] = classify(item, "en", None, [fifa, fifa.model_copy(update={"id": "org-2"})],
+                       rules)
+    assert sport.code == "medtop:15000000"
+
+
+def test_nothing_topical_gives_no_topic(rules: TopicRules) -> None:
+    assert classify(make_item(headline="Hello", body_text="Nothing here."), "en", None, [],
+                    rules) == []
+
+
+@pytest.mark.parametrize(
+    ("subject", "code", "origin"),
+    [
+        (Subject(code="medtop:20000082", name="Kriminalität", scheme="medtop"),
+         "medtop:20000082", "provider:medtop"),
+        (Subject(code="http://cv.iptc.org/newscodes/mediatopic/15000000", name="Sport",
+                 scheme="http://cv.iptc.org/newscodes/mediatopic/"),
+         "medtop:15000000", "provider:medtop"),
+        (Subject(code="13010000", name="Teknologi"), "medtop:20000756", "provider:subjectcode"),
+        (Subject(code="04011000", name="Industri"), "medtop:04000000", "provider:subjectcode"),
+        (Subject(code="subj:11003000", scheme="subj"), "medtop:20000574",
+         "provider:subjectcode"),
+        (Subject(code="http://tt.se/spec/subref/1.0/16000000",
+                 scheme="http://tt.se/spec/subref/1.0/"), "medtop:16000000",
+         "provider:subjectcode"),
+    ],
+)
+def test_agency_codes_map_to_media_topics_and_keep_their_origin(
+    rules: TopicRules, subject: Subject, code: str, origin: str
+) -> None:
+    [topic] = provider_topics([subject], rules)
+    assert (topic.code, topic.origin, topic.source_code) == (code, origin, subject.code)
+    assert topic.score == 1.0
+
+
+def test_agency_codes_we_cannot_map_are_left_alone(rules: TopicRules) -> None:
+    subjects = [Subject(code="dpacat:ku", scheme="dpacat"), Subject(code="i", name="Intl"),
+                Subject(code="Innenriks")]
+    assert provider_topics(subjects, rules) == []
+    [deep] = provider_topics([Subject(code="medtop:20000350", name="central bank",
+                                      scheme="medtop")], rules)
+    assert (deep.level, deep.label) == (0, "central bank")  # beyond our shipped levels
+
+
+def test_a_broken_rules_file_fails_at_boot(tmp_path: Path) -> None:
+    bad = tmp_path / "topics.yaml"
+    bad.write_text("topics:\n  - label: no code\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_rules(bad)

@@ -1,0 +1,286 @@
+"""Translation: splitting, language codes, the two backends' protocols, the
+cache and the outcomes (no pair, translator down) - no real services."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from services.enrich.langcodes import candidates_639_3, to_639_1, to_639_3
+from services.enrich.translate import (
+    ApertiumBackend,
+    LibreTranslateBackend,
+    MemoryTranslationCache,
+    NullBackend,
+    Translator,
+    split_text,
+)
+from shared.errors import PermanentError, ServiceUnavailable
+from shared.models import TranslationStatus
+from tests.unit.enrich._fake_libretranslate import fake_libretranslate
+from tests.unit.test_shared import make_item
+
+# ------------------------------------------------------------------ splitting
+
+
+def test_short_paragraphs_share_a_chunk_and_long_ones_split_at_boundaries() -> None:
+    text = "Uno dos.\n\nTres cuatro.\n\n" + "Frase larga aquí. " * 20
+    chunks = split_text(text, 60)
+    assert chunks[0] == "Uno dos.\n\nTres cuatro."
+    assert all(len(c) <= 60 for c in chunks)
+    # nothing lost: every word comes back in order
+    assert " ".join(" ".join(chunks).split()) == " ".join(text.split())
+    # sentence ends are respected when a paragraph is too long
+    assert all(c.endswith(".") for c in chunks)
+
+
+def test_a_word_longer_than_the_limit_is_cut_hard() -> None:
+    chunks = split_text("a" * 25, 10)
+    assert chunks == ["a" * 10, "a" * 10, "a" * 5]
+
+
+def test_split_is_deterministic_and_drops_blank_paragraphs() -> None:
+    text = "Alpha.\n\n   \n\nBeta.\n \nGamma."
+    assert split_text(text, 1000) == split_text(text, 1000) == ["Alpha.\n\nBeta.\n\nGamma."]
+
+
+# ------------------------------------------------------------- language codes
+
+
+@pytest.mark.parametrize(("two", "three"), [("es", "spa"), ("ca", "cat"), ("en", "eng"),
+                                             ("ru", "rus"), ("pt-BR", "por")])
+def test_iso_639_1_to_3_and_back(two: str, three: str) -> None:
+    assert to_639_3(two) == three
+    assert to_639_1(three) == two.split("-")[0]
+
+
+def test_macrolanguage_candidates_for_apertium() -> None:
+    assert candidates_639_3("sr") == ("srp", "hbs")
+    assert to_639_3("xx") is None
+    assert to_639_1("hbs") == "sh"
+
+
+# ----------------------------------------------------------- APy via MockTransport
+APY_PAIRS = {
+    "responseData": [
+        {"sourceLanguage": "spa", "targetLanguage": "eng_US"},
+        {"sourceLanguage": "spa", "targetLanguage": "eng"},
+        {"sourceLanguage": "cat_valencia", "targetLanguage": "eng"},
+        {"sourceLanguage": "cat", "targetLanguage": "eng"},
+        {"sourceLanguage": "eng", "targetLanguage": "spa"},
+        {"sourceLanguage": "hbs", "targetLanguage": "eng"},
+    ],
+    "responseDetails": None,
+    "responseStatus": 200,
+}
+
+
+def apy(handler: Callable[[httpx.Request], httpx.Response]) -> tuple[ApertiumBackend, list[float]]:
+    sleeps: list[float] = []
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return ApertiumBackend(client, "http://apy.test", sleep=sleeps.append), sleeps
+
+
+def apy_ok(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/listPairs":
+        return httpx.Response(200, json=APY_PAIRS)
+    form = dict(httpx.QueryParams(request.content.decode()))
+    assert form["markUnknown"] == "no"
+    text = form["q"].replace("hola", "hello").replace("mundo", "world")
+    return httpx.Response(200, json={"responseData": {"translatedText": text},
+                                     "responseDetails": None, "responseStatus": 200})
+
+
+def test_apertium_pairs_are_discovered_in_639_1_preferring_plain_eng() -> None:
+    backend, _ = apy(apy_ok)
+    assert backend.pairs() == {"es": "spa|eng", "ca": "cat|eng", "sh": "hbs|eng"}
+
+
+def test_apertium_translates_each_chunk_by_form_post() -> None:
+    backend, _ = apy(apy_ok)
+    assert backend.translate("spa|eng", ["hola mundo", "mundo"]) == ["hello world", "world"]
+
+
+def test_apertium_transient_errors_are_retried_with_backoff() -> None:
+    calls = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise httpx.ConnectError("refused", request=request)
+        if calls["n"] == 2:
+            return httpx.Response(503, text="busy")
+        return apy_ok(request)
+
+    backend, sleeps = apy(flaky)
+    assert backend.translate("spa|eng", ["hola"]) == ["hello"]
+    assert sleeps == [0.5, 1.0]
+
+
+def test_apertium_down_raises_translator_unavailable_after_bounded_attempts() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    backend, sleeps = apy(down)
+    with pytest.raises(ServiceUnavailable) as info:
+        backend.translate("spa|eng", ["hola"])
+    assert info.value.reason == "translator_unavailable"
+    assert len(sleeps) == backend.attempts - 1
+
+
+def test_apertium_4xx_is_a_refusal_not_retried() -> None:
+    backend, sleeps = apy(lambda r: httpx.Response(400, json={"explanation": "That pair is "
+                                                                               "not installed"}))
+    with pytest.raises(PermanentError) as info:
+        backend.translate("deu|eng", ["Hallo"])
+    assert info.value.reason == "translator_refused"
+    assert sleeps == []
+
+
+# ------------------------------------- LibreTranslate against a loopback fake
+# Protocol tests: the fake implements LibreTranslate's documented API.
+
+
+def test_libretranslate_protocol_pairs_and_batched_translation() -> None:
+    with fake_libretranslate(api_key="k") as (url, state), httpx.Client() as client:
+        backend = LibreTranslateBackend(client, url, api_key="k")
+        assert backend.pairs() == {"es": "es|en", "de": "de|en"}
+        out = backend.translate("es|en", ["hola mundo", "el presidente habló"])
+    assert out == ["hello world", "the president spoke"]
+    [request] = state.requests  # one request carries both chunks
+    assert request == {"q": ["hola mundo", "el presidente habló"], "source": "es",
+                       "target": "en", "format": "text", "api_key": "k"}
+
+
+def test_libretranslate_protocol_groups_requests_under_the_char_limit() -> None:
+    with fake_libretranslate(char_limit=30) as (url, state), httpx.Client() as client:
+        backend = LibreTranslateBackend(client, url)
+        backend.max_request_chars = 30
+        out = backend.translate("es|en", ["hola mundo " * 2, "mundo " * 3, "hola"])
+    assert [len(r["q"]) for r in state.requests] == [1, 2]
+    assert out[2] == "hello"
+
+
+def test_libretranslate_protocol_bad_key_is_refused_and_429_retried() -> None:
+    with fake_libretranslate(api_key="right", fail_first=1) as (url, state), \
+            httpx.Client() as client:
+        sleeps: list[float] = []
+        backend = LibreTranslateBackend(client, url, api_key="wrong", sleep=sleeps.append)
+        with pytest.raises(PermanentError) as info:
+            backend.translate("es|en", ["hola"])
+    assert info.value.reason == "translator_refused"
+    assert sleeps == [0.5]  # the 429 was retried once, then the 403 stopped it
+    assert len(state.requests) == 2
+
+
+# --------------------------------------------------------------- translator
+
+
+class CountingBackend:
+    name = "fake"
+    max_chars = 50
+
+    def __init__(self, pairs: dict[str, str], *, down: bool = False) -> None:
+        self._pairs = pairs
+        self.down = down
+        self.pair_calls = 0
+        self.sent: list[tuple[str, list[str]]] = []
+
+    def pairs(self) -> dict[str, str]:
+        self.pair_calls += 1
+        return self._pairs
+
+    def translate(self, pair: str, texts: Any) -> list[str]:
+        if self.down:
+            raise ServiceUnavailable("connection refused", reason="translator_unavailable")
+        self.sent.append((pair, list(texts)))
+        return [f"EN[{t}]" for t in texts]
+
+
+ES_ITEM = make_item(headline="Hola mundo", summary=None,
+                    body_text="Primer párrafo.\n\nSegundo párrafo bastante largo, de verdad.")
+
+
+def test_a_spanish_item_is_translated_field_by_field() -> None:
+    backend = CountingBackend({"es": "spa|eng"})
+    [(tr, failure)] = Translator(backend, MemoryTranslationCache()).translate_batch(
+        [ES_ITEM], ["es"])
+    assert failure is None
+    assert tr.status is TranslationStatus.translated
+    assert tr.headline == "EN[Hola mundo]"
+    assert tr.body_text == "EN[Primer párrafo.]\n\nEN[Segundo párrafo bastante largo, de verdad.]"
+    assert tr.summary is None
+    assert (tr.pair, tr.source_language, tr.chunks, tr.cached_chunks) == ("spa|eng", "es", 3, 0)
+
+
+def test_unchanged_text_is_never_translated_twice() -> None:
+    backend = CountingBackend({"es": "spa|eng"})
+    translator = Translator(backend, MemoryTranslationCache())
+    translator.translate_batch([ES_ITEM], ["es"])
+    edited = ES_ITEM.model_copy(update={"headline": "Hola mundo nuevo"})
+    [(tr, _)] = translator.translate_batch([edited, ES_ITEM], ["es", "es"])[:1]
+    # second round: only the edited headline went to the backend
+    assert backend.sent[1] == ("spa|eng", ["Hola mundo nuevo"])
+    assert tr.cached_chunks == 2
+
+
+def test_no_pair_is_not_an_error_and_english_needs_nothing() -> None:
+    backend = CountingBackend({"es": "spa|eng"})
+    out = Translator(backend, None).translate_batch([ES_ITEM, ES_ITEM, ES_ITEM],
+                                                      ["de", "en", None])
+    assert [(t.status, f) for t, f in out] == [
+        (TranslationStatus.no_pair, None),
+        (TranslationStatus.not_needed, None),
+        (TranslationStatus.unknown_language, None),
+    ]
+    assert backend.sent == []
+
+
+def test_pairs_are_cached_with_a_ttl() -> None:
+    now = [0.0]
+    backend = CountingBackend({"es": "spa|eng"})
+    translator = Translator(backend, None, pairs_ttl=60, clock=lambda: now[0])
+    translator.pair_for("es")
+    now[0] = 59
+    translator.pair_for("es")
+    assert backend.pair_calls == 1
+    now[0] = 61
+    translator.pair_for("es")
+    assert backend.pair_calls == 2
+
+
+def test_translator_down_leaves_the_item_untranslated_with_a_reason() -> None:
+    backend = CountingBackend({"es": "spa|eng"}, down=True)
+    [(tr, failure), (en, ok)] = Translator(backend, MemoryTranslationCache()).translate_batch(
+        [ES_ITEM, ES_ITEM], ["es", "en"])
+    assert tr.status is TranslationStatus.failed
+    assert tr.headline is None
+    assert failure is not None and failure.reason == "translator_unavailable"
+    assert (en.status, ok) == (TranslationStatus.not_needed, None)
+
+
+def test_pair_discovery_failing_marks_only_non_english_items() -> None:
+    class Down(CountingBackend):
+        def pairs(self) -> dict[str, str]:
+            raise ServiceUnavailable("refused", reason="translator_unavailable")
+
+    out = Translator(Down({}), None).translate_batch([ES_ITEM, ES_ITEM], ["es", "en"])
+    assert out[0][0].status is TranslationStatus.failed
+    assert out[0][1] is not None and out[0][1].reason == "translator_unavailable"
+    assert out[1] == (out[1][0], None)
+    assert out[1][0].status is TranslationStatus.not_needed
+
+
+def test_backend_none_disables_translation() -> None:
+    [(tr, failure)] = Translator(NullBackend(), None).translate_batch([ES_ITEM], ["es"])
+    assert (tr.status, failure) == (TranslationStatus.disabled, None)
+
+
+def test_the_json_of_a_translation_round_trips() -> None:
+    backend = CountingBackend({"es": "spa|eng"})
+    [(tr, _)] = Translator(backend, None).translate_batch([ES_ITEM], ["es"])
+    assert json.loads(tr.model_dump_json())["status"] == "translated"
