@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server apertium apertium-apy apertium-eng-spa apertium-eng-cat maven)
+APT_PACKAGES=(redis-server apertium apertium-apy apertium-eng-spa apertium-eng-cat maven prometheus)
 PYTHON=${PYTHON:-python3}
 
 missing=()

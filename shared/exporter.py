@@ -6,7 +6,8 @@ are never stale and there is no polling loop to die):
 
 * ``wirestream_queue_depth{queue}`` — messages waiting per Celery queue;
 * ``wirestream_queue_unacked`` — messages delivered but not yet acked;
-* ``wirestream_dead_letters`` — entries in the dead-letter store;
+* ``wirestream_dead_letters`` — entries in the dead-letter store, and
+  ``wirestream_dead_letters_oldest_age_seconds`` (absent when empty);
 * ``wirestream_source_*{source}`` — per source: enabled, seconds since the last
   successful poll and since the last new item, consecutive failures, items in
   the last poll, current poll interval;
@@ -29,7 +30,13 @@ import redis
 from shared.queues import QUEUES
 from shared.settings import Settings
 
-__all__ = ["PipelineState", "SourceHealth", "StateCollector", "collect_state"]
+__all__ = [
+    "PipelineState",
+    "SourceHealth",
+    "StateCollector",
+    "collect_state",
+    "dead_letters_oldest",
+]
 
 # kombu's Redis transport keeps messages of priority p in "<queue>\x06\x16<p>"
 # besides "<queue>" (default priority steps 0, 3, 6, 9).
@@ -50,6 +57,14 @@ class SourceHealth:
     last_error: str | None
 
     @property
+    def stale(self) -> bool:
+        """No successful poll for longer than three of its intervals (and at
+        least ten minutes); the same test as the WirestreamSourceStale alert."""
+        if not self.enabled or self.since_success is None or self.interval is None:
+            return False
+        return self.since_success > max(600.0, 3 * self.interval)
+
+    @property
     def quiet(self) -> bool:
         """Quiet for longer than usual: no new item for more than four times
         its current interval (and at least an hour)."""
@@ -63,6 +78,7 @@ class PipelineState:
     queues: dict[str, int] = field(default_factory=dict)
     unacked: int = 0
     dead_letters: int = 0
+    dead_letters_oldest: float | None = None
     sources: list[SourceHealth] = field(default_factory=list)
     services: dict[str, bool] = field(default_factory=dict)
 
@@ -73,6 +89,14 @@ def queue_depth(client: redis.Redis, queue: str) -> int:
     for key in keys:
         pipe.llen(key)
     return int(sum(pipe.execute()))
+
+
+def dead_letters_oldest(client: redis.Redis) -> float | None:
+    """Time (epoch seconds) of the oldest dead letter, None if there is none."""
+    from shared.dlq import DLQ_INDEX
+
+    first = client.zrange(DLQ_INDEX, 0, 0, withscores=True)
+    return float(first[0][1]) if first else None
 
 
 def _es_up(settings: Settings) -> bool:
@@ -119,6 +143,7 @@ def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True
         state.queues = {q: queue_depth(client, q) for q in QUEUES}
         state.unacked = int(client.hlen(UNACKED_KEY))
         state.dead_letters = DeadLetterStore(client).count()
+        state.dead_letters_oldest = dead_letters_oldest(client)
         registry = SourceRegistry(client)
         now = time.time()
         for source in registry.all():
@@ -172,6 +197,13 @@ class StateCollector:
         yield GaugeMetricFamily(
             "wirestream_dead_letters", "Entries in the dead-letter store.", value=state.dead_letters
         )
+        oldest = GaugeMetricFamily(
+            "wirestream_dead_letters_oldest_age_seconds",
+            "Age of the oldest dead letter (absent: none).",
+        )
+        if state.dead_letters_oldest is not None:
+            oldest.add_metric([], max(0.0, time.time() - state.dead_letters_oldest))
+        yield oldest
         families = {
             "enabled": GaugeMetricFamily(
                 "wirestream_source_enabled", "1 if the source is polled.", labels=["source"]

@@ -1,5 +1,33 @@
 """Prometheus metrics of the pipeline.
 
+What each worker exports (its main process serves ``/metrics``; the
+shared-state gauges of queues, dead letters and sources come from
+``wirestream exporter``, see :mod:`shared.exporter`):
+
+* ``wirestream_items_total{stage, source, outcome}`` — ingest poller, enrich
+  task, index stage;
+* ``wirestream_polls_total{source, status}``,
+  ``wirestream_poll_failures_total{source, reason}`` and the histogram
+  ``wirestream_poll_items{source}`` (items per poll) — ingest poller;
+* ``wirestream_stage_duration_seconds{stage}``,
+  ``wirestream_dead_letters_total{stage, reason}``,
+  ``wirestream_task_retries_total{stage, reason}`` — every task (run_stage);
+* ``wirestream_end_to_end_latency_seconds{since}`` (``published`` or
+  ``fetched`` to written) — index stage;
+* ``wirestream_es_request_duration_seconds{operation}`` and
+  ``wirestream_es_errors_total{operation, reason}`` — bulk writer
+  (:func:`es_request`) and per-item rejections in the index stage;
+* ``wirestream_translator_request_duration_seconds{backend}`` and
+  ``wirestream_translator_errors_total{backend, reason}`` — translator backends;
+* ``wirestream_enrich_step_failures_total{step, reason}`` — enrich steps.
+
+Outcomes of ``wirestream_items_total``: ingest ``new``, ``changed`` (passed
+the version gate), ``unchanged``, ``stale`` (deduplicated), ``parse_failed``;
+enrich ``enriched``; index ``indexed``, ``stale_version`` (redelivery or an
+older version), ``rejected`` (dead-lettered). Items fetched per source are the
+``wirestream_poll_items`` histogram (``_sum``); items that failed anywhere
+else are ``wirestream_dead_letters_total`` by stage and reason.
+
 Names follow Prometheus conventions: ``wirestream_<what>_total`` for counters,
 ``_seconds`` for durations, base units, and only bounded label values (stage,
 source id, outcome, reason slugs; never URLs or item ids).
@@ -9,18 +37,22 @@ memory-mapped files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's
 multiprocess mode), and the worker's main process serves the sum on
 ``/metrics``; counts of recycled children are kept. :func:`prepare_multiprocess`
 must run before ``prometheus_client`` is first imported, which is why this
-module imports it lazily through :func:`_prom`.
+module imports it lazily, inside its functions.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["metrics", "prepare_multiprocess", "serve_metrics"]
+__all__ = ["count_items", "es_request", "metrics", "prepare_multiprocess", "serve_metrics"]
 
 # Seconds; news latencies range from sub-second to hours (embargo, slow feeds).
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400)
@@ -42,14 +74,19 @@ class Metrics:
 
         self.items = Counter(
             "wirestream_items_total",
-            "Items by stage and outcome (fetched, new, changed, unchanged, stale, "
-            "parse_failed, enriched, indexed, stale_version, rejected).",
+            "Items by stage, source and outcome (ingest: new, changed, unchanged, stale, "
+            "parse_failed; enrich: enriched; index: indexed, stale_version, rejected).",
             ["stage", "source", "outcome"],
         )
         self.polls = Counter(
             "wirestream_polls_total",
-            "Polls by source and status (ok, not_modified, failed).",
+            "Polls by source and status (ok, not_modified, deferred, failed).",
             ["source", "status"],
+        )
+        self.poll_failures = Counter(
+            "wirestream_poll_failures_total",
+            "Failed polls by source and reason (fetch_failed, http_404, timeout, ...).",
+            ["source", "reason"],
         )
         self.poll_items = Histogram(
             "wirestream_poll_items",
@@ -105,6 +142,42 @@ class Metrics:
 @cache
 def metrics() -> Metrics:
     return Metrics()
+
+
+class _HasSource(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+def count_items(stage: str, items: Iterable[_HasSource], outcome: str) -> None:
+    """Add items to ``wirestream_items_total`` by their source."""
+    for source, n in Tally(item.source for item in items).items():
+        metrics().items.labels(stage, source, outcome).inc(n)
+
+
+def _es_reason(exc: BaseException) -> str:
+    status = getattr(getattr(exc, "meta", None), "status", None)
+    if isinstance(status, int):
+        return f"http_{status}"
+    name = type(exc).__name__
+    return {"ConnectionTimeout": "timeout", "ConnectionError": "connection"}.get(name, name)
+
+
+@contextmanager
+def es_request(operation: str) -> Iterator[None]:
+    """Time one Elasticsearch request into
+    ``wirestream_es_request_duration_seconds{operation}`` and count a failure
+    into ``wirestream_es_errors_total{operation, reason}`` (``http_<status>``,
+    ``connection``, ``timeout``); the exception propagates unchanged."""
+    m = metrics()
+    started = time.monotonic()
+    try:
+        yield
+    except Exception as exc:
+        m.es_errors.labels(operation, _es_reason(exc)).inc()
+        raise
+    finally:
+        m.es_seconds.labels(operation).observe(time.monotonic() - started)
 
 
 def serve_metrics(port: int, addr: str = "0.0.0.0") -> Any:

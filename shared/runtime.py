@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 from celery import Celery
+from elastic_transport.client_utils import DEFAULT
 from elasticsearch import Elasticsearch
 
 from shared.dlq import DeadLetterStore
@@ -48,6 +49,7 @@ def es_client(settings: Settings, *, role: str = "writer") -> Elasticsearch:
         es.url,
         basic_auth=auth,
         request_timeout=es.request_timeout,
+        ca_certs=es.ca_certs or DEFAULT,  # https:// URLs only
         # Retries are ours (bulk retries the rejected subset; tasks retry with
         # backoff), so the client must not replay whole requests by itself.
         max_retries=0,

@@ -16,14 +16,16 @@ from functools import cached_property
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
 
 __all__ = [
+    "CelerySettings",
     "ElasticsearchSettings",
     "IngestSettings",
+    "ReconcileSettings",
     "RedisSettings",
     "Settings",
     "TranslatorSettings",
@@ -63,6 +65,9 @@ class ElasticsearchSettings(BaseModel):
     # Bulk requests on a 2-core node with 1,000 small documents take well under
     # a second; 30 s leaves room for a node under GC without hanging forever.
     request_timeout: float = 30.0
+    # PEM file of the CA that signed Elasticsearch's HTTPS certificate (an
+    # https:// URL with a private CA); unset: the system's trust store.
+    ca_certs: str | None = None
 
 
 class TranslatorSettings(BaseModel):
@@ -95,6 +100,66 @@ class IngestSettings(BaseModel):
     batch_size: int = 25
 
 
+class CelerySettings(BaseModel):
+    """Timing of delivery, retries and redelivery (docs/guarantees.md).
+
+    One invariant, checked at boot: Redis must never hand a message to a
+    second worker while a healthy first one still holds it, so
+    ``visibility_timeout > task_time_limit + max_retry_countdown``. The price
+    of a long visibility timeout is the other side of the same knob: a
+    message held by a worker whose *main* process dies (SIGKILL, OOM, lost
+    host) is delivered again only after it.
+    """
+
+    # Hard limit for one task (a batch): the worker kills the child process
+    # running it. The task's message is then dead-lettered (or, for a batch,
+    # split into single items), see shared.tasking.
+    task_time_limit: int = Field(default=300, ge=2)
+    # A minute earlier, SoftTimeLimitExceeded lets the task give up cleanly.
+    task_soft_time_limit: int = Field(default=240, ge=1)
+    # Longest countdown any retry waits (shared.tasking.backoff). A delayed
+    # retry sits unacked in a worker until its countdown has run out.
+    max_retry_countdown: int = Field(default=600, ge=1)
+    # Seconds before Redis redelivers a message that was delivered and not
+    # acked: 2 x (300 + 600) leaves room for a slow task behind a retry.
+    visibility_timeout: int = Field(default=1800, ge=3)
+
+    @model_validator(mode="after")
+    def _timing(self) -> CelerySettings:
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError(
+                f"task_soft_time_limit ({self.task_soft_time_limit}) must be below "
+                f"task_time_limit ({self.task_time_limit})"
+            )
+        floor = self.task_time_limit + self.max_retry_countdown
+        if self.visibility_timeout <= floor:
+            raise ValueError(
+                f"visibility_timeout ({self.visibility_timeout}) must exceed "
+                f"task_time_limit + max_retry_countdown ({self.task_time_limit} + "
+                f"{self.max_retry_countdown} = {floor}), or Redis would hand a message "
+                "still held by a healthy worker to a second one"
+            )
+        return self
+
+
+class ReconcileSettings(BaseModel):
+    """The reconciler (services.ingest.reconciler): items the version gate
+    accepted that are neither searchable nor dead-lettered after
+    ``deadline`` seconds are re-driven, at most ``max_redrives`` times, then
+    dead-lettered with reason ``reconcile:not_indexed``."""
+
+    enabled: bool = True
+    # Longer than any legitimate path to the index: the transient retry window
+    # (about 510 s at most with the default backoff cap), a redelivery after a
+    # lost worker (the visibility timeout, 1800 s) and a queue backlog.
+    deadline: float = Field(default=3600.0, gt=0)
+    # How often the scheduler runs a pass.
+    interval: float = Field(default=300.0, gt=0)
+    # Items accepted longer ago than this are not looked at any more.
+    horizon: float = Field(default=2 * 86400.0, gt=0)
+    max_redrives: int = Field(default=2, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WIRESTREAM_",
@@ -108,6 +173,8 @@ class Settings(BaseSettings):
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     translator: TranslatorSettings = Field(default_factory=TranslatorSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    celery: CelerySettings = Field(default_factory=CelerySettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     log_level: str = "INFO"
     log_json: bool = True
     # /metrics of each worker's main process; 0 disables. Compose scrapes

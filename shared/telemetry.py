@@ -68,7 +68,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    # The real stderr: in a Celery pool process sys.stderr is Celery's proxy
+    # to the logging system, and lines written there would be lost.
+    handler = logging.StreamHandler(sys.__stderr__ or sys.stderr)
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

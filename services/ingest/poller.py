@@ -31,7 +31,7 @@ from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch, NewsItem
-from shared.telemetry import redact
+from shared.telemetry import bind_context, redact
 
 __all__ = ["PollReport", "Poller", "next_interval"]
 
@@ -263,6 +263,7 @@ class Poller:
         # not make a changed entry look older than the version we sent.
         versioned = parsed.format in VERSIONED_FORMATS
         correlation = uuid.uuid4().hex
+        bind_context(correlation_id=correlation)  # this poll's log lines carry it too
         forward: list[NewsItem] = []
         seen: set[str] = set()
         for item in items:
@@ -321,6 +322,7 @@ class Poller:
             delay = max(delay, retry_after)
         report.status = "failed"
         report.error = state.last_error
+        metrics().poll_failures.labels(source.id, exc.reason).inc()
         report.next_due = now + _jitter(delay)
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)

@@ -39,6 +39,9 @@ APERTIUM_DOCKERFILE = ROOT / "deploy" / "apertium" / "Dockerfile"
 ES_CONFIG_SCRIPT = ROOT / "deploy" / "elasticsearch" / "es-config.sh"
 ROLES_FILE = ROOT / "deploy" / "elasticsearch" / "roles.yml"
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
+DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
+OPERATIONS_DOC = ROOT / "docs" / "operations.md"
+EXPORTER_PORT = 9109
 
 REQUIRED_SERVICES = {
     "redis",
@@ -50,11 +53,13 @@ REQUIRED_SERVICES = {
     "enrich",
     "index",
     "scheduler",
+    "exporter",
+    "flower",
     "prometheus",
     "grafana",
 }
 WORKERS = tuple(QUEUES)
-APP_SERVICES = ("setup", *WORKERS, "scheduler")
+APP_SERVICES = ("setup", *WORKERS, "scheduler", "exporter")
 ONE_SHOT = {"es-config", "setup"}
 PORT_PUBLISHERS = {"prometheus", "grafana", "flower"}
 ES_IMAGE_REPO = "docker.elastic.co/elasticsearch/elasticsearch"
@@ -434,6 +439,8 @@ def test_workers_run_their_queue_and_check_their_health() -> None:
         ["scheduler", "--help"],
         ["index", "setup", "--help"],
         ["health", "worker", "--help"],
+        ["exporter", "--help"],
+        ["health", "exporter", "--help"],
     ],
 )
 def test_compose_commands_exist_in_the_cli(argv: list[str]) -> None:
@@ -525,18 +532,25 @@ def test_es_config_service_runs_the_script_on_the_volume() -> None:
 
 
 def test_roles_file() -> None:
+    """Least privilege (deploy/elasticsearch/roles.yml): the writer indexes
+    and creates wirestream indices, nothing else (`monitor` for health
+    checks and the exporter's probe); the reader searches the read alias."""
     roles = yaml.safe_load(ROLES_FILE.read_text())
     writer, reader = roles["wirestream_writer"], roles["wirestream_reader"]
     assert writer["cluster"] == ["monitor"]
     assert writer["indices"][0]["names"] == ["wirestream-*"]
     assert set(writer["indices"][0]["privileges"]) == {
         "create_index",
-        "write",
+        "index",
         "view_index_metadata",
-        "manage",
     }
-    assert reader["indices"][0]["names"] == ["wirestream-news*"]
-    assert set(reader["indices"][0]["privileges"]) == {"read", "view_index_metadata"}
+    [names] = [entry["names"] for entry in reader["indices"]]
+    pattern = re.compile(names[0].strip("/"))
+    assert pattern.fullmatch("wirestream-news") and pattern.fullmatch("wirestream-news-t0a1b2c3d")
+    assert not pattern.fullmatch("wirestream-news-2026.11")
+    privileges = set(reader["indices"][0]["privileges"])
+    assert "indices:data/read/search*" in privileges
+    assert not privileges & {"read", "all", "write", "indices:data/read/get*"}
     assert not reader.get("cluster")
 
 
@@ -883,6 +897,208 @@ def test_grafana_provisioning() -> None:
                     ):
                         if isinstance(ref, dict):
                             assert ref["uid"] in uids, f"{dashboard_path.name}: {ref}"
+
+
+# ------------------------------------------- exporter, alerts, dashboards
+def test_exporter_service_is_scraped_and_checked() -> None:
+    service = services()["exporter"]
+    command = service["command"]
+    assert command[0] == "exporter"
+    port = int(command[command.index("--port") + 1])
+    assert port == EXPORTER_PORT
+    check = service["healthcheck"]["test"]
+    assert check[:4] == ["CMD", "wirestream", "health", "exporter"]
+    assert check[check.index("--url") + 1] == f"http://127.0.0.1:{port}/metrics"
+    assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "wirestream-exporter"]
+    targets = [t for static in job["static_configs"] for t in static["targets"]]
+    assert targets == [f"exporter:{port}"]
+    interval = duration_seconds(job.get("scrape_interval", config["global"]["scrape_interval"]))
+    assert duration_seconds(job["scrape_timeout"]) <= interval
+
+
+# The alerts the operations issue asks for (plus the ones that keep them honest).
+REQUIRED_ALERTS = {
+    "WirestreamWorkerDown",
+    "WirestreamStageWithoutWorkers",
+    "WirestreamExporterDown",
+    "WirestreamSourceStale",
+    "WirestreamSourceFailing",
+    "WirestreamDeadLettersGrowing",
+    "WirestreamQueueBacklogGrowing",
+    "WirestreamEsWriteErrors",
+    "WirestreamElasticsearchDown",
+    "WirestreamTranslatorDown",
+    "WirestreamTranslatorErrors",
+    "WirestreamNothingIndexed",
+    "WirestreamRedisDown",
+}
+
+
+def alert_rules() -> dict[str, dict[str, Any]]:
+    rules = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())
+    return {
+        rule["alert"]: rule
+        for group in rules["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+
+
+def _github_anchor(heading: str) -> str:
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_alerts_cover_the_issue_and_each_has_a_runbook() -> None:
+    alerts = alert_rules()
+    assert set(alerts) >= REQUIRED_ALERTS, sorted(REQUIRED_ALERTS - set(alerts))
+    anchors = {
+        _github_anchor(line.lstrip("#"))
+        for line in OPERATIONS_DOC.read_text().splitlines()
+        if line.startswith("#")
+    }
+    for name, rule in alerts.items():
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}, name
+        notes = rule["annotations"]
+        assert notes["summary"] and notes["description"], name
+        doc, _, anchor = notes["runbook"].partition("#")
+        assert doc == "docs/operations.md", name
+        assert anchor == name.lower() and anchor in anchors, f"{name}: no runbook section"
+
+
+def test_every_alert_has_a_promtool_test_that_fires_it() -> None:
+    tests = yaml.safe_load((PROMETHEUS_DIR / "alerts_test.yml").read_text())
+    assert tests["rule_files"] == ["alerts.yml"]
+    fired = {
+        case["alertname"]
+        for test in tests["tests"]
+        for case in test["alert_rule_test"]
+        if case.get("exp_alerts")
+    }
+    missing = set(alert_rules()) - fired
+    assert not missing, f"alerts without a promtool test that fires them: {sorted(missing)}"
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    return {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARD_DIR.glob("*.json"))}
+
+
+def dashboard_queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every target, rows' nested panels included."""
+    found = []
+    for panel in dashboard["panels"]:
+        for inner in [panel, *panel.get("panels", [])]:
+            for target in inner.get("targets", []):
+                found.append((inner["title"], target["expr"]))
+    return found
+
+
+_METRIC = re.compile(r"\b(?:wirestream_[a-zA-Z0-9_]+|up)\b(?![\w-])")
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """Metric names in a PromQL expression: ours all start with wirestream_
+    (label values of ours use hyphens, so they do not match), plus `up`."""
+    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    return set(_METRIC.findall(without_strings))
+
+
+def exposed_names(text: str) -> set[str]:
+    """Sample names a /metrics text offers: every sample line, and every
+    declared family with its suffixes (a labelled metric nothing has observed
+    yet shows only its # TYPE line)."""
+    names: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            suffixes = {"histogram": ("_bucket", "_sum", "_count")}.get(kind, ("",))
+            names |= {name + suffix for suffix in suffixes}
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    return names
+
+
+def declared_metric_names(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """What shared/metrics.py and shared/exporter.py export, rendered as
+    /metrics text (the exporter on a made-up state, no Redis)."""
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+
+    from shared import exporter
+    from shared.metrics import metrics
+
+    metrics()  # registers the worker metrics once per process
+    state = exporter.PipelineState(
+        queues=dict.fromkeys(QUEUES, 1),
+        unacked=1,
+        dead_letters=1,
+        dead_letters_oldest=1.0,
+        sources=[exporter.SourceHealth("s", True, 60.0, 1.0, 1.0, 0, 1, None)],
+        services={"redis": True, "elasticsearch": True, "translator": True},
+    )
+    monkeypatch.setattr(exporter, "collect_state", lambda *_a, **_k: state)
+    registry = CollectorRegistry()
+    registry.register(exporter.StateCollector(None, None))  # type: ignore[arg-type]
+    return exposed_names(generate_latest(REGISTRY).decode()) | exposed_names(
+        generate_latest(registry).decode()
+    )
+
+
+def test_promql_metric_names_parser() -> None:
+    assert promql_metric_names(
+        'sum by (le) (rate(wirestream_stage_duration_seconds_bucket{stage="index",'
+        ' job="wirestream-workers"}[5m])) / up{job="x"} > wirestream_other'
+    ) == {"wirestream_stage_duration_seconds_bucket", "up", "wirestream_other"}
+    assert exposed_names('# TYPE a_seconds histogram\n# TYPE b_total counter\nc{x="1"} 2.0\n') == {
+        "a_seconds_bucket",
+        "a_seconds_sum",
+        "a_seconds_count",
+        "b_total",
+        "c",
+    }
+
+
+def test_dashboards_and_rules_reference_only_exported_metrics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    known = declared_metric_names(monkeypatch) | {"up"}
+    referenced: dict[str, set[str]] = {}
+    for name, dashboard in dashboards().items():
+        for title, expr in dashboard_queries(dashboard):
+            referenced.setdefault(f"{name}: {title}", set()).update(promql_metric_names(expr))
+    for alert, rule in alert_rules().items():
+        referenced[f"alert {alert}"] = promql_metric_names(rule["expr"])
+    for where, names in referenced.items():
+        assert names, f"{where}: no metric found in its query"
+        assert names <= known, f"{where}: unknown metrics {sorted(names - known)}"
+
+
+def test_dashboard_has_a_row_per_stage_and_the_operators_panels() -> None:
+    dashboard = dashboards()["wirestream-overview.json"]
+    rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
+    for wanted in ("Ingest", "Enrich", "Index", "Sources", "Latency", "Queues and dead letters"):
+        assert wanted in rows, wanted
+    titles = {title for title, _ in dashboard_queries(dashboard)}
+    for wanted in (
+        "Source health",
+        "Queue depth",
+        "Dead-letter store",
+        "Elasticsearch errors",
+        "Translator errors",
+        "Translator request latency",
+        "End-to-end latency, published → searchable",
+        "End-to-end latency, fetched → searchable",
+    ):
+        assert wanted in titles, wanted
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    for panel in dashboard["panels"]:
+        box = panel["gridPos"]
+        assert box["x"] + box["w"] <= 24, panel["title"]
+        if panel["type"] != "row":
+            assert panel.get("description"), f"{panel['title']}: say what it shows"
+    queries = " ".join(expr for _, expr in dashboard_queries(dashboard))
+    assert "histogram_quantile(0.5," in queries and "histogram_quantile(0.95," in queries
 
 
 # ------------------------------------------------------- docker compose
