@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.errors import WirestreamError
+from shared.ops_cli import dlq_app, exporter, health_app, status
 
 __all__ = ["app", "main"]
 
@@ -37,13 +37,14 @@ services_app = typer.Typer(
 )
 index_app = typer.Typer(help="Elasticsearch index management.", no_args_is_help=True)
 sources_app = typer.Typer(help="Configure and inspect sources.", no_args_is_help=True)
-dlq_app = typer.Typer(help="Dead letters: list, show, replay, purge.", no_args_is_help=True)
-health_app = typer.Typer(help="Health checks for compose and monitoring.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(index_app, name="index")
 app.add_typer(sources_app, name="sources")
+# Operators' commands live in shared/ops_cli.py.
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(health_app, name="health")
+app.command()(status)
+app.command()(exporter)
 
 
 def project_root() -> Path:
@@ -58,9 +59,14 @@ def _settings() -> Any:
 
 @app.callback()
 def _root(
-    log_level: Annotated[str, typer.Option(help="Log level for this command.")] = "",
+    log_level: Annotated[
+        str, typer.Option(help="Log level for this command: DEBUG, INFO, WARNING, ERROR.")
+    ] = "",
 ) -> None:
     if log_level:
+        if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
+        # Settings read it: workers, their pool children and every command.
         os.environ["WIRESTREAM_LOG_LEVEL"] = log_level.upper()
 
 
@@ -194,105 +200,6 @@ def scheduler(
             )
 
     Scheduler(runtime.redis, enqueue, tick=tick, on_tick=release).run_forever()
-
-
-@app.command()
-def exporter(
-    port: Annotated[int, typer.Option(help="Port for /metrics.")] = 9109,
-    addr: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
-) -> None:
-    """Serve shared-state gauges (queues, dead letters, source health, services)."""
-    import signal as signals
-    import threading
-
-    from prometheus_client import start_http_server
-    from prometheus_client.core import CollectorRegistry
-
-    from shared.exporter import StateCollector
-    from shared.runtime import redis_client
-    from shared.telemetry import setup_logging
-
-    settings = _settings()
-    setup_logging(settings.log_level, settings.log_json)
-    registry = CollectorRegistry()
-    registry.register(StateCollector(settings, redis_client(settings)))
-    server, _ = start_http_server(port, addr=addr, registry=registry)
-    stop = threading.Event()
-    signals.signal(signals.SIGTERM, lambda *_: stop.set())
-    signals.signal(signals.SIGINT, lambda *_: stop.set())
-    err.print(f"exporter serving on {addr}:{port}/metrics")
-    stop.wait()
-    server.shutdown()
-
-
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
-) -> None:
-    """One screen: services, workers per queue, queues, dead letters, items in
-    the last hour per stage, sources failing or quiet."""
-    from dataclasses import asdict
-
-    from shared.exporter import collect_state
-    from shared.queues import QUEUES
-    from shared.runtime import redis_client
-    from shared.stats import last_hour
-
-    settings = _settings()
-    client = redis_client(settings)
-    state = collect_state(settings, client)
-    workers: dict[str, list[str]] = {q: [] for q in QUEUES}
-    hour: dict[str, int] = {}
-    if state.services.get("redis"):
-        from shared.worker import app as celery_app
-
-        for reply in celery_app.control.ping(timeout=2.0):
-            for name in reply:
-                stage = name.split("@", 1)[0]
-                workers.setdefault(stage, []).append(name)
-        hour = last_hour(client, QUEUES)
-    failing = [s for s in state.sources if s.consecutive_failures]
-    quiet = [s for s in state.sources if s.quiet]
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "services": state.services,
-                    "workers": workers,
-                    "queues": state.queues,
-                    "unacked": state.unacked,
-                    "dead_letters": state.dead_letters,
-                    "items_last_hour": hour,
-                    "failing_sources": [asdict(s) for s in failing],
-                    "quiet_sources": [asdict(s) for s in quiet],
-                },
-                indent=2,
-            )
-        )
-        return
-    services = Table("service", "up", title="services")
-    for name, ok in state.services.items():
-        services.add_row(name, _yes(ok))
-    console.print(services)
-    stages = Table("stage", "workers", "queued", "items last hour", title="pipeline")
-    for q in QUEUES:
-        stages.add_row(
-            q, str(len(workers.get(q, []))), str(state.queues.get(q, "?")), str(hour.get(q, "?"))
-        )
-    console.print(stages)
-    console.print(
-        f"unacked messages: {state.unacked}   dead letters: {state.dead_letters}   "
-        f"sources: {len(state.sources)}"
-    )
-    if failing or quiet:
-        problems = Table("source", "problem", "detail", title="sources needing attention")
-        for s in failing:
-            problems.add_row(s.id, f"{s.consecutive_failures} failures", (s.last_error or "")[:80])
-        for s in quiet:
-            problems.add_row(s.id, "quiet", f"no new item for {s.since_new_item or 0:.0f}s")
-        console.print(problems)
-    if not all(state.services.values()):
-        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------- index
@@ -515,91 +422,6 @@ def _ago(ts: float | None, now: float) -> str:
     return f"{now - ts:.0f}s ago" if ts else "never"
 
 
-# ----------------------------------------------------------------------- dlq
-@dlq_app.command("list")
-def dlq_list(
-    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Reason prefix.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
-) -> None:
-    """Dead letters, oldest first."""
-    from shared.dlq import DeadLetterStore
-    from shared.runtime import redis_client
-
-    table = Table("id", "age", "stage", "reason", "source", "attempts", "message")
-    now = time.time()
-    for entry in DeadLetterStore(redis_client(_settings())).iter(
-        stage=stage, reason=reason, source=source
-    ):
-        table.add_row(
-            entry.id,
-            _ago(entry.at, now),
-            entry.stage,
-            entry.reason,
-            entry.source or "",
-            str(entry.attempts),
-            entry.message[:70],
-        )
-    console.print(table)
-
-
-@dlq_app.command("show")
-def dlq_show(entry_id: str) -> None:
-    """One dead letter with its payload, as JSON."""
-    from shared.dlq import DeadLetterStore
-    from shared.runtime import redis_client
-
-    entry = DeadLetterStore(redis_client(_settings())).get(entry_id)
-    if entry is None:
-        err.print(f"no dead letter {entry_id}")
-        raise typer.Exit(1)
-    console.print_json(entry.model_dump_json())
-
-
-@dlq_app.command("replay")
-def dlq_replay(
-    entry_id: Annotated[str | None, typer.Argument(help="One entry; omit to use filters.")] = None,
-    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Reason prefix.")] = None,
-) -> None:
-    """Send dead letters back to their stage (idempotent) and remove them."""
-    from shared.dlq import DeadLetterStore
-    from shared.queues import STAGE_TASKS
-    from shared.worker import app as celery_app
-    from shared.worker import runtime
-
-    store = DeadLetterStore(runtime.redis)
-    entries = [store.get(entry_id)] if entry_id else list(store.iter(stage=stage, reason=reason))
-    replayed = 0
-    for entry in entries:
-        if entry is None or entry.stage not in STAGE_TASKS or "raw" in entry.payload:
-            continue
-        task, queue = STAGE_TASKS[entry.stage]
-        celery_app.send_task(task, args=[entry.payload], queue=queue)
-        store.remove(entry.id)
-        replayed += 1
-    console.print(f"replayed {replayed} dead letter(s)")
-
-
-@dlq_app.command("purge")
-def dlq_purge(
-    stage: Annotated[str | None, typer.Option(help="Only this stage.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Reason prefix.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
-) -> None:
-    """Delete dead letters matching the filters."""
-    from shared.dlq import DeadLetterStore
-    from shared.runtime import redis_client
-
-    store = DeadLetterStore(redis_client(_settings()))
-    entries = list(store.iter(stage=stage, reason=reason))
-    if not yes and not typer.confirm(f"delete {len(entries)} dead letter(s)?"):
-        raise typer.Exit(1)
-    for entry in entries:
-        store.remove(entry.id)
-    console.print(f"purged {len(entries)} dead letter(s)")
-
-
 # -------------------------------------------------------------------- search
 @app.command()
 def search(
@@ -654,23 +476,6 @@ def search(
     console.print(f"{result['hits']['total']['value']} matching document(s)")
 
 
-# -------------------------------------------------------------------- health
-@health_app.command("worker")
-def health_worker(
-    stage: Annotated[str, typer.Argument(help="ingest, enrich or index")],
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
-) -> None:
-    """Exit 0 if this host's worker for STAGE answers a Celery ping."""
-    from shared.worker import app as celery_app
-
-    name = f"{stage}@{socket.gethostname()}"
-    replies = celery_app.control.ping(destination=[name], timeout=timeout)
-    if not any(name in reply for reply in replies):
-        err.print(f"worker {name} did not answer")
-        raise typer.Exit(1)
-    console.print(f"worker {name} ok")
-
-
 # ---------------------------------------------------------------------- demo
 @app.command()
 def demo(
@@ -682,17 +487,21 @@ def demo(
     run_demo(project_root(), console=console, timeout=timeout)
 
 
-def _register_optional_commands() -> None:
-    """Commands contributed by the services (parse, enrich, ...)."""
-    try:
-        from services.ingest.cli import parse as parse_command
-    except ImportError:
-        return
-    app.command(name="parse")(parse_command)
+def _register_service_commands() -> None:
+    """Commands contributed by the services. Their modules import their heavy
+    dependencies (parsers, models) inside the commands, so this stays cheap."""
+    from services.enrich.cli import enrich, entities_app
+    from services.ingest.cli import parse
+
+    app.command(name="parse")(parse)
+    app.command(name="enrich")(enrich)
+    app.add_typer(entities_app, name="entities")
+
+
+_register_service_commands()
 
 
 def main() -> None:
-    _register_optional_commands()
     try:
         app()
     except WirestreamError as exc:
