@@ -8,36 +8,63 @@ at-least-once delivery.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from shared.queues import QUEUES, STAGE_TASKS
-from shared.settings import Settings
+from shared.settings import CelerySettings, Settings
+from shared.tasking import MAX_CRASH_RETRIES
 
-__all__ = ["TASK_TIME_LIMIT", "VISIBILITY_TIMEOUT", "create_app"]
+__all__ = [
+    "MAX_RETRY_COUNTDOWN",
+    "TASK_SOFT_TIME_LIMIT",
+    "TASK_TIME_LIMIT",
+    "VISIBILITY_TIMEOUT",
+    "create_app",
+    "transport_options",
+]
 
-# Hard limit for one task (a batch of items). A soft limit a minute earlier
-# lets the task dead-letter what it holds cleanly instead of being killed.
-TASK_TIME_LIMIT = 300
-TASK_SOFT_TIME_LIMIT = 240
-# Longest countdown any retry uses (see shared.tasking.backoff).
-MAX_RETRY_COUNTDOWN = 600
-# Redis redelivers an unacked message after the visibility timeout. It must be
-# longer than any task plus any countdown/eta, or a slow task or a delayed
-# retry would be delivered twice while still pending.
-VISIBILITY_TIMEOUT = 2 * (TASK_TIME_LIMIT + MAX_RETRY_COUNTDOWN)
+# The defaults of the timing settings (WIRESTREAM_CELERY__*), for code that
+# needs them without a Settings object (the compose checks). Workers use
+# Settings.celery; see CelerySettings for what each one bounds.
+_DEFAULTS = CelerySettings()
+TASK_TIME_LIMIT = _DEFAULTS.task_time_limit
+TASK_SOFT_TIME_LIMIT = _DEFAULTS.task_soft_time_limit
+MAX_RETRY_COUNTDOWN = _DEFAULTS.max_retry_countdown
+VISIBILITY_TIMEOUT = _DEFAULTS.visibility_timeout
+
+
+def transport_options(timing: CelerySettings) -> dict[str, Any]:
+    """Options of kombu's Redis transport derived from the timing settings."""
+    return {
+        # Redis redelivers an unacked message after the visibility timeout. It
+        # is longer than any task plus any countdown (checked at boot), so a
+        # slow task or a delayed retry is not delivered twice while pending.
+        "visibility_timeout": timing.visibility_timeout,
+        # How often a worker looks for messages whose visibility timeout ran
+        # out (those of a worker that died). kombu's default scans every 10th
+        # tick of 10 s; one cheap ZRANGE every few seconds bounds the wait
+        # after the timeout to a few seconds instead of up to 100.
+        "unacked_restore_interval": max(1, min(10, timing.visibility_timeout // 20)),
+        "unacked_restore_throttle": 1,
+        # The restore scan holds a mutex; if the worker holding it dies, the
+        # next scan waits for it to expire. Restores are transactional per
+        # message, so a shorter expiry cannot restore a message twice.
+        "unacked_mutex_expire": max(5, min(300, timing.visibility_timeout // 4)),
+        # Fail fast on a dead broker instead of hanging a producer.
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+    }
 
 
 def create_app(settings: Settings) -> Celery:
+    timing = settings.celery
     app = Celery("wirestream", set_as_current=True)
     app.conf.update(
         broker_url=settings.redis.url_with_password,
-        broker_transport_options={
-            "visibility_timeout": VISIBILITY_TIMEOUT,
-            # Fail fast on a dead broker instead of hanging a producer.
-            "socket_timeout": 30,
-            "socket_connect_timeout": 10,
-        },
+        broker_transport_options=transport_options(timing),
         # Keep retrying the broker at boot: compose starts workers while Redis
         # may still be loading its AOF.
         broker_connection_retry_on_startup=True,
@@ -52,15 +79,29 @@ def create_app(settings: Settings) -> Celery:
         # Ack after the task ran, so a worker killed mid-task does not lose
         # the message; the stages are idempotent, so redelivery is harmless.
         task_acks_late=True,
-        # ...and when the worker process dies (SIGKILL, OOM), requeue instead
-        # of acking it as failed.
+        # ...and when the pool process running it dies (SIGKILL, OOM, a
+        # segfault), send the task again as a retry. A lost process counts as
+        # a crash: after the crash budget (max_retries below) the task fails
+        # and shared.tasking.on_task_failure splits or dead-letters it, so an
+        # item that kills its process every time cannot loop forever (plain
+        # reject_on_worker_lost would requeue it without end). If that retry
+        # cannot be sent, the message is requeued.
+        task_retry_on_worker_lost=True,
         task_reject_on_worker_lost=True,
+        task_annotations={
+            "*": {
+                "max_retries": MAX_CRASH_RETRIES,
+                "default_retry_delay": min(5, timing.max_retry_countdown),
+            }
+        },
         # A worker reserves one message at a time: batches are large and a
         # prefetched message would wait behind a slow one (and be redelivered
         # if the worker dies).
         worker_prefetch_multiplier=1,
-        task_time_limit=TASK_TIME_LIMIT,
-        task_soft_time_limit=TASK_SOFT_TIME_LIMIT,
+        # Hard limit for one task (a batch of items); the soft limit before it
+        # lets the task give up cleanly (shared.tasking). WIRESTREAM_CELERY__*.
+        task_time_limit=timing.task_time_limit,
+        task_soft_time_limit=timing.task_soft_time_limit,
         # Recycle children now and then to bound slow leaks in parser libraries.
         worker_max_tasks_per_child=2000,
         # Only the declared queues exist; a typo in a queue name is an error,

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -99,8 +99,14 @@ class FeedServer:
 
 class PipelineProcesses:
     """``wirestream worker ingest|enrich|index`` and ``wirestream scheduler``
-    as child processes; logs under ``var/log/``. Stopping sends SIGTERM (a
-    warm shutdown: in-flight tasks finish) and waits."""
+    as child processes; logs under ``var/log/`` (or ``log_dir``). Stopping
+    sends SIGTERM (a warm shutdown: in-flight tasks finish) and waits.
+
+    ``concurrency`` is one number for every worker or a number per stage;
+    ``stage_env`` adds environment variables to one process.
+    The fault tests use :meth:`signal`, :meth:`pool_pids` and
+    :meth:`start_worker` / :meth:`start_scheduler` to kill and restart them.
+    """
 
     STAGES = ("ingest", "enrich", "index")
 
@@ -110,7 +116,10 @@ class PipelineProcesses:
         *,
         env: dict[str, str] | None = None,
         scheduler: bool = True,
-        concurrency: int = 1,
+        concurrency: int | Mapping[str, int] = 1,
+        log_dir: Path | None = None,
+        metrics_dir: Path | None = None,
+        stage_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.root = root
         self.env = dict(os.environ)
@@ -120,7 +129,13 @@ class PipelineProcesses:
         self.concurrency = concurrency
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.metrics_ports: dict[str, int] = {}
-        self.log_dir = root / "var" / "log"
+        self.log_dir = log_dir or root / "var" / "log"
+        self.metrics_dir = metrics_dir or root / "var" / "metrics"
+        # extra environment of one process ("ingest", ..., "scheduler"); may be
+        # changed between a stop and a restart
+        self.stage_env: dict[str, dict[str, str]] = {
+            k: dict(v) for k, v in (stage_env or {}).items()
+        }
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +143,7 @@ class PipelineProcesses:
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "shared.cli", *args],
             cwd=self.root,
-            env={**self.env, **(env or {})},
+            env={**self.env, **self.stage_env.get(name, {}), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -140,9 +155,15 @@ class PipelineProcesses:
         for stage in self.STAGES:
             self.start_worker(stage)
         if self.scheduler:
-            self._spawn(
-                "scheduler", ["scheduler", "--tick", "0.5"], {"WIRESTREAM_METRICS_PORT": "0"}
-            )
+            self.start_scheduler()
+
+    def start_scheduler(self) -> None:
+        self._spawn("scheduler", ["scheduler", "--tick", "0.5"], {"WIRESTREAM_METRICS_PORT": "0"})
+
+    def concurrency_of(self, stage: str) -> int:
+        if isinstance(self.concurrency, int):
+            return self.concurrency
+        return self.concurrency.get(stage, 1)
 
     def start_worker(self, stage: str) -> None:
         """Each worker serves /metrics on its own loopback port
@@ -150,11 +171,18 @@ class PipelineProcesses:
         port = self.metrics_ports.setdefault(stage, _free_port())
         self._spawn(
             stage,
-            ["worker", stage, "--concurrency", str(self.concurrency), "--loglevel", "WARNING"],
+            [
+                "worker",
+                stage,
+                "--concurrency",
+                str(self.concurrency_of(stage)),
+                "--loglevel",
+                "WARNING",
+            ],
             {
                 "WIRESTREAM_METRICS_PORT": str(port),
                 "WIRESTREAM_METRICS_ADDR": "127.0.0.1",
-                "PROMETHEUS_MULTIPROC_DIR": str(self.root / "var" / "metrics" / f"{stage}-{port}"),
+                "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir / f"{stage}-{port}"),
             },
         )
 
@@ -162,6 +190,29 @@ class PipelineProcesses:
         proc = self.procs[name]
         # The whole process group: the Celery parent and its pool children.
         os.killpg(proc.pid, sig)
+
+    def pid(self, name: str) -> int:
+        return self.procs[name].pid
+
+    def pool_pids(self, name: str) -> list[int]:
+        """Pids of the worker's pool processes (children of its main process)."""
+        pid = self.procs[name].pid
+        try:
+            text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(p) for p in text.split()]
+
+    def wait_exit(self, name: str, timeout: float) -> int | None:
+        """Wait for one process to exit and forget it; its exit code, or None
+        if it is still running after ``timeout`` seconds."""
+        proc = self.procs[name]
+        try:
+            code = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        del self.procs[name]
+        return code
 
     def stop(self, timeout: float = 60.0) -> None:
         for _name, proc in self.procs.items():

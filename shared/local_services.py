@@ -378,6 +378,32 @@ class LocalServices:
                 line for line in options.splitlines() if "jdk.incubator.vector" not in line
             )
         (self.es_conf / "jvm.options").write_text(options + "\n")
+        self._es_install_hunspell()
+
+    # ------------------------------------------- hunspell (news index analysis)
+    def _es_install_hunspell(self) -> list[str]:
+        """Copy Debian's hunspell dictionaries into ``config/hunspell/<locale>/``
+        for the per-language analyzers of the news indices; the locales are
+        those of ``deploy/elasticsearch/hunspell-locales.txt``. A dictionary
+        that is not installed is skipped (`wirestream index setup` then uses
+        stop words only for that language). Returns the installed locales."""
+        listing = self.root / "deploy" / "elasticsearch" / "hunspell-locales.txt"
+        source = Path(os.environ.get("WIRESTREAM_HUNSPELL_DIR", "/usr/share/hunspell"))
+        installed: list[str] = []
+        for line in listing.read_text().splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            locale, name, _package = line.split()
+            aff, dic = source / f"{name}.aff", source / f"{name}.dic"
+            if not (aff.is_file() and dic.is_file()):
+                continue
+            target = self.es_conf / "hunspell" / locale
+            target.mkdir(parents=True, exist_ok=True)
+            for src, dst in ((aff, target / f"{locale}.aff"), (dic, target / f"{locale}.dic")):
+                if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+                    shutil.copyfile(src, dst)
+            installed.append(locale)
+        return installed
 
     def _es_tool_env(self, java_home: Path) -> dict[str, str]:
         env = dict(os.environ)

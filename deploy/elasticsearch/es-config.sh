@@ -7,6 +7,7 @@
 #      directory, never overwriting a file that is already there, so the
 #      keystore and any operator edit survive a re-run;
 #   2. installs roles.yml from this directory (project-owned: always replaced);
+#      and the hunspell dictionaries of ./hunspell/ when present;
 #   3. creates the file-realm users wirestream_writer and wirestream_reader, or
 #      resets their passwords and roles if they exist, so it is safe to run on
 #      every `docker compose up` and changing a password in .env takes effect;
@@ -50,6 +51,15 @@ echo "es-config: seeding $conf from $defaults (existing files are kept)"
 cp "$here/roles.yml" "$conf/roles.yml.tmp"
 mv -f "$conf/roles.yml.tmp" "$conf/roles.yml"
 echo "es-config: installed roles.yml"
+
+# 2b. Hunspell dictionaries for the news indices' per-language analyzers, when
+#     the operator laid them out with install-hunspell.sh (optional: without
+#     them `wirestream index setup` uses stop words only).
+if [[ -d "$here/hunspell" ]]; then
+    mkdir -p "$conf/hunspell"
+    cp -R "$here/hunspell/." "$conf/hunspell/"
+    echo "es-config: installed hunspell dictionaries"
+fi
 
 # 3. Users. The password is passed with -p because the tool cannot read it
 #    from a pipe; it is visible only inside this short-lived container.

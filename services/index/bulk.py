@@ -1,38 +1,83 @@
-"""The bulk writer: one bulk request per batch, per-item results walked.
+"""The bulk writer: chunked bulk requests, per-item results walked.
 
-Outcomes per item:
+Outcomes per item (:class:`BulkOutcome`):
 
-* ``indexed``: created or replaced by a newer version;
-* ``stale``: 409 from external versioning — an equal or newer version is
-  already indexed (a redelivery or a late older version). Counted, not an error;
-* ``retry``: 429/502/503/504 — retried here on the rejected subset only, with
-  capped exponential backoff; whatever is still rejected afterwards raises
-  :class:`~shared.errors.ServiceUnavailable` so the task retries later;
-* ``rejected``: any other 4xx (mapping or parse error) — returned with the ES
-  reason for the dead-letter store.
+* ``indexed``: created, or replaced an older version;
+* ``stale``: 409 from external versioning: an equal or newer version is
+  already indexed (a redelivery or a late older version). Counted, not an
+  error;
+* retried: 408/429/5xx, and ``cluster_block_exception`` (the index was
+  frozen by a migration: the live generation is looked up again). Retried
+  here on the rejected subset only, with capped exponential backoff;
+  whatever is still refused after ``max_attempts`` raises
+  :class:`~shared.errors.ServiceUnavailable`, so the task retries later;
+* ``rejected``: any other 4xx (mapping or parse error) — returned with the
+  ES reason for the dead-letter store.
 
-Elasticsearch unreachable raises ServiceUnavailable before anything is acked.
+Connection errors and timeouts are retried the same way (the whole pending
+subset: nothing is known to be written); then ServiceUnavailable. Nothing is
+acknowledged early: the task only returns after every item has one of the
+three outcomes, and a redelivered batch is harmless (deterministic ``_id`` =
+item id, external ``version`` = :attr:`NewsItem.es_version`).
+
+Requests are cut by count and by bytes (:class:`BulkLimits`);
+:class:`BulkBuffer` adds the time limit for callers that receive items one
+at a time.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
-from services.index.documents import index_for, to_document
-from shared.errors import ServiceUnavailable
+from services.index.documents import index_month, to_document
+from services.index.names import IndexNames
+from shared.errors import DocumentRejected, ServiceUnavailable
+from shared.metrics import es_request
 from shared.models import NewsItem
 
-__all__ = ["BulkIndexer", "BulkOutcome", "Rejection"]
+__all__ = [
+    "BulkBuffer",
+    "BulkIndexer",
+    "BulkLimits",
+    "BulkOutcome",
+    "Rejection",
+    "chunked",
+    "current_generation",
+    "encode",
+    "retryable",
+]
 
-RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+def retryable(status: int) -> bool:
+    """Statuses worth trying again (shared.errors' transient class): 408,
+    429 (a full write queue) and every 5xx."""
+    return status in (408, 429) or status >= 500
+
+
+# Per-item errors that mean "this index takes no writes right now", not
+# "this document is bad": a migration froze the old generation, or an
+# operator closed the index. Retried after looking up the generation again.
+BLOCKED_ERRORS = frozenset({"cluster_block_exception", "index_closed_exception"})
+
+
+@dataclass(frozen=True)
+class BulkLimits:
+    # 500 documents or 5 MB per request, whichever comes first: Elastic's
+    # guidance is 5-15 MB per bulk request; news documents average 3-10 KB,
+    # so the byte cap matters only for batches of long articles.
+    max_docs: int = 500
+    max_bytes: int = 5 * 1024 * 1024
+    # BulkBuffer only: the oldest buffered item waits at most this long.
+    max_age: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,88 +92,281 @@ class BulkOutcome:
     indexed: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-    retries: int = 0
+    retries: int = 0  # rounds that re-sent a rejected subset
+    retried_items: int = 0  # items re-sent, summed over rounds
+    requests: int = 0  # bulk requests sent
+
+    def merge(self, other: BulkOutcome) -> None:
+        self.indexed += other.indexed
+        self.stale += other.stale
+        self.rejected += other.rejected
+        self.retries += other.retries
+        self.retried_items += other.retried_items
+        self.requests += other.requests
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "indexed": len(self.indexed),
+            "stale": len(self.stale),
+            "rejected": len(self.rejected),
+            "retries": self.retries,
+            "retried_items": self.retried_items,
+            "requests": self.requests,
+        }
+
+
+def encode(value: dict[str, Any]) -> bytes:
+    """One NDJSON line (compact, UTF-8, newline included)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    item: NewsItem
+    month: str
+    source: bytes  # the document line
+
+    def action(self, index: str) -> bytes:
+        return encode(
+            {
+                "index": {
+                    "_index": index,
+                    "_id": self.item.id,
+                    "version": self.item.es_version,
+                    "version_type": "external",
+                }
+            }
+        )
+
+
+# Room for the action line of one document when cutting by bytes.
+_ACTION_BYTES = 200
+
+
+def chunked(sizes: Sequence[int], limits: BulkLimits) -> Iterator[range]:
+    """Index ranges of consecutive entries of ``sizes`` (bytes each) with at
+    most ``max_docs`` entries and ``max_bytes`` bytes per range; an entry
+    larger than ``max_bytes`` alone makes a range of one."""
+    start, total = 0, 0
+    for i, size in enumerate(sizes):
+        full = i - start >= limits.max_docs or (i > start and total + size > limits.max_bytes)
+        if full:
+            yield range(start, i)
+            start, total = i, 0
+        total += size
+    if start < len(sizes):
+        yield range(start, len(sizes))
+
+
+def current_generation(es: Elasticsearch, names: IndexNames) -> int:
+    """The live generation: the newest one behind the write alias."""
+    try:
+        with es_request("get_alias"):
+            aliases = es.indices.get_alias(name=names.write_alias)
+    except NotFoundError as exc:
+        raise ServiceUnavailable(
+            f"write alias {names.write_alias} does not exist: run `wirestream index setup`",
+            reason="index_not_set_up",
+        ) from exc
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        raise ServiceUnavailable(
+            f"elasticsearch unreachable: {exc}", reason="es_unavailable"
+        ) from exc
+    except ApiError as exc:
+        raise ServiceUnavailable(
+            f"cannot read alias {names.write_alias}: {exc.meta.status}", reason="es_error"
+        ) from exc
+    generations = {parsed[0] for index in aliases if (parsed := names.parse(index))}
+    if not generations:
+        raise ServiceUnavailable(
+            f"write alias {names.write_alias} names no wirestream index: run "
+            "`wirestream index setup`",
+            reason="index_not_set_up",
+        )
+    return max(generations)
 
 
 class BulkIndexer:
-    """Writes batches of items with external versioning and deterministic ids."""
+    """Writes items with external versioning and deterministic ids into the
+    monthly index of the live generation. One per process: it caches the
+    generation (looked up again after ``generation_ttl`` seconds or at once
+    when a write meets a frozen index)."""
 
     def __init__(
         self,
         es: Elasticsearch,
         prefix: str,
         *,
+        limits: BulkLimits | None = None,
         max_attempts: int = 4,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
+        generation_ttl: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._es = es
-        self._prefix = prefix
+        self.names = IndexNames(prefix)
+        self.limits = limits or BulkLimits()
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._generation_ttl = generation_ttl
         self._sleep = sleep
+        self._clock = clock
+        self._generation: int | None = None
+        self._generation_at = 0.0
 
-    def _actions(self, items: Sequence[NewsItem]) -> list[dict[str, Any]]:
-        now = datetime.now(UTC)
-        operations: list[dict[str, Any]] = []
-        for item in items:
-            operations.append(
-                {
-                    "index": {
-                        "_index": index_for(item, self._prefix),
-                        "_id": item.id,
-                        "version": item.es_version,
-                        "version_type": "external",
-                    }
-                }
-            )
-            operations.append(to_document(item, indexed_at=now))
-        return operations
+    # ------------------------------------------------------------ generation
+    def generation(self) -> int:
+        now = self._clock()
+        if self._generation is None or now - self._generation_at > self._generation_ttl:
+            self._generation = current_generation(self._es, self.names)
+            self._generation_at = now
+        return self._generation
 
+    def forget_generation(self) -> None:
+        self._generation = None
+
+    # ----------------------------------------------------------------- write
     def write(self, items: Sequence[NewsItem]) -> BulkOutcome:
+        """Write every item; returns when each is indexed, stale or rejected.
+        Raises ServiceUnavailable (transient) when Elasticsearch stays
+        unreachable or keeps refusing part of the batch."""
+        now = datetime.now(UTC)
+        encoded = [
+            _Encoded(item, index_month(item), encode(to_document(item, indexed_at=now)))
+            for item in items
+        ]
         outcome = BulkOutcome()
-        pending = list(items)
+        sizes = [len(e.source) + _ACTION_BYTES for e in encoded]
+        for part in chunked(sizes, self.limits):
+            self._write_chunk([encoded[i] for i in part], outcome)
+        return outcome
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1)))
+
+    def _write_chunk(self, pending: list[_Encoded], outcome: BulkOutcome) -> None:
         attempt = 0
         while pending:
-            try:
-                response = self._es.bulk(operations=self._actions(pending), refresh=False)
-            except (TransportConnectionError, ConnectionTimeout) as exc:
-                raise ServiceUnavailable(
-                    f"elasticsearch unreachable: {exc}", reason="es_unavailable"
-                ) from exc
-            except ApiError as exc:
-                if exc.meta.status in RETRYABLE_STATUS:
-                    retry = pending
-                else:
-                    raise ServiceUnavailable(
-                        f"bulk request failed with {exc.meta.status}: {exc}", reason="es_error"
-                    ) from exc
-            else:
-                retry = []
-                for item, result in zip(pending, response["items"], strict=True):
-                    op = result["index"]
-                    status = int(op.get("status", 500))
-                    if status < 300:
-                        outcome.indexed.append(item.id)
-                    elif status == 409:
-                        outcome.stale.append(item.id)
-                    elif status in RETRYABLE_STATUS:
-                        retry.append(item)
-                    else:
-                        error = op.get("error") or {}
-                        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
-                        outcome.rejected.append(Rejection(item, status, reason))
-            if not retry:
-                break
             attempt += 1
-            outcome.retries += 1
+            retry, why = self._send(pending, outcome)
+            if not retry:
+                return
             if attempt >= self._max_attempts:
                 raise ServiceUnavailable(
-                    f"{len(retry)} documents still rejected after {attempt} attempts",
-                    reason="es_backpressure",
+                    f"{len(retry)} document(s) not written after {attempt} attempts: {why}",
+                    reason="es_unavailable" if why == "connection" else "es_backpressure",
                 )
-            self._sleep(min(self._backoff_cap, self._backoff_base * 2**attempt))
+            outcome.retries += 1
+            outcome.retried_items += len(retry)
+            self._sleep(self._backoff(attempt))
             pending = retry
-        return outcome
+
+    def _send(self, pending: list[_Encoded], outcome: BulkOutcome) -> tuple[list[_Encoded], str]:
+        """One bulk request. Returns the entries to retry and why."""
+        generation = self.generation()
+        body = b"".join(
+            e.action(self.names.index(generation, e.month)) + e.source for e in pending
+        )
+        outcome.requests += 1
+        try:
+            with es_request("bulk"):  # duration and errors, see shared.metrics
+                response = self._es.bulk(
+                    operations=cast(Any, body),
+                    # A rejected document's reason goes to the dead-letter
+                    # store; its text is in the payload already.
+                    include_source_on_error=False,
+                )
+        except (TransportConnectionError, ConnectionTimeout):
+            return pending, "connection"
+        except ApiError as exc:
+            status = exc.meta.status
+            if retryable(status):
+                return pending, f"http_{status}"
+            if status in (401, 403):
+                raise ServiceUnavailable(
+                    f"bulk request refused ({status}): check the writer's credentials and role",
+                    reason="es_auth",
+                ) from exc
+            raise DocumentRejected(
+                f"bulk request rejected as a whole ({status}): {exc}",
+                reason="es_bulk_rejected",
+                status=status,
+            ) from exc
+        retry: list[_Encoded] = []
+        why = ""
+        for entry, result in zip(pending, response["items"], strict=True):
+            op = result.get("index") or next(iter(result.values()))
+            status = int(op.get("status", 500))
+            error = op.get("error") or {}
+            kind = error.get("type", "") if isinstance(error, dict) else ""
+            if status < 300:
+                outcome.indexed.append(entry.item.id)
+            elif status == 409:
+                outcome.stale.append(entry.item.id)
+            elif kind in BLOCKED_ERRORS:
+                self.forget_generation()
+                retry.append(entry)
+                why = kind
+            elif kind == "index_not_found_exception":
+                # Only when the cluster forbids auto-creating indices: create
+                # the month's index (the template gives mapping and aliases).
+                self._create_index(self.names.index(generation, entry.month))
+                retry.append(entry)
+                why = kind
+            elif retryable(status):
+                retry.append(entry)
+                why = why or f"http_{status}"
+            else:
+                reason = (
+                    f"{kind}: {error.get('reason', '')}" if kind else str(error or "error")
+                )
+                outcome.rejected.append(Rejection(entry.item, status, reason))
+        return retry, why
+
+    def _create_index(self, name: str) -> None:
+        try:
+            with es_request("create_index"):
+                self._es.options(ignore_status=400).indices.create(index=name)
+        except (TransportConnectionError, ConnectionTimeout, ApiError):
+            pass  # the retry of the write reports what is still wrong
+
+
+class BulkBuffer:
+    """Collects items one at a time and writes them when ``max_docs`` or
+    ``max_bytes`` are reached or the oldest item has waited ``max_age``
+    seconds. Call :meth:`flush_due` periodically and :meth:`flush` at the end."""
+
+    def __init__(
+        self, indexer: BulkIndexer, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._indexer = indexer
+        self._clock = clock
+        self._items: list[NewsItem] = []
+        self._bytes = 0
+        self._since = 0.0
+        self.outcome = BulkOutcome()
+
+    def add(self, item: NewsItem) -> None:
+        if not self._items:
+            self._since = self._clock()
+        self._items.append(item)
+        # Size of the document as the indexer will send it, approximately:
+        # the text dominates and is counted exactly.
+        self._bytes += sum(
+            len(t.encode()) for t in (item.headline, item.summary, item.body_text) if t
+        ) + 1024
+        limits = self._indexer.limits
+        if len(self._items) >= limits.max_docs or self._bytes >= limits.max_bytes:
+            self.flush()
+
+    def flush_due(self) -> None:
+        if self._items and self._clock() - self._since >= self._indexer.limits.max_age:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._items:
+            items, self._items, self._bytes = self._items, [], 0
+            self.outcome.merge(self._indexer.write(items))

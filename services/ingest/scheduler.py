@@ -5,6 +5,10 @@ source is *claimed* atomically by moving its due time one lease ahead before
 its poll is enqueued, so several schedulers can run side by side without
 double-polling; the poll itself then sets the real next due time. If a poll
 message is lost, the lease runs out and the source is claimed again.
+
+Every ``WIRESTREAM_RECONCILE__INTERVAL`` seconds the scheduler also runs a
+pass of the reconciler (:mod:`services.ingest.reconciler`), which re-drives
+items accepted by the version gate that never became searchable.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from services.ingest.sources import SCHEDULE_KEY
+from shared.errors import WirestreamError
 
 __all__ = ["Scheduler"]
 
@@ -47,7 +52,11 @@ class Scheduler:
         batch: int = 200,
         on_tick: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.time,
+        reconcile: Callable[[float], object] | None = None,
+        reconcile_every: float = 300.0,
+        auto_reconcile: bool = True,
     ) -> None:
+        self._client = client
         self._claim = client.register_script(_CLAIM)
         self._enqueue = enqueue
         self._tick = tick
@@ -55,6 +64,12 @@ class Scheduler:
         self._on_tick = on_tick
         self._clock = clock
         self._stop = threading.Event()
+        # The reconciler pass, if any; run_forever builds the configured one
+        # (WIRESTREAM_RECONCILE__*) when none was given and auto_reconcile.
+        self._reconcile = reconcile
+        self._reconcile_every = reconcile_every
+        self._auto_reconcile = auto_reconcile and reconcile is None
+        self._last_reconcile = 0.0
 
     def run_once(self) -> list[str]:
         """Claim and enqueue every due source; returns their ids."""
@@ -74,9 +89,23 @@ class Scheduler:
     def stop(self, *_: object) -> None:
         self._stop.set()
 
+    def maybe_reconcile(self, now: float) -> None:
+        """Run the reconciler if its interval has passed since the last pass."""
+        if self._reconcile is None or now - self._last_reconcile < self._reconcile_every:
+            return
+        self._last_reconcile = now
+        self._reconcile(now)
+
     def run_forever(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        if self._auto_reconcile:
+            from services.ingest.reconciler_cli import scheduler_hook
+            from shared.settings import load_settings
+
+            hook = scheduler_hook(load_settings(), self._client)
+            if hook is not None:
+                self._reconcile, self._reconcile_every = hook
         log.info("scheduler started")
         while not self._stop.is_set():
             try:
@@ -86,9 +115,14 @@ class Scheduler:
                 if self._on_tick is not None:
                     # e.g. releasing embargoed items whose time has come
                     self._on_tick(self._clock())
+                self.maybe_reconcile(self._clock())
             except (redis.RedisError, OperationalError) as exc:
                 # Redis down: keep the scheduler alive and try again; held
                 # items and due sources stay in Redis, nothing is lost.
                 log.warning("scheduler cannot reach redis: %s", exc)
+            except WirestreamError as exc:
+                # Elasticsearch down during a reconcile pass: the next pass
+                # looks again; polling goes on meanwhile.
+                log.warning("reconcile pass failed: %s", exc)
             self._stop.wait(self._tick)
         log.info("scheduler stopped")
