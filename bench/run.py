@@ -29,6 +29,48 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "`poll to queue` includes the version gate in the real Redis and publishing "
         "the batches to the real broker; no network fetch. Median of 3 runs.",
     ),
+    "index": (
+        "bench.index_bench",
+        {},
+        {"docs": 1000, "search_docs": 5000, "runs": 1, "query_reps": 5},
+        "Indexer throughput next to raw `elasticsearch.helpers.bulk` of the same documents "
+        "into the same cluster in the same run, and search latency of the documented "
+        "queries (docs/search.md) on a 100k-document index. See bench/index_bench.py.",
+    ),
+    "enrich-speed": (
+        "bench.enrich_speed",
+        {},
+        {"docs": 40, "runs": 1, "translate": 5},
+        "Enrich throughput next to raw spaCy `nlp.pipe` with the same components on the "
+        "same documents in the same run, translation throughput against APy, and the "
+        "enrich worker's memory. See bench/enrich_speed.py.",
+    ),
+    "enrich-quality": (
+        "bench.enrich_quality",
+        {},
+        {},
+        "NER precision/recall, variant merging, topic accuracy and cluster "
+        "precision/recall on the labelled sets of bench/data/enrich (sources and sizes in "
+        "its README).",
+    ),
+    "end-to-end": (
+        "bench.e2e_bench",
+        {"items": 600, "feeds": 6, "runs": 3, "latency_seconds": 60},
+        {"items": 120, "feeds": 3, "runs": 1, "latency_seconds": 20},
+        "All stages as real worker processes (`wirestream worker ...`) with the local Redis, "
+        "Elasticsearch and APy, on a seeded corpus (70% English, 20% Spanish, 10% Russian "
+        "and Swahili; bodies of 300-1,500 words) served as RSS from a loopback server. "
+        "Throughput from sources due to every article searchable, with 1 and 2 enrich "
+        "processes; latency at half the peak rate from the poll that saw an article to "
+        "searchable; the ceiling is the number of cores divided by the summed per-article "
+        "cost of the raw components measured in the same run. See bench/e2e_bench.py.",
+    ),
+    "profile": (
+        "bench.profile_bench",
+        {"docs": 60},
+        {"docs": 20},
+        "Where the time goes in the slowest stage.",
+    ),
 }
 
 
@@ -45,9 +87,13 @@ def main() -> int:
     for name in names:
         module, full, quick, note = BENCHMARKS[name]
         print(f"== {name}", flush=True)
-        run = importlib.import_module(module).run
-        figures.extend(run(**(quick if args.quick else full)))
+        mod = importlib.import_module(module)
+        figures.extend(mod.run(**(quick if args.quick else full)))
         notes[name] = note
+        if hasattr(mod, "extra_note"):
+            notes[name] += "\n\n" + mod.extra_note()
+        if hasattr(mod, "profile_note"):
+            notes[name] += "\n\nQueue depths during the fastest burst: " + mod.profile_note()
     command = "make bench" + (" (--quick)" if args.quick else "")
     for line in write_report(Path(args.output), figures, command=command, notes=notes):
         print(line)
