@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server apertium apertium-apy apertium-eng-spa apertium-eng-cat maven prometheus)
+APT_PACKAGES=(redis-server apertium apertium-apy apertium-eng-spa apertium-eng-cat maven prometheus
+  hunspell-en-us hunspell-de-de hunspell-es hunspell-fr hunspell-it hunspell-pt-pt hunspell-nl
+  hunspell-ru hunspell-sv hunspell-no hunspell-da hunspell-uk)
 PYTHON=${PYTHON:-python3}
 
 missing=()

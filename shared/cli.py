@@ -35,10 +35,8 @@ app = typer.Typer(
 services_app = typer.Typer(
     help="Local Redis, Elasticsearch and Apertium APy (no Docker).", no_args_is_help=True
 )
-index_app = typer.Typer(help="Elasticsearch index management.", no_args_is_help=True)
 sources_app = typer.Typer(help="Configure and inspect sources.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
-app.add_typer(index_app, name="index")
 app.add_typer(sources_app, name="sources")
 # Operators' commands live in shared/ops_cli.py.
 app.add_typer(dlq_app, name="dlq")
@@ -200,22 +198,6 @@ def scheduler(
             )
 
     Scheduler(runtime.redis, enqueue, tick=tick, on_tick=release).run_forever()
-
-
-# --------------------------------------------------------------------- index
-@index_app.command("setup")
-def index_setup() -> None:
-    """Install the index template and the current index (admin credentials)."""
-    from services.index.setup import setup_index
-    from shared.runtime import es_client
-
-    settings = _settings()
-    es = es_client(settings, role="admin")
-    try:
-        for line in setup_index(es, settings.es.index_prefix):
-            console.print(line)
-    finally:
-        es.close()
 
 
 # ------------------------------------------------------------------- sources
@@ -422,60 +404,6 @@ def _ago(ts: float | None, now: float) -> str:
     return f"{now - ts:.0f}s ago" if ts else "never"
 
 
-# -------------------------------------------------------------------- search
-@app.command()
-def search(
-    query: Annotated[str, typer.Argument(help="Full-text query (simple_query_string syntax).")],
-    size: Annotated[int, typer.Option(help="How many hits.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
-) -> None:
-    """Search the read alias as the read-only consumer."""
-    from shared.runtime import es_client
-
-    settings = _settings()
-    es = es_client(settings, role="reader")
-    try:
-        result = es.search(
-            index=settings.es.index_prefix,
-            query={
-                "simple_query_string": {
-                    "query": query,
-                    "fields": [
-                        "headline^3",
-                        "headline_en^3",
-                        "summary",
-                        "summary_en",
-                        "body_text",
-                        "body_text_en",
-                    ],
-                }
-            },
-            size=size,
-            source_excludes=["body_text", "body_text_en"],
-        )
-    finally:
-        es.close()
-    hits = result["hits"]["hits"]
-    if as_json:
-        for hit in hits:
-            sys.stdout.write(
-                json.dumps({"score": hit["_score"], **hit["_source"]}, ensure_ascii=False) + "\n"
-            )
-        return
-    table = Table("score", "source", "lang", "published", "headline")
-    for hit in hits:
-        doc = hit["_source"]
-        table.add_row(
-            f"{hit['_score']:.2f}",
-            doc.get("source", ""),
-            doc.get("language", ""),
-            (doc.get("published") or "")[:16],
-            doc.get("headline", "")[:90],
-        )
-    console.print(table)
-    console.print(f"{result['hits']['total']['value']} matching document(s)")
-
-
 # ---------------------------------------------------------------------- demo
 @app.command()
 def demo(
@@ -491,8 +419,13 @@ def _register_service_commands() -> None:
     """Commands contributed by the services. Their modules import their heavy
     dependencies (parsers, models) inside the commands, so this stays cheap."""
     from services.enrich.cli import enrich, entities_app
+    from services.index.cli import index_app, search
     from services.ingest.cli import parse
+    from services.ingest.reconciler_cli import reconcile
 
+    app.add_typer(index_app, name="index")
+    app.command(name="search")(search)
+    app.command(name="reconcile")(reconcile)
     app.command(name="parse")(parse)
     app.command(name="enrich")(enrich)
     app.add_typer(entities_app, name="entities")

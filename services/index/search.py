@@ -1,0 +1,119 @@
+"""Search requests for consumers of the read alias (``wirestream search``).
+
+Pure functions: text and filters in, the body of a ``_search`` request out.
+The same queries are documented, with their output, in docs/search.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FULL_TEXT_FIELDS", "SearchFilters", "build_query", "search_body", "since_expression"]
+
+# Original text (language-neutral and analysed for its language) first, then
+# the English text, so a query in any language finds originals in that
+# language and, through the English fields, translations of the others.
+FULL_TEXT_FIELDS = (
+    "headline^3",
+    "summary^2",
+    "body_text",
+    "text_*.headline^3",
+    "text_*.summary^2",
+    "text_*.body_text",
+    "headline_en^2",
+    "summary_en",
+    "body_text_en",
+)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    lang: str | None = None  # ISO 639-1 of the original
+    entity: str | None = None  # entity id ("Q…", "geo:FR") or any spelling of its name
+    topic: str | None = None  # IPTC media topic code or label
+    since: str | None = None  # "6h", "7d", "2w" or an ISO date
+    source: str | None = None  # source id
+
+
+def since_expression(value: str) -> str:
+    """``7d`` → ``now-7d/m`` (rounded to the minute, so the filter caches);
+    anything else is passed to Elasticsearch as a date."""
+    if re.fullmatch(r"\d+[mhdwMy]", value):
+        return f"now-{value}/m"
+    return value
+
+
+def build_query(text: str, filters: SearchFilters | None = None) -> dict[str, Any]:
+    filters = filters or SearchFilters()
+    must: list[dict[str, Any]] = []
+    if text.strip():
+        must.append(
+            {
+                "simple_query_string": {
+                    "query": text,
+                    "fields": list(FULL_TEXT_FIELDS),
+                    "default_operator": "and",
+                }
+            }
+        )
+    flt: list[dict[str, Any]] = []
+    if filters.lang:
+        flt.append({"term": {"language": filters.lang.lower()}})
+    if filters.source:
+        flt.append({"term": {"source": filters.source}})
+    if filters.since:
+        flt.append({"range": {"published": {"gte": since_expression(filters.since)}}})
+    if filters.entity:
+        spelling = [
+            {"term": {"entities.name": filters.entity}},
+            {"term": {"entities.variants.lower": filters.entity.lower()}},
+        ]
+        flt.append(
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"entity_ids": filters.entity}},
+                        {
+                            "nested": {
+                                "path": "entities",
+                                "query": {"bool": {"should": spelling}},
+                            }
+                        },
+                    ]
+                }
+            }
+        )
+    if filters.topic:
+        flt.append(
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"topic_codes": filters.topic}},
+                        {
+                            "nested": {
+                                "path": "topics",
+                                "query": {"term": {"topics.label": filters.topic}},
+                            }
+                        },
+                    ]
+                }
+            }
+        )
+    if not must and not flt:
+        return {"match_all": {}}
+    return {"bool": {"must": must, "filter": flt}}
+
+
+def search_body(text: str, filters: SearchFilters | None = None, size: int = 10) -> dict[str, Any]:
+    """The whole request: newest first when there is no text to rank by."""
+    body: dict[str, Any] = {
+        "query": build_query(text, filters),
+        "size": size,
+        "_source": {"excludes": ["body_text", "body_text_en", "text_*"]},
+        "track_total_hits": True,
+    }
+    if not text.strip():
+        body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}]
+    return body
