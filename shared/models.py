@@ -311,6 +311,10 @@ class Batch(BaseModel):
 
     items: list[NewsItem]
     correlation_id: str = ""
+    # Re-enrichment of indexed documents: same version, new enrichment. The
+    # indexer then lets an equal version replace the stored one (a newer one
+    # still wins, an older one is still refused).
+    reenrich: bool = False
 
 
 def item_id(source: str, guid: str) -> str:

@@ -190,7 +190,7 @@ def _again(settings: Any, query: str, limit: int | None, index: str | None) -> N
     correlation = f"reenrich-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
     def send(items: list[Any]) -> None:
-        runtime.send(ENRICH, Batch(items=items, correlation_id=correlation))
+        runtime.send(ENRICH, Batch(items=items, correlation_id=correlation, reenrich=True))
 
     reenricher = Reenricher(
         search=es.search, index=index or IndexNames(settings.es.index_prefix).read_alias,

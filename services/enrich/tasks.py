@@ -47,7 +47,8 @@ def enrich_batch_task(self: Task, payload: dict[str, Any]) -> None:
     def body() -> None:
         batch = parse_batch(payload)
         enriched = enrich_items(batch.items, models())
-        runtime.send(INDEX, Batch(items=enriched, correlation_id=batch.correlation_id))
+        runtime.send(INDEX, Batch(items=enriched, correlation_id=batch.correlation_id,
+                                  reenrich=batch.reenrich))
         record(runtime.redis, ENRICH, len(enriched))
         count_items(ENRICH, enriched, "enriched")  # wirestream_items_total
         ids = [i.id for i in enriched]

@@ -126,14 +126,14 @@ class _Encoded:
     month: str
     source: bytes  # the document line
 
-    def action(self, index: str) -> bytes:
+    def action(self, index: str, version_type: str = "external") -> bytes:
         return encode(
             {
                 "index": {
                     "_index": index,
                     "_id": self.item.id,
                     "version": self.item.es_version,
-                    "version_type": "external",
+                    "version_type": version_type,
                 }
             }
         )
@@ -216,6 +216,7 @@ class BulkIndexer:
         self._clock = clock
         self._generation: int | None = None
         self._generation_at = 0.0
+        self._version_type = "external"  # per write(); see replace_equal
 
     # ------------------------------------------------------------ generation
     def generation(self) -> int:
@@ -229,10 +230,13 @@ class BulkIndexer:
         self._generation = None
 
     # ----------------------------------------------------------------- write
-    def write(self, items: Sequence[NewsItem]) -> BulkOutcome:
+    def write(self, items: Sequence[NewsItem], *, replace_equal: bool = False) -> BulkOutcome:
         """Write every item; returns when each is indexed, stale or rejected.
         Raises ServiceUnavailable (transient) when Elasticsearch stays
-        unreachable or keeps refusing part of the batch."""
+        unreachable or keeps refusing part of the batch. ``replace_equal``
+        (re-enrichment) lets an equal version replace the stored document
+        (``external_gte``); an older one is still refused as stale."""
+        self._version_type = "external_gte" if replace_equal else "external"
         now = datetime.now(UTC)
         encoded = [
             _Encoded(item, index_month(item), encode(to_document(item, indexed_at=now)))
@@ -268,7 +272,8 @@ class BulkIndexer:
         """One bulk request. Returns the entries to retry and why."""
         generation = self.generation()
         body = b"".join(
-            e.action(self.names.index(generation, e.month)) + e.source for e in pending
+            e.action(self.names.index(generation, e.month), self._version_type) + e.source
+            for e in pending
         )
         outcome.requests += 1
         try:

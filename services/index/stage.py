@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 def index_batch(batch: Batch, indexer: BulkIndexer, dlq: DeadLetterStore) -> BulkOutcome:
-    outcome = indexer.write(batch.items)
+    outcome = indexer.write(batch.items, replace_equal=batch.reenrich)
     _observe(batch, outcome)
     for rejection in outcome.rejected:
         single = Batch(items=[rejection.item], correlation_id=batch.correlation_id)

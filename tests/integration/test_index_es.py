@@ -219,3 +219,27 @@ def test_elasticsearch_unreachable_raises_transient_and_loses_nothing(
     assert caught.value.reason == "es_unavailable"
     assert dlq.count() == 0  # the task retries the whole batch later
     dead.close()
+
+
+def test_reenrichment_replaces_an_equal_version_but_never_an_older_one(
+    settings: Settings, index_ready: str, es_admin: Elasticsearch
+) -> None:
+    from services.index.names import IndexNames
+
+    writer = es_client(settings)
+    indexer = BulkIndexer(writer, index_ready)
+    v1 = make_item(id="reenrich-1", headline="same story", version=1)
+    assert indexer.write([v1]).indexed == ["reenrich-1"]
+    again = v1.model_copy(update={"byline": "re-enriched"})
+    # plain redelivery of an equal version stays a no-op
+    assert indexer.write([again]).stale == ["reenrich-1"]
+    # re-enrichment replaces it
+    assert indexer.write([again], replace_equal=True).indexed == ["reenrich-1"]
+    older = v1.model_copy(update={"versioncreated": v1.versioncreated - timedelta(hours=1),
+                                  "byline": "older"})
+    assert indexer.write([older], replace_equal=True).stale == ["reenrich-1"]
+    _refresh(es_admin, index_ready)
+    hits = es_admin.search(index=IndexNames(index_ready).read_alias,
+                           query={"ids": {"values": ["reenrich-1"]}})["hits"]["hits"]
+    assert [h["_source"]["byline"] for h in hits] == ["re-enriched"]
+    writer.close()

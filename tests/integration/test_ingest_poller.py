@@ -13,8 +13,8 @@ from services.ingest.articles import ArticleExpander
 from services.ingest.fetch import FeedFetcher
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import parse_document
-from services.ingest.poller import Poller
 from services.ingest.politeness import HostLimiter
+from services.ingest.poller import Poller
 from services.ingest.sources import Source, SourceRegistry
 from services.ingest.stories import StoryLinker
 from shared.dlq import DeadLetterStore

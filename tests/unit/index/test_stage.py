@@ -18,7 +18,7 @@ class FakeIndexer:
     def __init__(self, outcome: BulkOutcome | Exception) -> None:
         self.outcome = outcome
 
-    def write(self, items: Any) -> BulkOutcome:
+    def write(self, items: Any, *, replace_equal: bool = False) -> BulkOutcome:
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome
