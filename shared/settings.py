@@ -95,6 +95,10 @@ class IngestSettings(BaseModel):
     # flight at once, and the least time between two request starts.
     host_concurrency: int = 2
     host_min_delay: float = 1.0
+    # Extra boilerplate rule files (same schema as
+    # services/ingest/boilerplate.yaml), appended to the shipped rules; a bad
+    # file fails the worker at boot.
+    boilerplate_files: list[str] = Field(default_factory=list)
     # Items per enrich task: big enough for nlp.pipe-style batching, small
     # enough that a retry does not redo much work.
     batch_size: int = 25

@@ -250,6 +250,7 @@ class Poller:
         report.items = len(items)
         report.item_errors = len(parsed.errors)
         for error in parsed.errors:
+            metrics().dead_letters.labels("ingest", f"parse_item:{error.reason}").inc()
             self._dlq.add(
                 stage="ingest",
                 reason=f"parse_item:{error.reason}",
@@ -294,6 +295,7 @@ class Poller:
 
     def _record_article_errors(self, source: Source, expanded: ExpandReport) -> None:
         for url, reason, message in expanded.errors:
+            metrics().dead_letters.labels("ingest", f"article:{reason}").inc()
             self._dlq.add(
                 stage="ingest",
                 reason=f"article:{reason}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -12,11 +14,12 @@ from services.ingest.articles import ArticleExpander
 from services.ingest.embargo import EmbargoHold
 from services.ingest.fetch import FeedFetcher
 from services.ingest.gate import VersionGate
-from services.ingest.parsers import parse_document
+from services.ingest.parsers import ParseResult, parse_document
 from services.ingest.politeness import HostLimiter
 from services.ingest.poller import Poller
 from services.ingest.sources import SourceRegistry
 from services.ingest.stories import StoryLinker
+from services.ingest.text import load_boilerplate_rules
 from shared.errors import PayloadError
 from shared.models import Batch
 from shared.queues import ENRICH, INGEST, TASK_POLL
@@ -25,6 +28,14 @@ from shared.tasking import run_stage
 from shared.worker import app, runtime
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def _parse() -> Callable[..., ParseResult]:
+    """parse_document with the boilerplate rules built once per process:
+    the shipped ones plus the operator's files (WIRESTREAM_INGEST__BOILERPLATE_FILES)."""
+    rules = load_boilerplate_rules(runtime.settings.ingest.boilerplate_files)
+    return functools.partial(parse_document, boilerplate=rules)
 
 
 @cache
@@ -44,8 +55,8 @@ def _poller() -> Poller:
         dlq=runtime.dlq,
         send=send,
         batch_size=runtime.settings.ingest.batch_size,
-        parse=parse_document,
-        expander=ArticleExpander(fetcher=_fetcher(), parse=parse_document, client=runtime.redis),
+        parse=_parse(),
+        expander=ArticleExpander(fetcher=_fetcher(), parse=_parse(), client=runtime.redis),
         limiter=HostLimiter(
             runtime.redis,
             concurrency=runtime.settings.ingest.host_concurrency,

@@ -106,3 +106,21 @@ def test_redact_scrubs_userinfo_and_token_parameters() -> None:
         "Authorization": "***",
         "Accept": "a",
     }
+
+
+def test_operator_boilerplate_files_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from services.ingest.text import load_boilerplate_rules, strip_boilerplate
+
+    extra = Path(str(tmp_path)) / "house.yaml"
+    extra.write_text("languages:\n  en:\n    - pattern: '^Follow us on Mastodon$'\n")
+    monkeypatch.setenv("WIRESTREAM_ENV_FILE", "/nonexistent")
+    monkeypatch.setenv("WIRESTREAM_INGEST__BOILERPLATE_FILES", f'["{extra}"]')
+    files = Settings().ingest.boilerplate_files
+    assert files == [str(extra)]
+    rules = load_boilerplate_rules(files)
+    kept = strip_boilerplate(["Dock workers walked out.", "Follow us on Mastodon"], "en", rules)
+    assert kept == ["Dock workers walked out."]
