@@ -38,7 +38,11 @@ def test_cli_prints_the_message_not_a_traceback(
     assert "Traceback" not in output
 
 
-def test_credentials_are_generated_once_and_kept(tmp_path: Path) -> None:
+def test_credentials_are_generated_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("REDIS", "ES", "ES_TRANSPORT", "APY"):
+        monkeypatch.delenv(f"WIRESTREAM_LOCAL_{name}_PORT", raising=False)
     services = LocalServices(tmp_path)
     first = services.credentials()
     again = LocalServices(tmp_path).credentials()
