@@ -55,6 +55,37 @@ def _previous(path: Path) -> dict[str, float]:
     return figures
 
 
+def _previous_rows(path: Path, skip: set[str]) -> list[str]:
+    """Table rows of sections not run this time, kept as they were."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and len(cells) >= 7 and re.fullmatch(
+            r"-?[0-9.]+(e[-+]?\d+)?", cells[2]
+        ) and cells[0] not in skip:
+            rows.append(line)
+    return rows
+
+
+def _previous_notes(path: Path, skip: set[str]) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    notes: dict[str, str] = {}
+    current: str | None = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            if current == "All figures" or current in skip:
+                current = None
+            else:
+                notes[current] = ""
+        elif current is not None:
+            notes[current] += line + "\n"
+    return notes
+
+
 def machine() -> str:
     cpu = ""
     try:
@@ -72,6 +103,9 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
                  notes: dict[str, str]) -> list[str]:
     """Write BENCHMARKS.md; returns the comparison lines printed to the user."""
     previous = _previous(path)
+    sections = {f.section for f in figures} | set(notes)
+    carried_rows = _previous_rows(path, sections)
+    carried_notes = _previous_notes(path, sections)
     lines_out: list[str] = []
     rows: list[str] = []
     for f in figures:
@@ -104,6 +138,8 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
     ]
     for section, note in notes.items():
         text += [f"## {section}", "", note.strip(), ""]
+    for section, note in carried_notes.items():
+        text += [f"## {section}", "", note.strip(), ""]
     text += [
         "## All figures",
         "",
@@ -111,6 +147,7 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
         "| section | figure | value | unit | better | vs previous | note |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        *carried_rows,
         "",
     ]
     path.write_text("\n".join(text))
