@@ -411,19 +411,24 @@ class LocalServices:
         env.pop("JAVA_HOME", None)
         return env
 
-    def _es_security(self, java_home: Path, creds: dict[str, str]) -> None:
+    def _es_security(
+        self, java_home: Path, creds: dict[str, str], prefix: list[str]
+    ) -> None:
+        """Keystore and file-realm users. ``prefix`` runs the tools as the
+        user that owns var/es (the tools refuse to change a file's owner)."""
         env = self._es_tool_env(java_home)
         bin_dir = self.es_home / "bin"
         keystore = self.es_conf / "elasticsearch.keystore"
         if not keystore.exists():
             subprocess.run(
-                [str(bin_dir / "elasticsearch-keystore"), "create"],
+                [*prefix, str(bin_dir / "elasticsearch-keystore"), "create"],
                 env=env,
                 check=True,
                 capture_output=True,
             )
         subprocess.run(
-            [str(bin_dir / "elasticsearch-keystore"), "add", "-x", "-f", "bootstrap.password"],
+            [*prefix, str(bin_dir / "elasticsearch-keystore"), "add", "-x", "-f",
+             "bootstrap.password"],
             input=creds["WIRESTREAM_ES__ADMIN_PASSWORD"],
             text=True,
             env=env,
@@ -442,9 +447,9 @@ class LocalServices:
         ):
             tool = str(bin_dir / "elasticsearch-users")
             if user in existing:
-                cmd = [tool, "passwd", user, "-p", creds[key]]
+                cmd = [*prefix, tool, "passwd", user, "-p", creds[key]]
             else:
-                cmd = [tool, "useradd", user, "-p", creds[key], "-r", user]
+                cmd = [*prefix, tool, "useradd", user, "-p", creds[key], "-r", user]
             result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise ServiceUnavailable(
@@ -496,8 +501,8 @@ class LocalServices:
             return
         java_home = self.find_java()
         self._es_install(java_home)
-        self._es_security(java_home, creds)
         prefix = self._chown_for_run_user()
+        self._es_security(java_home, creds, prefix)
         env = self._es_tool_env(java_home)
         env["ES_JAVA_OPTS"] = f"-Xms{self.es_heap} -Xmx{self.es_heap}"
         self.echo(
