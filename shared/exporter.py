@@ -11,7 +11,11 @@ are never stale and there is no polling loop to die):
 * ``wirestream_source_*{source}`` — per source: enabled, seconds since the last
   successful poll and since the last new item, consecutive failures, items in
   the last poll, current poll interval;
-* ``wirestream_service_up{service}`` — redis, elasticsearch, translator.
+* ``wirestream_service_up{service}`` — redis, elasticsearch, translator;
+* ``wirestream_schedulers_alive`` — schedulers that looked at the schedule in
+  the last minute, ``wirestream_scheduler_heartbeat_age_seconds`` (the
+  freshest; absent when none ever ran) and
+  ``wirestream_scheduler_polls_enqueued_total``.
 
 :func:`collect_state` is the same data as plain values, used by
 ``wirestream status``.
@@ -81,6 +85,15 @@ class PipelineState:
     dead_letters_oldest: float | None = None
     sources: list[SourceHealth] = field(default_factory=list)
     services: dict[str, bool] = field(default_factory=dict)
+    # scheduler name (host:pid) -> seconds since its last look at the schedule
+    schedulers: dict[str, float] = field(default_factory=dict)
+    polls_enqueued: int = 0
+
+    @property
+    def schedulers_alive(self) -> int:
+        from services.ingest.scheduler import HEARTBEAT_FRESH_SECONDS
+
+        return sum(1 for age in self.schedulers.values() if age <= HEARTBEAT_FRESH_SECONDS)
 
 
 def queue_depth(client: redis.Redis, queue: str) -> int:
@@ -130,6 +143,7 @@ def _translator_up(settings: Settings) -> bool:
 
 
 def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True) -> PipelineState:
+    from services.ingest.scheduler import scheduler_heartbeats, scheduler_stats
     from services.ingest.sources import SourceRegistry
     from shared.dlq import DeadLetterStore
 
@@ -144,6 +158,8 @@ def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True
         state.unacked = int(client.hlen(UNACKED_KEY))
         state.dead_letters = DeadLetterStore(client).count()
         state.dead_letters_oldest = dead_letters_oldest(client)
+        state.schedulers = scheduler_heartbeats(client)
+        state.polls_enqueued = scheduler_stats(client).get("polls_enqueued", 0)
         registry = SourceRegistry(client)
         now = time.time()
         for source in registry.all():
@@ -174,7 +190,7 @@ class StateCollector:
         self._redis = client
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import GaugeMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         state = collect_state(self._settings, self._redis)
         up = GaugeMetricFamily(
@@ -204,6 +220,23 @@ class StateCollector:
         if state.dead_letters_oldest is not None:
             oldest.add_metric([], max(0.0, time.time() - state.dead_letters_oldest))
         yield oldest
+        yield GaugeMetricFamily(
+            "wirestream_schedulers_alive",
+            "Schedulers that looked at the schedule in the last minute.",
+            value=state.schedulers_alive,
+        )
+        beat = GaugeMetricFamily(
+            "wirestream_scheduler_heartbeat_age_seconds",
+            "Seconds since the freshest scheduler heartbeat (absent: none ever ran).",
+        )
+        if state.schedulers:
+            beat.add_metric([], min(state.schedulers.values()))
+        yield beat
+        yield CounterMetricFamily(
+            "wirestream_scheduler_polls_enqueued",
+            "Polls enqueued by all schedulers.",
+            value=state.polls_enqueued,
+        )
         families = {
             "enabled": GaugeMetricFamily(
                 "wirestream_source_enabled", "1 if the source is polled.", labels=["source"]

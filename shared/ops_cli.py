@@ -117,7 +117,10 @@ def status(
     failing = [s for s in state.sources if s.consecutive_failures]
     stale = [s for s in state.sources if s.stale and not s.consecutive_failures]
     quiet = [s for s in state.sources if s.quiet and not s.consecutive_failures]
-    healthy = all(state.services.values()) and all(workers.get(q) for q in QUEUES)
+    enabled = any(s.enabled for s in state.sources)
+    # No scheduler matters only when there is something to poll.
+    scheduling = state.schedulers_alive > 0 or not enabled or not state.services.get("redis")
+    healthy = all(state.services.values()) and all(workers.get(q) for q in QUEUES) and scheduling
     if as_json:
         print(
             json.dumps(
@@ -125,6 +128,8 @@ def status(
                     "healthy": healthy,
                     "services": state.services,
                     "workers": workers,
+                    "schedulers": state.schedulers,
+                    "schedulers_alive": state.schedulers_alive,
                     "queues": state.queues,
                     "unacked": state.unacked,
                     "dead_letters": state.dead_letters,
@@ -149,6 +154,13 @@ def status(
             count = f"[green]{len(names)}[/]" if names else "[red]0[/]"
             stages.add_row(q, count, str(state.queues.get(q, "?")), str(hour.get(q, "?")))
         console.print(stages)
+        alive = state.schedulers_alive
+        freshest = min(state.schedulers.values(), default=None)
+        console.print(
+            f"schedulers alive: {'[green]' if alive else '[red]'}{alive}[/]"
+            + (f" (last look {_duration(freshest)} ago)" if freshest is not None else "")
+            + ("" if scheduling else "  [red]sources are enabled but nothing schedules them[/]")
+        )
         console.print(
             f"unacked messages: {state.unacked}   dead letters: {state.dead_letters}"
             + (f" (oldest {_ago(oldest, now)})" if oldest else "")
@@ -397,6 +409,39 @@ def health_worker(
         err.print(f"worker {name} did not answer")
         raise typer.Exit(1)
     console.print(f"worker {name} ok")
+
+
+@health_app.command("scheduler")
+def health_scheduler(
+    max_age: Annotated[
+        float, typer.Option(help="Seconds since the last look at the schedule.")
+    ] = 30.0,
+    any_host: Annotated[
+        bool, typer.Option("--any-host", help="Any scheduler, not only this host's.")
+    ] = False,
+) -> None:
+    """Exit 0 if this host's scheduler (or any, with --any-host) looked at the
+    schedule within MAX_AGE seconds (the compose healthcheck of the scheduler
+    container)."""
+    import redis
+
+    from services.ingest.scheduler import scheduler_heartbeats
+    from shared.runtime import redis_client
+
+    host = socket.gethostname()
+    try:
+        ages = scheduler_heartbeats(redis_client(_settings()))
+    except redis.RedisError as exc:
+        err.print(f"cannot read scheduler heartbeats: {exc}")
+        raise typer.Exit(1) from exc
+    mine = {n: a for n, a in ages.items() if any_host or n.rsplit(":", 1)[0] == host}
+    fresh = {n: a for n, a in mine.items() if a <= max_age}
+    if not fresh:
+        seen = ", ".join(f"{n} {a:.0f}s ago" for n, a in sorted(mine.items())) or "none"
+        err.print(f"no scheduler{'' if any_host else ' on ' + host} within {max_age:.0f}s ({seen})")
+        raise typer.Exit(1)
+    name, age = min(fresh.items(), key=lambda kv: kv[1])
+    console.print(f"scheduler {name} ok (last look {age:.1f}s ago)")
 
 
 @health_app.command("exporter")

@@ -9,12 +9,22 @@ message is lost, the lease runs out and the source is claimed again.
 Every ``WIRESTREAM_RECONCILE__INTERVAL`` seconds the scheduler also runs a
 pass of the reconciler (:mod:`services.ingest.reconciler`), which re-drives
 items accepted by the version gate that never became searchable.
+
+Each scheduler writes a heartbeat after every look at the schedule
+(``wirestream:scheduler:heartbeat``, field ``<host>:<pid>``, value the
+time) and adds to ``wirestream:scheduler:stats`` (polls enqueued, ticks,
+reconcile passes): ``wirestream health scheduler`` (the compose
+healthcheck), ``wirestream status`` and the exporter's
+``wirestream_schedulers_alive`` read them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,13 +35,55 @@ from kombu.exceptions import OperationalError
 from services.ingest.sources import SCHEDULE_KEY
 from shared.errors import WirestreamError
 
-__all__ = ["Scheduler"]
+__all__ = [
+    "HEARTBEAT_FRESH_SECONDS",
+    "HEARTBEAT_KEY",
+    "STATS_KEY",
+    "Scheduler",
+    "scheduler_heartbeats",
+    "scheduler_stats",
+]
 
 log = logging.getLogger(__name__)
 
 # Long enough for any poll (fetch deadline 60 s plus queueing), short enough
 # that a lost poll message delays a source by minutes, not hours.
 CLAIM_LEASE_SECONDS = 300
+
+HEARTBEAT_KEY = "wirestream:scheduler:heartbeat"
+STATS_KEY = "wirestream:scheduler:stats"
+# A scheduler whose last look at the schedule is older than this is not alive.
+HEARTBEAT_FRESH_SECONDS = 60.0
+# Heartbeats of schedulers gone for longer than this are forgotten.
+_HEARTBEAT_FORGET_SECONDS = 86400.0
+
+
+def scheduler_heartbeats(client: redis.Redis, now: float | None = None) -> dict[str, float]:
+    """Seconds since each known scheduler (``<host>:<pid>``) last looked at
+    the schedule; heartbeats older than a day are removed."""
+    now = time.time() if now is None else now
+    ages: dict[str, float] = {}
+    gone: list[bytes | str] = []
+    for name, value in client.hgetall(HEARTBEAT_KEY).items():
+        try:
+            age = max(0.0, now - float(value))
+        except ValueError:
+            age = _HEARTBEAT_FORGET_SECONDS + 1
+        if age > _HEARTBEAT_FORGET_SECONDS:
+            gone.append(name)
+            continue
+        ages[name.decode() if isinstance(name, bytes) else str(name)] = age
+    if gone:
+        client.hdel(HEARTBEAT_KEY, *gone)
+    return ages
+
+
+def scheduler_stats(client: redis.Redis) -> dict[str, int]:
+    """Totals of every scheduler since the Redis data began: polls_enqueued,
+    ticks, reconcile_passes."""
+    raw = client.hgetall(STATS_KEY)
+    return {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+
 
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -70,6 +122,7 @@ class Scheduler:
         self._reconcile_every = reconcile_every
         self._auto_reconcile = auto_reconcile and reconcile is None
         self._last_reconcile = 0.0
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def run_once(self) -> list[str]:
         """Claim and enqueue every due source; returns their ids."""
@@ -95,6 +148,16 @@ class Scheduler:
             return
         self._last_reconcile = now
         self._reconcile(now)
+        self._client.hincrby(STATS_KEY, "reconcile_passes", 1)
+
+    def beat(self, enqueued: int) -> None:
+        """Record a completed look at the schedule (heartbeat and totals)."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hset(HEARTBEAT_KEY, self.name, repr(self._clock()))
+        pipe.hincrby(STATS_KEY, "ticks", 1)
+        if enqueued:
+            pipe.hincrby(STATS_KEY, "polls_enqueued", enqueued)
+        pipe.execute()
 
     def run_forever(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -116,6 +179,7 @@ class Scheduler:
                     # e.g. releasing embargoed items whose time has come
                     self._on_tick(self._clock())
                 self.maybe_reconcile(self._clock())
+                self.beat(len(claimed))
             except (redis.RedisError, OperationalError) as exc:
                 # Redis down: keep the scheduler alive and try again; held
                 # items and due sources stay in Redis, nothing is lost.
@@ -125,4 +189,6 @@ class Scheduler:
                 # looks again; polling goes on meanwhile.
                 log.warning("reconcile pass failed: %s", exc)
             self._stop.wait(self._tick)
+        with contextlib.suppress(redis.RedisError):  # else the heartbeat ages out
+            self._client.hdel(HEARTBEAT_KEY, self.name)
         log.info("scheduler stopped")

@@ -275,3 +275,42 @@ def test_ca_certs_reach_the_elasticsearch_client(
         assert node.config.ca_certs is None
     finally:
         plain.close()
+
+
+def test_scheduler_heartbeat_drives_its_health_check(
+    settings: Settings, test_env: dict[str, str]
+) -> None:
+    import socket
+    import time
+
+    from services.ingest.scheduler import HEARTBEAT_KEY, STATS_KEY, Scheduler
+
+    client = redis_client(settings)
+    client.delete(HEARTBEAT_KEY, STATS_KEY)
+    try:
+        assert cli(test_env, "health", "scheduler").returncode == 1  # never ran
+
+        clock = [time.time() - 120.0]
+        sched = Scheduler(client, lambda _id: None, clock=lambda: clock[0])
+        sched.beat(enqueued=3)
+        stale = cli(test_env, "health", "scheduler", "--max-age", "30")
+        assert stale.returncode == 1
+        assert f"{socket.gethostname()}:" in stale.stderr and "ago" in stale.stderr
+
+        clock[0] = time.time()
+        sched.beat(enqueued=2)
+        ok = cli(test_env, "health", "scheduler", "--max-age", "30")
+        assert ok.returncode == 0, ok.stderr
+        assert f"scheduler {sched.name} ok" in ok.stdout
+
+        # Another host's scheduler is not this container's; --any-host takes it.
+        client.hset(HEARTBEAT_KEY, "elsewhere:1", repr(time.time()))
+        client.hdel(HEARTBEAT_KEY, sched.name)
+        assert cli(test_env, "health", "scheduler").returncode == 1
+        assert cli(test_env, "health", "scheduler", "--any-host").returncode == 0
+
+        stats = {k.decode(): int(v) for k, v in client.hgetall(STATS_KEY).items()}
+        assert stats == {"ticks": 2, "polls_enqueued": 5}
+    finally:
+        client.delete(HEARTBEAT_KEY, STATS_KEY)
+        client.close()

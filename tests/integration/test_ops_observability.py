@@ -378,7 +378,7 @@ def _values(result: list[dict[str, Any]]) -> list[float]:
 # panel title -> (label, values that label must show); None: just not empty.
 # (The "seconds since" columns of a source that never succeeded are empty.)
 EXPECTED_SERIES: dict[str, tuple[str, set[str]] | None] = {
-    "Workers up, per stage": ("service", {"ingest", "enrich", "index"}),
+    "Workers up, per stage": ("service", {"ingest", "enrich", "index", "scheduler"}),
     "Services": ("service", {"redis", "elasticsearch", "translator"}),
     "Indexed, last hour": None,
     "Waiting in queues": ("queue", set(QUEUES)),
@@ -485,6 +485,7 @@ def test_status_shows_the_live_pipeline(stack: Stack) -> None:
     assert state["items_last_hour"]["enrich"] >= total
     assert state["items_last_hour"]["index"] >= total
     assert [s["id"] for s in state["failing_sources"]] == [BROKEN]
+    assert state["schedulers_alive"] == 1 and len(state["schedulers"]) == 1
     assert state["failing_sources"][0]["last_error"].startswith("http_404")
 
     table = _cli(stack, "status")
@@ -494,6 +495,7 @@ def test_status_shows_the_live_pipeline(stack: Stack) -> None:
         "elasticsearch",
         "pipeline",
         "dead letters: 1",
+        "schedulers alive: 1",
         "sources needing attention",
         BROKEN,
     ):
@@ -504,6 +506,8 @@ def test_health_checks_answer_for_live_processes(stack: Stack) -> None:
     for stage in QUEUES:
         result = _cli(stack, "health", "worker", stage)
         assert result.returncode == 0, result.stdout + result.stderr
+    scheduler = _cli(stack, "health", "scheduler", "--max-age", "30")
+    assert scheduler.returncode == 0, scheduler.stdout + scheduler.stderr
     ok = _cli(
         stack, "health", "exporter", "--url", f"http://127.0.0.1:{stack.exporter_port}/metrics"
     )

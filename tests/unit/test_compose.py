@@ -385,7 +385,7 @@ def _image_has_healthcheck(service: dict[str, Any]) -> bool:
 
 
 def test_healthchecks_exist() -> None:
-    for name in ("redis", "elasticsearch", "apertium", *WORKERS):
+    for name in ("redis", "elasticsearch", "apertium", *WORKERS, "scheduler", "exporter"):
         service = services()[name]
         assert "healthcheck" in service or _image_has_healthcheck(service), name
 
@@ -429,6 +429,8 @@ def test_workers_run_their_queue_and_check_their_health() -> None:
         # A stopping worker must be allowed to finish its running batch.
         assert duration_seconds(service["stop_grace_period"]) > TASK_TIME_LIMIT
     assert services()["scheduler"]["command"] == ["scheduler"]
+    assert services()["scheduler"]["healthcheck"]["test"][:4] == [
+        "CMD", "wirestream", "health", "scheduler"]
     assert services()["setup"]["command"] == ["index", "setup"]
 
 
@@ -441,6 +443,7 @@ def test_workers_run_their_queue_and_check_their_health() -> None:
         ["health", "worker", "--help"],
         ["exporter", "--help"],
         ["health", "exporter", "--help"],
+        ["health", "scheduler", "--help"],
     ],
 )
 def test_compose_commands_exist_in_the_cli(argv: list[str]) -> None:
