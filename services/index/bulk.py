@@ -41,7 +41,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from services.index.documents import index_month, to_document
 from services.index.names import IndexNames
 from shared.errors import DocumentRejected, ServiceUnavailable
-from shared.metrics import es_request
+from shared.metrics import es_request, metrics
 from shared.models import NewsItem
 
 __all__ = [
@@ -324,6 +324,9 @@ class BulkIndexer:
             elif retryable(status):
                 retry.append(entry)
                 why = why or f"http_{status}"
+                # A document ES pushed back (429: write queue full) counts as
+                # an error of the bulk operation even though it is retried.
+                metrics().es_errors.labels("bulk", f"http_{status}").inc()
             else:
                 reason = (
                     f"{kind}: {error.get('reason', '')}" if kind else str(error or "error")

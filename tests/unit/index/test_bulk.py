@@ -96,6 +96,19 @@ def test_only_the_rejected_subset_is_retried() -> None:
     assert outcome.retries == 2 and outcome.retried_items == 3
 
 
+def test_items_pushed_back_count_as_bulk_errors_by_status() -> None:
+    from prometheus_client import REGISTRY
+
+    def value(reason: str) -> float:
+        labels = {"operation": "bulk", "reason": reason}
+        return REGISTRY.get_sample_value("wirestream_es_errors_total", labels) or 0.0
+
+    before = {r: value(r) for r in ("http_429", "http_503", "http_502")}
+    indexer(ScriptedES([[201, 429, 409, 503], [200, 502], [200]])).write(items(4))
+    assert {r: value(r) - before[r] for r in before} == {
+        "http_429": 1.0, "http_503": 1.0, "http_502": 1.0}
+
+
 def test_a_400_is_returned_for_the_dead_letter_store_not_retried() -> None:
     es = ScriptedES([[201, 400, 201]])
     outcome = indexer(es).write(items())
