@@ -197,6 +197,10 @@ class _Doc:
 def _parse_feed(doc: _Doc, ctx: Context) -> ParseResult:
     parsed = _feed.parse_feed(doc.data, content_type=doc.content_type, base_url=ctx.base_url)
     version = str(parsed.get("version") or "")
+    if guessed := parsed.get("wirestream_charset_guess"):
+        doc.warnings.append(
+            f"charset: none declared and windows-1252 read as mojibake; decoded as {guessed}"
+        )
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         doc.warnings.append(f"bozo: {type(exc).__name__}: {exc}")

@@ -20,9 +20,11 @@ own parse as the last resort); ``tags`` -> provider keywords; entry or feed
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from typing import Any
 
+import charset_normalizer
 import feedparser
 
 from services.ingest import text as textmod
@@ -39,6 +41,7 @@ from ._build import (
     normalise_language,
     str_or_none,
 )
+from ._detect import bom_encoding
 from ._model import FeedMeta
 from ._xml import parse_xml_lenient
 
@@ -55,7 +58,49 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _FULLTEXT_KEYS = ("yandex_full-text", "full-text", "fulltext", "yandex_fulltext")
 
 
+_CT_CHARSET_RE = re.compile(rb"charset\s*=", re.I)
+_XML_DECL_ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*?\sencoding\s*=", re.I)
+# Share of non-ASCII letters above which a windows-1252 reading is taken for
+# a misread single-byte Cyrillic/Greek/... encoding: real Latin-script text
+# rarely has more than a fifth of its letters accented.
+_MOJIBAKE_SHARE = 0.4
+
+
 def parse_feed(data: bytes, *, content_type: str | None, base_url: str | None) -> Any:
+    parsed = _parse(data, content_type=content_type, base_url=base_url)
+    guessed = _undeclared_charset_guess(parsed, data, content_type)
+    if guessed is None:
+        return parsed
+    text = data.decode(guessed, errors="replace")
+    utf8 = text.encode("utf-8")
+    ct = "application/xml; charset=utf-8"
+    reparsed = _parse(utf8, content_type=ct, base_url=base_url)
+    reparsed["wirestream_charset_guess"] = guessed
+    return reparsed
+
+
+def _undeclared_charset_guess(parsed: Any, data: bytes, content_type: str | None) -> str | None:
+    """The encoding to read a feed in when nothing declared one (no BOM, no
+    HTTP charset, no encoding in the XML declaration), feedparser fell back
+    to windows-1252 and the result looks like mojibake; else None."""
+    if not isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        return None
+    if bom_encoding(data)[0] is not None:
+        return None
+    if content_type and _CT_CHARSET_RE.search(content_type.encode("latin-1", "replace")):
+        return None
+    if _XML_DECL_ENCODING_RE.match(data[:512]):
+        return None
+    letters = [c for c in data.decode("cp1252", errors="replace") if c.isalpha()]
+    if not letters or sum(1 for c in letters if ord(c) > 127) / len(letters) < _MOJIBAKE_SHARE:
+        return None
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None or best.encoding in ("ascii", "utf_8", "cp1252", "latin_1"):
+        return None
+    return str(best.encoding)
+
+
+def _parse(data: bytes, *, content_type: str | None, base_url: str | None) -> Any:
     headers: dict[str, str] = {}
     if content_type:
         headers["content-type"] = content_type

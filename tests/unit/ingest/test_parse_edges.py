@@ -417,3 +417,27 @@ def test_double_escaped_plain_text_is_decoded() -> None:
     item = parse_bytes(data).items[0]
     assert item.headline == 'Rock & roll \u2019s "best"'
     assert item.summary == "AT&T & co"
+
+
+def test_undeclared_single_byte_cyrillic_feed_is_not_read_as_mojibake() -> None:
+    ru = "Власти города сообщили о новых случаях, это самый высокий показатель с весны"  # noqa: RUF001
+    data = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Новости</title>'
+        f'<item><guid isPermaLink="false">1</guid><title>{ru}</title></item>'
+        "</channel></rss>"
+    ).encode("cp1251")
+    result = parse_bytes(data, content_type="application/rss+xml")
+    assert [i.headline for i in result.items] == [ru]
+    assert any("decoded as cp1251" in w for w in result.warnings)
+
+
+def test_undeclared_latin_feed_keeps_the_windows_1252_reading() -> None:
+    title = "Café com pão: sessão extraordinária"
+    data = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+        f'<item><guid isPermaLink="false">1</guid><title>{title}</title></item>'
+        "</channel></rss>"
+    ).encode("latin-1")
+    result = parse_bytes(data, content_type="application/rss+xml")
+    assert [i.headline for i in result.items] == [title]
+    assert not any(w.startswith("charset:") for w in result.warnings)
