@@ -60,10 +60,11 @@ _FULLTEXT_KEYS = ("yandex_full-text", "full-text", "fulltext", "yandex_fulltext"
 
 _CT_CHARSET_RE = re.compile(rb"charset\s*=", re.I)
 _XML_DECL_ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*?\sencoding\s*=", re.I)
-# Share of non-ASCII letters above which a windows-1252 reading is taken for
-# a misread single-byte Cyrillic/Greek/... encoding: real Latin-script text
-# rarely has more than a fifth of its letters accented.
-_MOJIBAKE_SHARE = 0.4
+# A windows-1252 reading of single-byte Cyrillic/Greek/... text turns every
+# word of that script into a run of accented Latin letters; real Latin-script
+# text has hardly a word of four or more letters with no ASCII letter in it.
+_MOJIBAKE_WORD_RE = re.compile(r"\b[^\W\d_a-zA-Z]{4,}\b")
+_MOJIBAKE_WORDS = 3
 
 
 def parse_feed(data: bytes, *, content_type: str | None, base_url: str | None) -> Any:
@@ -91,8 +92,8 @@ def _undeclared_charset_guess(parsed: Any, data: bytes, content_type: str | None
         return None
     if _XML_DECL_ENCODING_RE.match(data[:512]):
         return None
-    letters = [c for c in data.decode("cp1252", errors="replace") if c.isalpha()]
-    if not letters or sum(1 for c in letters if ord(c) > 127) / len(letters) < _MOJIBAKE_SHARE:
+    as_cp1252 = data.decode("cp1252", errors="replace")
+    if len(_MOJIBAKE_WORD_RE.findall(as_cp1252, 0, 200_000)) < _MOJIBAKE_WORDS:
         return None
     best = charset_normalizer.from_bytes(data).best()
     if best is None or best.encoding in ("ascii", "utf_8", "cp1252", "latin_1"):

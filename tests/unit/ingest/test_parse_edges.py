@@ -441,3 +441,31 @@ def test_undeclared_latin_feed_keeps_the_windows_1252_reading() -> None:
     result = parse_bytes(data, content_type="application/rss+xml")
     assert [i.headline for i in result.items] == [title]
     assert not any(w.startswith("charset:") for w in result.warnings)
+
+
+def test_undeclared_cyrillic_titles_among_english_text_are_decoded() -> None:
+    """Mostly English text around a few Cyrillic headlines still reads as cp1251."""
+    ru = "Власти города сообщили о новых случаях"  # noqa: RUF001
+    summary = "Officials said the figures would be published next week in the capital. " * 4
+    entries = "".join(
+        f'<item><guid isPermaLink="false">{n}</guid><title>{ru}</title>'
+        f"<description>{summary}</description></item>"
+        for n in range(3)
+    )
+    data = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>wire</title>{entries}'
+        "</channel></rss>"
+    ).encode("cp1251")
+    result = parse_bytes(data, content_type="application/rss+xml")
+    assert [i.headline for i in result.items] == [ru] * 3
+
+
+def test_undeclared_accented_latin_words_keep_windows_1252() -> None:
+    title = "Été à Göteborg: où déjà élu, Größe über ÉÉÉ"
+    data = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+        f'<item><guid isPermaLink="false">1</guid><title>{title}</title></item>'
+        "</channel></rss>"
+    ).encode("cp1252")
+    result = parse_bytes(data)
+    assert [i.headline for i in result.items] == [title]
