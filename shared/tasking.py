@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -66,6 +67,11 @@ T = TypeVar("T")
 
 _DEFAULT_TIMING = CelerySettings()
 _STAGE_OF_TASK = {task: stage for stage, (task, _queue) in STAGE_TASKS.items()}
+# Task ids on_task_failure already gave up on in this process: Celery sends
+# task_failure twice for one hard time limit (and a task retried after its
+# lost pool process may fail the same way again); giving up twice would
+# split a batch twice.
+_GIVEN_UP: OrderedDict[str, None] = OrderedDict()
 
 
 def backoff(
@@ -241,6 +247,7 @@ def _dead_letter(
 
 def on_task_failure(
     sender: Task | None = None,
+    task_id: str | None = None,
     exception: BaseException | None = None,
     args: Any = None,
     **_: Any,
@@ -254,11 +261,18 @@ def on_task_failure(
     * anything that escaped the policy itself.
 
     Runs in the worker's main process for the first two. A stage task's
-    payload is given up (split or dead-lettered) so it is not lost.
+    payload is given up (split or dead-lettered) so it is not lost, once per
+    task id.
     """
     stage = _STAGE_OF_TASK.get(getattr(sender, "name", "") or "")
     if stage is None or exception is None:
         return
+    if task_id is not None:
+        if task_id in _GIVEN_UP:
+            return
+        _GIVEN_UP[task_id] = None
+        while len(_GIVEN_UP) > 10_000:
+            _GIVEN_UP.popitem(last=False)
     # The process-wide runtime of this worker (shared.worker), imported here
     # because only worker processes ever receive this signal.
     from shared.worker import runtime
