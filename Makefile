@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 WS := $(VENV)/bin/wirestream
 
-.PHONY: bootstrap services demo test unit integration lint down status bench
+.PHONY: bootstrap services demo test unit integration lint down status bench soak
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -35,6 +35,12 @@ lint: bootstrap
 # ratio of every figure to the previous run.
 bench: services
 	@$(VENV)/bin/python -m bench.run
+
+# 30 minutes of mixed-language load at half the recorded end-to-end peak with
+# faults injected at random (bench/soak.py); figures go to BENCHMARKS.md.
+# SOAK_ARGS="--duration 300" for a shorter run.
+soak: services
+	@$(VENV)/bin/python -m bench.soak $(SOAK_ARGS)
 
 status:
 	@$(WS) services status
