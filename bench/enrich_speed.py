@@ -103,18 +103,24 @@ def _translation(paragraphs: int) -> tuple[float, float] | None:
     return chars / elapsed, chunks / elapsed
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec, so a
+# fresh process started by a big bench process would report the parent's peak.
 _RSS_SCRIPT = """
-import resource, sys
+import sys
 from services.enrich.loading import load_models
 from services.enrich.stage import enrich_items
 from shared.settings import load_settings
 sys.path.insert(0, {root!r})
 from bench.enrich_speed import _documents
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
 models = load_models(load_settings(), None, None)
-loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+loaded = hwm()
 for start in range(0, 100, 25):
     enrich_items(_documents(100)[start:start + 25], models)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = hwm()
 print(loaded / 1024, peak / 1024)
 """
 

@@ -69,12 +69,26 @@ def _previous_rows(path: Path, skip: set[str]) -> list[str]:
     return rows
 
 
+_WRITTEN_BY = re.compile(r"^Written by (`[^`]+`) on (.+?) UTC, commit (\w+)[.;]")
+SOURCE_PREFIX = "Measured by "
+
+
+def _source_line(command: str, when: str, commit: str) -> str:
+    return f"{SOURCE_PREFIX}{command} on {when} UTC, commit {commit}."
+
+
 def _previous_notes(path: Path, skip: set[str]) -> dict[str, str]:
+    """Notes of the sections not re-run, each starting with the command that
+    measured it (taken from the old header for reports older than that line)."""
     if not path.exists():
         return {}
     notes: dict[str, str] = {}
     current: str | None = None
+    header = ""
     for line in path.read_text().splitlines():
+        match = _WRITTEN_BY.match(line)
+        if match and not header:
+            header = _source_line(*match.groups())
         if line.startswith("## "):
             current = line[3:].strip()
             if current == "All figures" or current in skip:
@@ -83,7 +97,8 @@ def _previous_notes(path: Path, skip: set[str]) -> dict[str, str]:
                 notes[current] = ""
         elif current is not None:
             notes[current] += line + "\n"
-    return notes
+    return {section: note if note.strip().startswith(SOURCE_PREFIX) or not header
+            else f"{header}\n\n{note.strip()}\n" for section, note in notes.items()}
 
 
 def machine() -> str:
@@ -126,10 +141,13 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
                     f"{ratio or '-'} | {f.note} |")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
+    source = _source_line(f"`{command}`", when, commit)
     text = [
         "# Benchmarks",
         "",
-        f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}.",
+        f"Written by `{command}` on {when} UTC, commit {commit}; each section names the "
+        "command that measured it.",
         f"Machine: {machine()}.",
         "Each figure is the median of the runs stated in its section; the ratio column "
         "compares with the previous BENCHMARKS.md (a drop below 0.9x, or a latency rise "
@@ -137,7 +155,7 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
         "",
     ]
     for section, note in notes.items():
-        text += [f"## {section}", "", note.strip(), ""]
+        text += [f"## {section}", "", source, "", note.strip(), ""]
     for section, note in carried_notes.items():
         text += [f"## {section}", "", note.strip(), ""]
     text += [

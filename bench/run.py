@@ -94,7 +94,8 @@ def main() -> int:
             notes[name] += "\n\n" + mod.extra_note()
         if hasattr(mod, "profile_note"):
             notes[name] += "\n\nQueue depths during the fastest burst: " + mod.profile_note()
-    command = "make bench" + (" (--quick)" if args.quick else "")
+    command = "make bench" if not args.only else f"python -m bench.run --only {args.only}"
+    command += " (--quick)" if args.quick else ""
     for line in write_report(Path(args.output), figures, command=command, notes=notes):
         print(line)
     return 0
