@@ -713,6 +713,19 @@ class Rig:
             stage_env=stages,
         )
 
+    @contextlib.contextmanager
+    def running(self, **kwargs: Any) -> Iterator[PipelineProcesses]:
+        """:meth:`pipeline` started, set as this rig's processes and stopped
+        on the way out (a module's shared workers)."""
+        procs = self.pipeline(**kwargs)
+        procs.start()
+        self.procs = procs
+        try:
+            yield procs
+        finally:
+            procs.stop(timeout=60)
+            self.procs = None
+
     def jail_log(self) -> list[dict[str, Any]]:
         path = Path(self.env["WIRESTREAM_FAULT_JAIL_LOG"])
         if not path.exists():

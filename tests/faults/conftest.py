@@ -43,14 +43,8 @@ def pipeline(rig: Rig) -> Iterator[PipelineProcesses]:
     the faulty-item markers armed (items without them are untouched)."""
     busy = rig.work / "busy"
     busy.mkdir(exist_ok=True)
-    procs = rig.pipeline(stage_env=faulty_stage_env(busy))
-    procs.start()
-    rig.procs = procs
-    try:
+    with rig.running(stage_env=faulty_stage_env(busy)) as procs:
         yield procs
-    finally:
-        procs.stop(timeout=60)
-        rig.procs = None
 
 
 @pytest.fixture

@@ -68,12 +68,6 @@ def hostile() -> Iterator[HostileServer]:
 def pipeline(rig: Rig) -> Iterator[PipelineProcesses]:
     limits = {"WIRESTREAM_CELERY__TASK_SOFT_TIME_LIMIT": "120",
               "WIRESTREAM_CELERY__TASK_TIME_LIMIT": "150"}
-    procs = rig.pipeline(concurrency={"ingest": 1, "enrich": 2, "index": 1},
-                         stage_env={"ingest": limits, "index": limits})
-    procs.start()
-    rig.procs = procs
-    try:
+    with rig.running(concurrency={"ingest": 1, "enrich": 2, "index": 1},
+                     stage_env={"ingest": limits, "index": limits}) as procs:
         yield procs
-    finally:
-        procs.stop(timeout=60)
-        rig.procs = None

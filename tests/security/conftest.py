@@ -46,11 +46,5 @@ def rig_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pipeline(rig: Rig) -> Iterator[PipelineProcesses]:
-    procs = rig.pipeline(concurrency={"ingest": 1, "enrich": 1, "index": 1})
-    procs.start()
-    rig.procs = procs
-    try:
+    with rig.running(concurrency={"ingest": 1, "enrich": 1, "index": 1}) as procs:
         yield procs
-    finally:
-        procs.stop(timeout=60)
-        rig.procs = None
