@@ -123,6 +123,7 @@ class Soak:
     faults: list[tuple[float, str, str]] = field(default_factory=list)
     rss: list[tuple[float, str, int, int]] = field(default_factory=list)  # t, stage, pid, kB
     stop: threading.Event = field(default_factory=threading.Event)
+    poison: set[str] = field(default_factory=set)  # item ids of injected poison items
 
 
 def _rss_kb(pid: int) -> int:
@@ -201,18 +202,20 @@ def inject(soak: Soak, kind: str) -> str:
         poisoned = BenchItem(guid=f"urn:soak:poison:{len(soak.published)}", language="en",
                              headline=f"{item.headline} {POISON}", body=item.body,
                              published=item.published)
-        _append(soak, feed, poisoned)
+        soak.poison.add(_append(soak, feed, poisoned))
         return f"poison item in {feed.source_id}"
     raise ValueError(kind)
 
 
-def _append(soak: Soak, feed: Feed, item: BenchItem) -> None:
+def _append(soak: Soak, feed: Feed, item: BenchItem) -> str:
     from shared.models import item_id
 
     now = datetime.now(UTC)
     feed.entries.append((item, item.headline, now))
     soak.rig.server.publish(feed.path, feed.xml())
-    soak.published[item_id(feed.source_id, item.guid)] = time.time()
+    doc_id = item_id(feed.source_id, item.guid)
+    soak.published[doc_id] = time.time()
+    return doc_id
 
 
 # ------------------------------------------------------------------- run
@@ -300,10 +303,10 @@ def run(
         procs.stop(timeout=120)
         teardown_rig(rig)
     client_ok = acc.complete and not acc.duplicates and not acc.unexpected
-    poisoned = {i for i in expected if i in acc.dead_ids}
+    poisoned = soak.poison & acc.dead_ids
     figures = _figures(soak, acc, latencies, published, load_seconds, total_seconds, rate)
     text = _report(soak, acc, latencies, figures, published, load_seconds, settle_seconds,
-                   rate, duration, work, client_ok, len(poisoned))
+                   rate, duration, work, client_ok, (len(poisoned), len(soak.poison)))
     echo(text)
     target = report or work / "report.md"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -376,7 +379,7 @@ def _figures(soak: Soak, acc: Any, latencies: list[float], published: int,
 
 def _report(soak: Soak, acc: Any, latencies: list[float], figures: list[Figure],
             published: int, load_seconds: float, settle_seconds: float, rate: float,
-            duration: float, work: Path, ok: bool, poisoned: int) -> str:
+            duration: float, work: Path, ok: bool, poisoned: tuple[int, int]) -> str:
     lines = [
         f"# Soak {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
@@ -386,7 +389,12 @@ def _report(soak: Soak, acc: Any, latencies: list[float], figures: list[Figure],
         f"* published {published} items in {load_seconds:.0f} s "
         f"({published / load_seconds:.2f}/s offered); settled {settle_seconds:.0f} s after",
         f"* final counts: {acc.summary()}",
-        f"* poison items dead-lettered: {poisoned}",
+        f"* poison items dead-lettered: {poisoned[0]} of {poisoned[1]} injected",
+        "* timings are the fault suites' (tests/faults/_rig.py `timing_env`): the retry "
+        "countdown is capped at 4 s, so a transient failure is given up after about half a "
+        "minute of retries (production default: 600 s cap); an Elasticsearch outage longer "
+        "than that dead-letters index batches as `exhausted:es_unavailable`, which "
+        "`wirestream dlq replay --reason exhausted:` makes searchable once it is back",
         f"* promise {'HELD' if ok else 'BROKEN'}",
         "",
         "| figure | value | unit | note |",
