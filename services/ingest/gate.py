@@ -25,9 +25,10 @@ story lands in the same monthly index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 
@@ -38,6 +39,8 @@ __all__ = ["GateDecision", "VersionGate"]
 ITEM_PREFIX = "wirestream:item:"
 # Remember items for 180 days: far longer than any feed keeps an entry.
 ITEM_TTL_SECONDS = 180 * 24 * 3600
+# Items per pipelined round trip in VersionGate.decide_many.
+PIPELINE_SIZE = 200
 
 _SCRIPT = """
 local key = KEYS[1]
@@ -103,34 +106,59 @@ class VersionGate:
     def decide(self, item: NewsItem, *, provider_version: int | None = None) -> GateDecision:
         """``provider_version`` is the version number the provider sent (0 or
         None when the format has none, as in RSS)."""
-        first = item.firstcreated or item.versioncreated
-        verdict, version, vc, fc = self._script(
-            keys=[ITEM_PREFIX + item.id],
-            args=[
-                item.content_hash,
-                item.pubstatus.value,
-                provider_version or 0,
-                _ms(item.versioncreated),
-                _ms(first),
-                _ms(item.fetched_at),
-                ITEM_TTL_SECONDS,
-                item.source,
-            ],
-        )
-        decided = item.model_copy(
-            update={
-                "version": int(version),
-                "versioncreated": _from_ms(int(vc)),
-                "firstcreated": _from_ms(int(fc)),
-            }
-        )
-        name = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
-        if name not in ("new", "changed", "unchanged", "stale"):
-            raise RuntimeError(f"version gate returned {name!r}")
-        return GateDecision(name, decided)  # type: ignore[arg-type]
+        return _decision(item, self._script(**_call(item, provider_version)))
+
+    def decide_many(
+        self, items: Sequence[tuple[NewsItem, int | None]]
+    ) -> list[GateDecision]:
+        """:meth:`decide` for (item, provider version) pairs of distinct item
+        ids, in one round trip per :data:`PIPELINE_SIZE` items (each item's
+        script still runs atomically on its own key)."""
+        out: list[GateDecision] = []
+        for start in range(0, len(items), PIPELINE_SIZE):
+            chunk = items[start:start + PIPELINE_SIZE]
+            pipe = self._redis.pipeline(transaction=False)
+            for item, provider_version in chunk:
+                self._script(**_call(item, provider_version), client=pipe)
+            replies = pipe.execute()
+            out.extend(_decision(item, reply)
+                       for (item, _), reply in zip(chunk, replies, strict=True))
+        return out
 
     def forget(self, item_id: str, source: str) -> None:
         """Mark an item whose hand-over downstream failed: its stored hash no
         longer matches, so the next poll sends it again as a newer version
         (never as an older one, which Elasticsearch would refuse as stale)."""
         self._redis.hset(ITEM_PREFIX + item_id, f"h:{source}", "unsent")
+
+
+def _call(item: NewsItem, provider_version: int | None) -> dict[str, Any]:
+    first = item.firstcreated or item.versioncreated
+    return {
+        "keys": [ITEM_PREFIX + item.id],
+        "args": [
+            item.content_hash,
+            item.pubstatus.value,
+            provider_version or 0,
+            _ms(item.versioncreated),
+            _ms(first),
+            _ms(item.fetched_at),
+            ITEM_TTL_SECONDS,
+            item.source,
+        ],
+    }
+
+
+def _decision(item: NewsItem, reply: Any) -> GateDecision:
+    verdict, version, vc, fc = reply
+    decided = item.model_copy(
+        update={
+            "version": int(version),
+            "versioncreated": _from_ms(int(vc)),
+            "firstcreated": _from_ms(int(fc)),
+        }
+    )
+    name = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+    if name not in ("new", "changed", "unchanged", "stale"):
+        raise RuntimeError(f"version gate returned {name!r}")
+    return GateDecision(name, decided)  # type: ignore[arg-type]

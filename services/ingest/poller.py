@@ -267,12 +267,14 @@ class Poller:
         bind_context(correlation_id=correlation)  # this poll's log lines carry it too
         forward: list[NewsItem] = []
         seen: set[str] = set()
+        distinct: list[tuple[NewsItem, int | None]] = []
         for item in items:
             if item.id in seen:  # the same guid twice in one document
                 report.unchanged += 1
                 continue
             seen.add(item.id)
-            decision = self._gate.decide(item, provider_version=item.version if versioned else 0)
+            distinct.append((item, item.version if versioned else 0))
+        for decision in self._gate.decide_many(distinct):
             setattr(report, decision.verdict, getattr(report, decision.verdict) + 1)
             if decision.forward:
                 forward.append(decision.item.model_copy(update={"correlation_id": correlation}))

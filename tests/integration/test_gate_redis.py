@@ -54,6 +54,25 @@ def test_new_unchanged_changed_stale(redis_db: redis.Redis) -> None:
     assert gate.decide(older_time).verdict == "stale"
 
 
+def test_decide_many_matches_one_by_one_decisions(
+    redis_db: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipelined gate of a poll decides exactly as item-by-item calls
+    would, across pipeline chunks, with provider versions applied per item."""
+    monkeypatch.setattr("services.ingest.gate.PIPELINE_SIZE", 3)
+    gate = VersionGate(redis_db)
+    items = [make_item(id=f"many-{n}") for n in range(7)]
+    first = gate.decide_many([(item, 0) for item in items])
+    assert [(d.verdict, d.item.version) for d in first] == [("new", 1)] * 7
+    edited = items[2].model_copy(update={"content_hash": content_hash("edit")})
+    provider_old = items[5].model_copy(update={"content_hash": content_hash("old")})
+    second = gate.decide_many([(items[0], 0), (edited, 0), (provider_old, 1), (items[6], 0)])
+    assert [d.verdict for d in second] == ["unchanged", "changed", "stale", "unchanged"]
+    assert second[1].item.version == 2
+    assert gate.decide_many([]) == []
+    assert gate.decide(edited).verdict == "unchanged"  # both paths share the stored state
+
+
 def test_concurrent_duplicates_pass_the_gate_once(redis_db: redis.Redis) -> None:
     gate = VersionGate(redis_db)
     item = make_item(id="dup-1")
