@@ -65,10 +65,13 @@ def test_decide_many_matches_one_by_one_decisions(
     first = gate.decide_many([(item, 0) for item in items])
     assert [(d.verdict, d.item.version) for d in first] == [("new", 1)] * 7
     edited = items[2].model_copy(update={"content_hash": content_hash("edit")})
-    provider_old = items[5].model_copy(update={"content_hash": content_hash("old")})
-    second = gate.decide_many([(items[0], 0), (edited, 0), (provider_old, 1), (items[6], 0)])
-    assert [d.verdict for d in second] == ["unchanged", "changed", "stale", "unchanged"]
+    second = gate.decide_many([(items[0], 0), (edited, 0), (items[6], 0)])
+    assert [d.verdict for d in second] == ["unchanged", "changed", "unchanged"]
     assert second[1].item.version == 2
+    # the provider's version 1 arriving after we stored version 2
+    provider_old = items[2].model_copy(update={"content_hash": content_hash("old")})
+    third = gate.decide_many([(provider_old, 1), (items[5], 0)])
+    assert [d.verdict for d in third] == ["stale", "unchanged"]
     assert gate.decide_many([]) == []
     assert gate.decide(edited).verdict == "unchanged"  # both paths share the stored state
 
