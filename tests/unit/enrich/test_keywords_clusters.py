@@ -47,3 +47,19 @@ def test_lsh_bands_put_the_s_curve_near_the_threshold() -> None:
         bands, rows = lsh_params(threshold, 128)
         assert bands * rows <= 128
         assert abs((1 / bands) ** (1 / rows) - threshold) < 0.05
+
+
+def test_signatures_with_shared_permutations_equal_fresh_minhashes() -> None:
+    """Drawing datasketch's permutations once changes no signature: stored
+    signatures of earlier documents stay comparable."""
+    from datasketch import MinHash  # type: ignore[import-untyped]
+
+    item = make_item(headline="Floods close roads across the north",
+                     body_text="Heavy rain flooded roads and homes across the north on Monday, "
+                               "officials said, and more rain is expected tomorrow.")
+    ours = signature(item)
+    assert ours is not None
+    text = " ".join(p for p in (item.headline, item.summary, item.body_text) if p)
+    fresh = MinHash(num_perm=len(ours.hashvalues), scheme="affine32")
+    fresh.update_batch(list(shingles(text)))
+    assert (ours.hashvalues == fresh.hashvalues).all()
