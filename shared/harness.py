@@ -235,6 +235,19 @@ class PipelineProcesses:
     def alive(self) -> dict[str, bool]:
         return {name: proc.poll() is None for name, proc in self.procs.items()}
 
+    def restart_dead(self) -> list[str]:
+        """Start again every process that has exited; the names restarted."""
+        restarted = []
+        for name, alive in list(self.alive().items()):
+            if not alive:
+                self.wait_exit(name, 5)
+                if name == "scheduler":
+                    self.start_scheduler()
+                else:
+                    self.start_worker(name)
+                restarted.append(name)
+        return restarted
+
     def __enter__(self) -> PipelineProcesses:
         self.start()
         return self

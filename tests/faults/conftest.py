@@ -52,13 +52,7 @@ def live(rig: Rig, pipeline: PipelineProcesses) -> Iterator[PipelineProcesses]:
     """The module's pipeline, with any process a previous test left dead
     started again; afterwards, every process must be alive and no packet
     may have been aimed outside loopback."""
-    for name, alive in list(pipeline.alive().items()):
-        if not alive:
-            pipeline.wait_exit(name, 5)
-            if name == "scheduler":
-                pipeline.start_scheduler()
-            else:
-                pipeline.start_worker(name)
+    pipeline.restart_dead()
     yield pipeline
     assert wait_for(lambda: all(pipeline.alive().values()), 10), pipeline.alive()
     refused = [e for e in rig.jail_log() if e["refused"]]

@@ -117,14 +117,7 @@ def supervised(procs: PipelineProcesses) -> Iterator[list[str]]:
 
     def watch() -> None:
         while not stop.wait(1.0):
-            for name, alive in list(procs.alive().items()):
-                if not alive:
-                    procs.wait_exit(name, 5)
-                    if name == "scheduler":
-                        procs.start_scheduler()
-                    else:
-                        procs.start_worker(name)
-                    restarted.append(name)
+            restarted.extend(procs.restart_dead())
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
