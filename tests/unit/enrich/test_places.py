@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from services.enrich.places import Gazetteer, build_gazetteer, place_key, tag_places
+from services.enrich.places import (
+    Gazetteer,
+    build_gazetteer,
+    load_gazetteer,
+    place_key,
+    tag_places,
+)
 from shared.models import Concept, Entity, Mention
 from tests.unit.test_shared import make_item
 
@@ -92,3 +98,15 @@ def test_provider_places_count_and_keep_their_origin(gazetteer: Gazetteer) -> No
     places = tag_places(item, entities, gazetteer)
     assert places[0].country_code == "UA" and places[0].origin == "provider"
     assert places[0].primary
+
+
+def test_the_child_built_gazetteer_is_the_same_tables(gazetteer: Gazetteer) -> None:
+    """load_gazetteer builds in a child interpreter (to keep its transient
+    heap out of the worker) and returns the very same lookups."""
+    loaded = load_gazetteer()
+    assert loaded.places.keys() == gazetteer.places.keys()
+    assert loaded.places == gazetteer.places
+    assert loaded.countries == gazetteer.countries
+    assert (loaded.capitals, loaded.seats, loaded.demonyms) == (
+        gazetteer.capitals, gazetteer.seats, gazetteer.demonyms)
+    assert loaded.lookup("Kyiv") == gazetteer.lookup("Kyiv")
