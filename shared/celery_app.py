@@ -104,6 +104,7 @@ def create_app(settings: Settings) -> Celery:
         task_soft_time_limit=timing.task_soft_time_limit,
         # Recycle children now and then to bound slow leaks in parser libraries.
         worker_max_tasks_per_child=2000,
+        worker_proc_alive_timeout=timing.proc_alive_timeout,
         # Only the declared queues exist; a typo in a queue name is an error,
         # not a silently created queue nobody consumes.
         task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],

@@ -127,6 +127,12 @@ class CelerySettings(BaseModel):
     # Seconds before Redis redelivers a message that was delivered and not
     # acked: 2 x (300 + 600) leaves room for a slow task behind a retry.
     visibility_timeout: int = Field(default=1800, ge=3)
+    # Seconds a new pool process has to report that it is up before the
+    # worker kills it and starts another. Celery's 4 s is short on a loaded
+    # host: a worker main process still busy starting (while a sibling
+    # container loads its models) reads the report late and kills a healthy
+    # child.
+    proc_alive_timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _timing(self) -> CelerySettings:

@@ -163,11 +163,13 @@ def test_the_broker_options_follow_the_timing_settings(rig: Rig) -> None:
     with environ({**rig.env, "WIRESTREAM_CELERY__VISIBILITY_TIMEOUT": "1800",
                   "WIRESTREAM_CELERY__TASK_TIME_LIMIT": "300",
                   "WIRESTREAM_CELERY__TASK_SOFT_TIME_LIMIT": "240",
-                  "WIRESTREAM_CELERY__MAX_RETRY_COUNTDOWN": "600"}):
+                  "WIRESTREAM_CELERY__MAX_RETRY_COUNTDOWN": "600",
+                  "WIRESTREAM_CELERY__PROC_ALIVE_TIMEOUT": "45"}):
         app = create_app(Settings())
     options = app.conf.broker_transport_options
     assert options["visibility_timeout"] == 1800
     assert options["unacked_restore_interval"] == 10 and options["unacked_restore_throttle"] == 1
     assert app.conf.task_time_limit == 300 and app.conf.task_soft_time_limit == 240
     assert app.conf.task_retry_on_worker_lost is True
+    assert app.conf.worker_proc_alive_timeout == 45
     assert json.loads(json.dumps(app.conf.task_annotations))["*"]["max_retries"] == 2
