@@ -203,6 +203,14 @@ class PipelineProcesses:
             return []
         return [int(p) for p in text.split()]
 
+    def pool_settled(self, name: str) -> bool:
+        """The worker has its full pool (``--concurrency`` processes) and
+        none of them is exiting."""
+        pids = self.pool_pids(name)
+        return len(pids) == self.concurrency_of(name) and all(
+            _proc_state(pid) not in ("Z", "X", "") for pid in pids
+        )
+
     def wait_exit(self, name: str, timeout: float) -> int | None:
         """Wait for one process to exit and forget it; its exit code, or None
         if it is still running after ``timeout`` seconds."""
@@ -254,6 +262,15 @@ class PipelineProcesses:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _proc_state(pid: int) -> str:
+    """One letter of /proc/PID/stat (R, S, Z...); empty if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def _free_port() -> int:

@@ -721,10 +721,36 @@ class Rig:
         procs.start()
         self.procs = procs
         try:
+            self.wait_ready(procs)
             yield procs
         finally:
             procs.stop(timeout=60)
             self.procs = None
+
+    def wait_ready(self, procs: PipelineProcesses, timeout: float = 180.0) -> None:
+        """Every worker answers a Celery ping and has kept its full pool for
+        a second. A worker main process answers only once its event loop
+        runs, which is also when it would kill a pool process that was slow to
+        report itself up; tests that compare pool pids before and after start
+        from the pool that stays."""
+        host = socket.gethostname()
+        stages = [stage for stage in procs.STAGES if stage in procs.procs]
+        names = {f"{stage}@{host}" for stage in stages}
+
+        def answered() -> bool:
+            replies = self.control().control.ping(destination=sorted(names), timeout=1.0)
+            return {name for reply in replies for name in reply} >= names
+
+        assert wait_for(answered, timeout, 0.5), f"workers did not answer\n{self.log_tail()}"
+        for stage in stages:
+            last: list[int] = []
+
+            def steady(stage: str = stage) -> bool:
+                nonlocal last
+                pids, last = last, procs.pool_pids(stage)
+                return procs.pool_settled(stage) and pids == last
+
+            assert wait_for(steady, timeout, 1.0), f"{stage}: pool not settled {last}"
 
     def jail_log(self) -> list[dict[str, Any]]:
         path = Path(self.env["WIRESTREAM_FAULT_JAIL_LOG"])

@@ -52,7 +52,8 @@ def live(rig: Rig, pipeline: PipelineProcesses) -> Iterator[PipelineProcesses]:
     """The module's pipeline, with any process a previous test left dead
     started again; afterwards, every process must be alive and no packet
     may have been aimed outside loopback."""
-    pipeline.restart_dead()
+    if pipeline.restart_dead():
+        rig.wait_ready(pipeline)
     yield pipeline
     assert wait_for(lambda: all(pipeline.alive().values()), 10), pipeline.alive()
     refused = [e for e in rig.jail_log() if e["refused"]]
