@@ -111,6 +111,50 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process, its reaped children and
+    its live descendants. The difference of two readings is what the tree
+    spent in between, pool processes recycled meanwhile included."""
+    total, stack = 0.0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state (field 3 of stat); utime..cstime are 14-17
+        total += sum(int(x) for x in fields[11:15]) / TICKS
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                stack.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                continue
+    return total
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    # cpu  user nice system idle iowait irq softirq steal ...
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICKS
+
+
+def _cpu_reading(procs: Any) -> dict[str, float]:
+    """CPU seconds so far of each worker, the scheduler, each local service
+    and the whole machine."""
+    from shared.local_services import LocalServices
+
+    reading = {name: _tree_cpu(procs.pid(name)) for name in (*procs.STAGES, "scheduler")}
+    for service in LocalServices(ROOT, echo=lambda _: None).status():
+        if service.pid is not None:
+            reading[service.name] = _tree_cpu(service.pid)
+    reading["machine"] = _machine_busy()
+    return reading
+
+
 def _register(settings: Any, urls: list[str]) -> None:
     from services.ingest.sources import Source, SourceRegistry
     from shared.runtime import redis_client
@@ -158,6 +202,7 @@ def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 9
             urls = [server.publish(f"/feed-{n}.rss", rss(items[n * size:(n + 1) * size]))
                     for n in range(feeds)]
             profile: list[tuple[float, dict[str, int]]] = []
+            cpu_before = _cpu_reading(procs)
             start = time.monotonic()
             _register(settings, urls)
             while True:
@@ -169,12 +214,15 @@ def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 9
                     raise RuntimeError(f"only {done} of {len(items)} indexed in {timeout}s")
                 time.sleep(0.5)
             elapsed = time.monotonic() - start
+            cpu_after = _cpu_reading(procs)
             rss_mb = {stage: _rss_peak_mb(procs.pid(stage)) for stage in procs.STAGES}
         finally:
             procs.stop()
             admin.close()
+    cpu = {name: (cpu_after[name] - cpu_before[name]) / len(items)
+           for name in cpu_before if name in cpu_after}
     return {"rate": len(items) / elapsed, "elapsed": elapsed, "profile": profile,
-            "rss": rss_mb}
+            "rss": rss_mb, "cpu": cpu}
 
 
 def latency(rate: float, *, seconds: float, enrich: int) -> dict[str, float]:
@@ -336,6 +384,18 @@ def run(*, items: int = 600, feeds: int = 6, runs: int = 3, latency_seconds: flo
     for name, seconds in cost.items():
         figures.append(Figure(SECTION, f"raw cost: {name}", seconds * 1000, "ms/article",
                               "lower"))
+    cpu = best["cpu"]
+    tracked = sum(v for k, v in cpu.items() if k != "machine")
+    for name, seconds in cpu.items():
+        if name != "machine":
+            figures.append(Figure(SECTION, f"CPU per article: {name}", seconds * 1000,
+                                  "ms/article", "lower", "fastest burst; process tree"))
+    figures.append(Figure(SECTION, "CPU per article: everything else",
+                          (cpu["machine"] - tracked) * 1000, "ms/article", "lower",
+                          "the benchmark's own process (feed server, counting) and the rest"))
+    figures.append(Figure(SECTION, "CPU per article: whole machine", cpu["machine"] * 1000,
+                          "ms/article", "lower",
+                          f"against {per_article * 1000:.1f} ms of raw components"))
     for stage, mb in best["rss"].items():
         figures.append(Figure(SECTION, f"peak RSS {stage} worker", mb, "MB", "lower",
                               "largest process of the worker"))
