@@ -6,7 +6,7 @@ top-level Media Topics and the second level we classify, each with
 multilingual keywords, entity triggers and weights. :func:`load_rules`
 compiles them once per process; :func:`classify` is pure.
 
-Scoring (``topics-1``): every keyword hit counts 3 in the headline, 2 in the
+Scoring (``topics-2``): every keyword hit counts 3 in the headline, 2 in the
 summary, 1 in the body, times the topic's weight; each listed entity present
 counts as one body hit per mention (capped at 3), an entity type trigger
 adds its weight per entity. A second-level topic's raw score also counts
@@ -47,6 +47,26 @@ ENTITY_CAP = 3
 BODY_CHARS = 6000
 
 
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The first word of every keyword of a rule in one language. The
+    rule's pattern can match a text only if the text has one of the
+    ``exact`` words or a word starting with one of the ``prefixes``
+    (``elect*``), so most rules skip the regex scan of most documents.
+    ``always`` is set when a keyword starts without a word character."""
+
+    exact: frozenset[str] = frozenset()
+    prefixes: frozenset[str] = frozenset()
+    always: bool = False
+
+    def may_match(self, words: set[str], stems: set[str]) -> bool:
+        return (self.always or not self.exact.isdisjoint(words)
+                or not self.prefixes.isdisjoint(stems))
+
+
 @dataclass
 class TopicRule:
     code: str
@@ -55,6 +75,8 @@ class TopicRule:
     parent: str | None
     weight: float = 1.0
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    # per language, the first words of the keywords (see _Keys)
+    keys: dict[str, _Keys] = field(default_factory=dict)
     entities: frozenset[str] = frozenset()
     entity_types: dict[str, float] = field(default_factory=dict)
     places: frozenset[str] = frozenset()
@@ -69,6 +91,8 @@ class TopicRules:
     min_score: float = 0.3
     max_topics: int = 3
     max_subtopics: int = 3
+    # per language, the lengths of the keyword prefixes (``elect*`` is 5)
+    prefix_lengths: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 # Case-insensitive matching by folding the text once (fold) and compiling
@@ -82,18 +106,38 @@ def fold(text: str) -> str:
     return text.translate(_FOLD).lower().translate(_FOLD)
 
 
+def _keywords(words: Iterable[str]) -> list[str]:
+    return [k for k in (fold(str(w).strip()) for w in words) if k]
+
+
 def _pattern(words: Iterable[str]) -> re.Pattern[str] | None:
-    parts = []
-    for word in words:
-        word = fold(str(word).strip())
-        if not word:
-            continue
-        prefix = word.endswith("*")
-        body = r"\s+".join(re.escape(w) for w in word.rstrip("*").split())
-        parts.append(body + (r"\w*" if prefix else ""))
+    """One pattern for a rule's keywords in one language: whole words,
+    any whitespace between the words of a phrase, and a word ending in ``*``
+    as a prefix (``elect*``, ``prisoner* of war``)."""
+    parts = [
+        r"\s+".join(re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w)
+                    for w in keyword.split())
+        for keyword in _keywords(words)
+    ]
     if not parts:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?!\w)")
+
+
+def _keys(words: Iterable[str]) -> _Keys:
+    exact: set[str] = set()
+    prefixes: set[str] = set()
+    always = False
+    for keyword in _keywords(words):
+        first = keyword.split()[0]
+        run = _WORD.match(first)
+        if run is None:
+            always = True
+        elif first == run.group() + "*":
+            prefixes.add(run.group())
+        else:  # a whole word, or one joined by punctuation (cease-fire, s&p)
+            exact.add(run.group())
+    return _Keys(frozenset(exact), frozenset(prefixes), always)
 
 
 def _rule(entry: dict[str, Any], level: int, parent: str | None) -> TopicRule:
@@ -101,14 +145,15 @@ def _rule(entry: dict[str, Any], level: int, parent: str | None) -> TopicRule:
         code, label = str(entry["code"]), str(entry["label"])
     except KeyError as exc:
         raise ConfigError(f"topic entry without code/label: {entry!r}") from exc
-    patterns = {}
+    patterns, keys = {}, {}
     for lang, words in (entry.get("keywords") or {}).items():
         compiled = _pattern(words or [])
         if compiled is not None:
             patterns[str(lang)] = compiled
+            keys[str(lang)] = _keys(words)
     return TopicRule(
         code=code, label=label, level=level, parent=parent,
-        weight=float(entry.get("weight", 1.0)), patterns=patterns,
+        weight=float(entry.get("weight", 1.0)), patterns=patterns, keys=keys,
         entities=frozenset(str(e).casefold() for e in entry.get("entities") or []),
         entity_types={str(k): float(v) for k, v in (entry.get("entity_types") or {}).items()},
         places=frozenset(str(p).upper() for p in entry.get("places") or []),
@@ -126,6 +171,10 @@ def load_rules(path: Path = DATA) -> TopicRules:
         parent = _rule(top, 1, None)
         rules.append(parent)
         rules.extend(_rule(child, 2, parent.code) for child in top.get("children") or [])
+    lengths: dict[str, set[int]] = {}
+    for rule in rules:
+        for lang, keys in rule.keys.items():
+            lengths.setdefault(lang, set()).update(len(p) for p in keys.prefixes)
     return TopicRules(
         version=str(data.get("version", "")),
         rules=rules,
@@ -134,6 +183,7 @@ def load_rules(path: Path = DATA) -> TopicRules:
         min_score=float(data.get("min_score", 0.3)),
         max_topics=int(data.get("max_topics", 3)),
         max_subtopics=int(data.get("max_subtopics", 3)),
+        prefix_lengths={lang: frozenset(n) for lang, n in lengths.items()},
     )
 
 
@@ -161,14 +211,19 @@ def classify(
     rules: TopicRules,
 ) -> list[TopicScore]:
     """Ranked rule-based Media Topics of one document (origin ``rules``)."""
-    texts = _texts(item, language, translation)
+    texts = []
+    for lang, name, text in _texts(item, language, translation):
+        words = set(_WORD.findall(text))
+        lengths = rules.prefix_lengths.get(lang, frozenset())
+        stems = {w[:n] for w in words for n in lengths if n <= len(w)}
+        texts.append((lang, FIELD_WEIGHT[name], text, words, stems))
     raw: dict[str, float] = {}
     for rule in rules.rules:
         score = 0.0
-        for lang, name, text in texts:
+        for lang, weight, text, words, stems in texts:
             pattern = rule.patterns.get(lang)
-            if pattern is not None:
-                score += FIELD_WEIGHT[name] * len(pattern.findall(text))
+            if pattern is not None and rule.keys[lang].may_match(words, stems):
+                score += weight * len(pattern.findall(text))
         for entity in entities:
             if rule.entities and (entity.name.casefold() in rule.entities or any(
                     v.casefold() in rule.entities for v in entity.variants)):

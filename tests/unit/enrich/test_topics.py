@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from services.enrich.topics import TopicRules, _pattern, classify, fold, load_rules, provider_topics
+from services.enrich.topics import (
+    TopicRules,
+    _Keys,
+    _keys,
+    _pattern,
+    classify,
+    fold,
+    load_rules,
+    provider_topics,
+)
 from shared.errors import ConfigError
 from shared.models import Entity, Subject, Translation, TranslationStatus
 from tests.unit.test_shared import make_item
+
+
+TOPICS_EN = Path(__file__).parents[3] / "bench" / "data" / "enrich" / "topics_en.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +47,50 @@ def test_keywords_match_whole_words_with_explicit_prefixes() -> None:
     assert pattern.findall(fold("They win. Elections and electoral interest  rates")) == [
         "win", "elections", "electoral", "interest  rates"]
     assert pattern.findall(fold("window winter reelection")) == []
+
+
+def test_a_star_marks_a_prefix_inside_a_phrase_too() -> None:
+    pattern = _pattern(["prisoner* of war", "свобод* слова"])
+    assert pattern is not None
+    text = fold("Prisoners of war were freed; свободы слова нет; prisoner of warfare")
+    assert pattern.findall(text) == ["prisoners of war", "свободы слова"]
+
+
+def test_keyword_first_words_skip_rules_without_a_chance() -> None:
+    keys = _keys(["elect*", "cease-fire", "interest rate*", "'quoted"])
+    assert keys.exact == {"cease", "interest"} and keys.prefixes == {"elect"}
+    assert keys.always
+    plain = _keys(["vote", "ballot*"])
+    assert plain.may_match({"a", "vote"}, set())
+    assert plain.may_match({"ballots"}, {"ballot"})
+    assert not plain.may_match({"voter", "ballast"}, {"balla"})
+
+
+def test_skipping_rules_changes_no_score(rules: TopicRules) -> None:
+    """The first-word filter only saves regex scans: every document of the
+    labelled topic set and of the benchmark corpus (five languages, with and
+    without an English translation) gets the same topics as when every rule
+    is scanned."""
+    from bench.corpus import make_items
+
+    scan_all = dataclasses.replace(rules, rules=[
+        dataclasses.replace(r, keys={lang: _Keys(always=True) for lang in r.keys})
+        for r in rules.rules])
+    scan_all.by_code = {r.code: r for r in scan_all.rules}
+    rows = [json.loads(line) for line in TOPICS_EN.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    cases = [(make_item(headline=r["headline"], body_text=r["lead"]), "en", None) for r in rows]
+    for n, it in enumerate(make_items(40, seed=3, mix={"en": 0.3, "es": 0.3, "ru": 0.2,
+                                                         "sw": 0.2})):
+        english = (Translation(status=TranslationStatus.translated, headline=rows[n]["headline"],
+                               body_text=rows[n]["lead"]) if it.language != "en" else None)
+        cases.append((make_item(headline=it.headline, body_text=it.body), it.language, english))
+    found = 0
+    for item, language, english in cases:
+        fast = classify(item, language, english, [], rules)
+        assert fast == classify(item, language, english, [], scan_all), item.headline
+        found += bool(fast)
+    assert found > len(cases) // 2
 
 
 def test_folding_matches_what_ignorecase_would() -> None:
