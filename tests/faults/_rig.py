@@ -738,7 +738,7 @@ class Rig:
         names = {f"{stage}@{host}" for stage in stages}
 
         def answered() -> bool:
-            replies = self.control().control.ping(destination=sorted(names), timeout=1.0)
+            replies = self.broadcast("ping", destination=sorted(names), timeout=1.0)
             return {name for reply in replies for name in reply} >= names
 
         assert wait_for(answered, timeout, 0.5), f"workers did not answer\n{self.log_tail()}"
@@ -773,6 +773,14 @@ class Rig:
                 self._control = create_app(Settings())
         return self._control
 
+    def broadcast(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """A remote-control command (``ping``, ``cancel_consumer``...) sent on
+        a connection of its own: a connection kept from before a Redis restart
+        (fault 4) would be dead."""
+        app = self.control()
+        with app.connection_for_write() as conn:
+            return getattr(app.control, command)(*args, connection=conn, **kwargs)
+
     def pause(self, stage: str) -> None:
         """The stage's worker stops taking messages (it stays up and warm)."""
         self._consume(stage, "cancel_consumer")
@@ -782,9 +790,7 @@ class Rig:
 
     def _consume(self, stage: str, command: str) -> None:
         destination = [f"{stage}@{socket.gethostname()}"]
-        replies = getattr(self.control().control, command)(
-            stage, destination=destination, reply=True, timeout=10
-        )
+        replies = self.broadcast(command, stage, destination=destination, reply=True, timeout=10)
         assert replies, f"{destination[0]} did not answer {command}"
 
     def log_tail(self, lines: int = 30) -> str:
