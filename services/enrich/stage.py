@@ -5,7 +5,7 @@ documents go on without that step.
 Steps, in order (each reads what the earlier ones produced):
 
 ==============  ===========================================================
-``language``    lingua on a bounded sample, the hint as a prior (per item)
+``language``    fastText, else lingua, on a bounded sample; hint as prior (per item)
 ``translation`` English text of non-English documents (batch: cache, backend)
 ``entities``    spaCy / natasha over the whole batch, registry ids (batch)
 ``places``      entities + provider places -> countries, coordinates (per item)
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 # Recorded on every document so a search can find what older rules produced
 # (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
-PIPELINE_VERSION = "enrich-3"
+PIPELINE_VERSION = "enrich-4"
 T = TypeVar("T")
 
 

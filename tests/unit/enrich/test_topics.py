@@ -23,7 +23,6 @@ from shared.errors import ConfigError
 from shared.models import Entity, Subject, Translation, TranslationStatus
 from tests.unit.test_shared import make_item
 
-
 TOPICS_EN = Path(__file__).parents[3] / "bench" / "data" / "enrich" / "topics_en.jsonl"
 
 
