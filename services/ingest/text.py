@@ -121,10 +121,11 @@ def clean_text(value: str) -> str:
     if not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    # _SPACE_RE never matches "\n": one pass over the whole text is the same
-    # as one pass per line, and much cheaper.
-    value = _SPACE_RE.sub(" ", value)
-    return "\n".join(line.strip() for line in value.split("\n"))
+    # Within a line, str.split() splits on exactly the characters of
+    # _SPACE_RE plus the controls _INVISIBLE_RE has already removed (FS..US,
+    # NEL), so this collapses every run and strips the line, in C: a regex
+    # substitution of every single space was a tenth of a feed item's cost.
+    return "\n".join(" ".join(line.split()) for line in value.split("\n"))
 
 
 def single_line(value: str | None) -> str:

@@ -7,6 +7,9 @@ but are news)."""
 
 from __future__ import annotations
 
+import random
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -78,6 +81,27 @@ def test_markup_never_leaks_and_empty_input() -> None:
 def test_clean_text_unicode() -> None:
     raw = "e\u0301te\u0301\u00a0\u2009x\u200b\ufeffy\x00\x07z\ud800 \u00adsoft\r\nnext"
     assert clean_text(raw) == "été xyz soft\nnext"
+
+
+def test_clean_text_collapses_exactly_the_documented_spaces() -> None:
+    """Against the contract written as regexes: every run of Unicode space
+    separators, tab, CR, FF, VT and line/paragraph separators inside a line
+    becomes one space, lines are stripped, newlines stay (seeded random
+    strings over controls, Latin, spaces, invisibles and combining marks)."""
+    spaces = re.compile("[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]+")
+
+    def reference(value: str) -> str:
+        value = text._INVISIBLE_RE.sub("", value)
+        value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+        return "\n".join(line.strip() for line in spaces.sub(" ", value).split("\n"))
+
+    alphabet = ([chr(c) for c in range(0x250)] + [chr(c) for c in range(0x1680, 0x1690)]
+                + [chr(c) for c in range(0x2000, 0x2070)] + ["\u3000", "\ufeff", "\u180e",
+                                                          "e\u0301", " ", " ", "\n"])
+    rnd = random.Random(7)
+    for _ in range(20_000):
+        value = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        assert clean_text(value) == reference(value), repr(value)
 
 
 def test_plain_text_paragraph_rules() -> None:
