@@ -26,8 +26,9 @@ Contract callers may rely on:
 from __future__ import annotations
 
 import re
+import re._parser as re_parser  # type: ignore[import-not-found]  # the stdlib regex parser
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -433,12 +434,17 @@ def _apply(rule: BoilerplateRule, paragraph: str) -> str | None:
 class _Plan:
     """The active rules of one language, compiled for speed: the drop rules
     that ignore link markers are merged into one alternation per length cap
-    (one regex search per short line instead of one per rule), the others
-    run one by one, in file order."""
+    and anchoring (one regex call per short line instead of one per rule;
+    the rules anchored at the start with ``^`` are tried at position 0 only,
+    ``re.match``, instead of at every position; the rules that can only match
+    a line with a Cyrillic or Greek letter run only on lines that have one),
+    the others run one by one, in file order, each with the same script gate
+    (None: no gate)."""
 
-    merged_drops: tuple[tuple[int, re.Pattern[str]], ...]
-    other_anywhere: tuple[BoilerplateRule, ...]
-    tail: tuple[BoilerplateRule, ...]
+    merged_drops: tuple[tuple[int, re.Pattern[str] | None,
+                              Callable[[str], re.Match[str] | None]], ...]
+    other_anywhere: tuple[tuple[BoilerplateRule, re.Pattern[str] | None], ...]
+    tail: tuple[tuple[BoilerplateRule, re.Pattern[str] | None], ...]
 
 
 # rules object id -> (the rules, kept alive so the id stays theirs; plans by language)
@@ -460,18 +466,131 @@ def _plan(rules: BoilerplateRules, language: str | None) -> _Plan:
 def _build_plan(rules: BoilerplateRules, language: str | None) -> _Plan:
     active = rules.for_language(language)
     anywhere = [r for r in active if r.where == "any"]
-    by_cap: dict[int, list[str]] = {}
+    by_cap: dict[tuple[int, bool, str], list[str]] = {}
     others: list[BoilerplateRule] = []
     for rule in anywhere:
         if rule.action == "drop" and not rule.links:
-            by_cap.setdefault(rule.max_chars, []).append(rule.pattern.pattern)
+            pattern = rule.pattern.pattern
+            key = (rule.max_chars, _anchored(pattern), required_script(pattern) or "")
+            by_cap.setdefault(key, []).append(pattern)
         else:
             others.append(rule)
-    merged = tuple(
-        (cap, re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE))
-        for cap, patterns in sorted(by_cap.items())
-    )
-    return _Plan(merged, tuple(others), tuple(r for r in active if r.where == "tail"))
+    merged = []
+    for (cap, anchored, script), patterns in sorted(by_cap.items()):
+        compiled = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+        gate = _SCRIPT_LETTERS[script] if script else None
+        merged.append((cap, gate, compiled.match if anchored else compiled.search))
+    return _Plan(tuple(merged), tuple((r, _gate(r)) for r in others),
+                 tuple((r, _gate(r)) for r in active if r.where == "tail"))
+
+
+def _gate(rule: BoilerplateRule) -> re.Pattern[str] | None:
+    script = required_script(rule.pattern.pattern)
+    return _SCRIPT_LETTERS[script] if script else None
+
+
+def _apply_gated(rule: BoilerplateRule, gate: re.Pattern[str] | None,
+                 paragraph: str) -> str | None:
+    """:func:`_apply`, skipped when the paragraph lacks the script every
+    match of the rule needs (link markers hold no letters)."""
+    if gate is not None and gate.search(paragraph) is None:
+        return paragraph
+    return _apply(rule, paragraph)
+
+
+# Letters of a script, with every character outside its main block that
+# case-folds to one of them (re.IGNORECASE): Cyrillic Extended-B/C/D,
+# Greek Extended, MICRO SIGN, OHM SIGN, COMBINING YPOGEGRAMMENI.
+_SCRIPT_LETTERS = {
+    "cyrillic": re.compile("[\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f]"),
+    "greek": re.compile("[\u0370-\u03ff\u1f00-\u1fff\u00b5\u0345\u2126]"),
+}
+
+
+def _script_of(code: int) -> str | None:
+    if 0x0400 <= code <= 0x052F:
+        return "cyrillic"
+    if 0x0370 <= code <= 0x03FF:
+        return "greek"
+    return None
+
+
+def required_script(pattern: str) -> str | None:
+    """``"cyrillic"`` or ``"greek"`` when every match of ``pattern`` (case
+    ignored) contains a letter of that script, found conservatively from the
+    parsed pattern: a literal or character class of that script that no
+    match can skip (not optional, not in a lookaround; in a branch, in every
+    alternative). None when unsure."""
+    try:
+        parsed = re_parser.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    return _sequence_script(list(parsed))
+
+
+def _sequence_script(items: Sequence[tuple[Any, Any]]) -> str | None:
+    for op, av in items:
+        found = _item_script(str(op), av)
+        if found:
+            return found
+    return None
+
+
+def _item_script(op: str, av: Any) -> str | None:
+    if op == "LITERAL":
+        return _script_of(av)
+    if op == "IN":
+        scripts = set()
+        for member_op, member in av:
+            if str(member_op) == "LITERAL":
+                scripts.add(_script_of(member))
+            elif str(member_op) == "RANGE":
+                low, high = _script_of(member[0]), _script_of(member[1])
+                scripts.add(low if low == high else None)
+            else:  # NEGATE, CATEGORY ...: any script
+                return None
+        return scripts.pop() if len(scripts) == 1 else None
+    if op == "SUBPATTERN":
+        return _sequence_script(list(av[-1]))
+    if op == "ATOMIC_GROUP":
+        return _sequence_script(list(av))
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _, sub = av
+        return _sequence_script(list(sub)) if low >= 1 else None
+    if op == "BRANCH":
+        found = {_sequence_script(list(alternative)) for alternative in av[1]}
+        return found.pop() if len(found) == 1 else None
+    return None
+
+
+def _anchored(pattern: str) -> bool:
+    """True when every match of ``pattern`` starts at position 0: it begins
+    with ``^`` and has no top-level ``|`` (whose other branch could match
+    anywhere). Escapes and character classes are skipped."""
+    if not pattern.startswith("^"):
+        return False
+    depth, in_class, i = 0, False, 1
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                i += 1
+            if pattern[i + 1:i + 2] == "]":  # "[]...]", "[^]...]": that "]" is a member
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return False
+        i += 1
+    return True
 
 
 def _merged_drop(plan: _Plan, paragraph: str) -> str | None:
@@ -483,8 +602,10 @@ def _merged_drop(plan: _Plan, paragraph: str) -> str | None:
     for line in lines:
         subject = remove_link_markers(line)
         dropped = any(
-            len(subject) <= cap and pattern.search(subject) is not None
-            for cap, pattern in plan.merged_drops
+            len(subject) <= cap
+            and (gate is None or gate.search(subject) is not None)
+            and find(subject) is not None
+            for cap, gate, find in plan.merged_drops
         )
         if not dropped:
             kept.append(line)
@@ -502,10 +623,10 @@ def strip_boilerplate(
     for paragraph in paragraphs:
         current: str | None = _merged_drop(plan, paragraph)
         before = current
-        for rule in plan.other_anywhere:
+        for rule, gate in plan.other_anywhere:
             if current is None:
                 break
-            current = _apply(rule, current)
+            current = _apply_gated(rule, gate, current)
         if current is not None and current != before:
             # a cut may leave a short line that a drop rule now matches
             current = _merged_drop(plan, current)
@@ -519,10 +640,10 @@ def strip_boilerplate(
         budget -= 1
         last = kept[-1]
         changed: str | None = last
-        for rule in tail:
+        for rule, gate in tail:
             if changed is None:
                 break
-            changed = _apply(rule, changed)
+            changed = _apply_gated(rule, gate, changed)
         if changed is None:
             kept.pop()
             continue

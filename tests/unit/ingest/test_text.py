@@ -308,3 +308,60 @@ def test_missing_rule_file_fails_at_load(tmp_path: Path) -> None:
 def test_shipped_rules_cover_the_languages() -> None:
     rules = text.default_boilerplate_rules()
     assert {"*", "en", "de", "fr", "es", "it", "pt", "ru", "uk"} <= set(rules.by_language)
+
+
+# --- rule plan: speed-ups that must not change a result --------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "script"),
+    [
+        (r"^.{0,80}\b(?:слідкуйте|стежте)\b.{0,160}$", "cyrillic"),
+        ("^джерел[оа]\\s*:", "cyrillic"),
+        ("^[а-я]+$", "cyrillic"),
+        ("^πηγή", "greek"),
+        ("^x?б", "cyrillic"),
+        ("^(?:source|джерело)", None),  # one branch needs no Cyrillic
+        ("^(?:a|б)", None),
+        ("^б?x", None),  # optional
+        ("^(?=б)x", None),  # lookarounds are not counted
+        ("^[^a]", None),
+        ("^source:", None),
+        ("[", None),  # not a regex: no claim
+    ],
+)
+def test_required_script(pattern: str, script: str | None) -> None:
+    assert text.required_script(pattern) == script
+
+
+def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Script gates and start-anchored ``re.match`` against the same rules
+    with neither, for every language's plan and the unknown one, on every
+    paragraph of the real feeds plus promo lines of each script."""
+    import feedparser
+
+    samples: list[list[str]] = []
+    for path in sorted((fixtures() / "feeds" / "real").iterdir()):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            for value in [entry.get("summary"), *(c.value for c in entry.get("content", []))]:
+                if value:
+                    samples.append(html_to_paragraphs(value, mark_links=True))
+    samples.append(["Story text.", "Читайте Суспільне у Telegram"])
+    samples.append(["Текст новости.", "Подписывайтесь на наш канал в Telegram"])
+    samples.append(["Share this article", "Story.", "Read more"])
+    rules = load_boilerplate_rules()
+    languages = [None, "xx", *sorted(k for k in rules.by_language if k != "*")]
+
+    def outputs() -> list[list[str]]:
+        text._PLANS.clear()
+        return [strip_boilerplate(p, lang, rules) for lang in languages for p in samples]
+
+    fast = outputs()
+    monkeypatch.setattr(text, "required_script", lambda pattern: None)
+    monkeypatch.setattr(text, "_anchored", lambda pattern: False)
+    plain = outputs()
+    text._PLANS.clear()
+    assert len(samples) > 300
+    assert fast == plain
+    promo = samples.index(["Story text.", "Читайте Суспільне у Telegram"])
+    assert fast[promo] == ["Story text."]  # language None: every rule, gated ones too
