@@ -25,7 +25,7 @@ story lands in the same monthly index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -109,11 +109,14 @@ class VersionGate:
         return _decision(item, self._script(**_call(item, provider_version)))
 
     def decide_many(
-        self, items: Sequence[tuple[NewsItem, int | None]]
+        self, items: Sequence[tuple[NewsItem, int | None]],
+        update: Mapping[str, Any] | None = None,
     ) -> list[GateDecision]:
         """:meth:`decide` for (item, provider version) pairs of distinct item
         ids, in one round trip per :data:`PIPELINE_SIZE` items (each item's
-        script still runs atomically on its own key)."""
+        script still runs atomically on its own key). ``update`` (e.g. the
+        poll's correlation id) goes into the same copy of each item as the
+        gate's versions and dates."""
         out: list[GateDecision] = []
         for start in range(0, len(items), PIPELINE_SIZE):
             chunk = items[start:start + PIPELINE_SIZE]
@@ -121,7 +124,7 @@ class VersionGate:
             for item, provider_version in chunk:
                 self._script(**_call(item, provider_version), client=pipe)
             replies = pipe.execute()
-            out.extend(_decision(item, reply)
+            out.extend(_decision(item, reply, update)
                        for (item, _), reply in zip(chunk, replies, strict=True))
         return out
 
@@ -149,10 +152,12 @@ def _call(item: NewsItem, provider_version: int | None) -> dict[str, Any]:
     }
 
 
-def _decision(item: NewsItem, reply: Any) -> GateDecision:
+def _decision(item: NewsItem, reply: Any,
+              update: Mapping[str, Any] | None = None) -> GateDecision:
     verdict, version, vc, fc = reply
     decided = item.model_copy(
         update={
+            **(update or {}),
             "version": int(version),
             "versioncreated": _from_ms(int(vc)),
             "firstcreated": _from_ms(int(fc)),

@@ -274,10 +274,10 @@ class Poller:
                 continue
             seen.add(item.id)
             distinct.append((item, item.version if versioned else 0))
-        for decision in self._gate.decide_many(distinct):
+        for decision in self._gate.decide_many(distinct, {"correlation_id": correlation}):
             setattr(report, decision.verdict, getattr(report, decision.verdict) + 1)
             if decision.forward:
-                forward.append(decision.item.model_copy(update={"correlation_id": correlation}))
+                forward.append(decision.item)
         if source.fulltext and parsed.format in FEED_FORMATS and self._expander is not None:
             # After the gate: only new or changed items cost a page fetch.
             forward, expanded = self._expander.add_fulltext(source, forward, fetched_at)

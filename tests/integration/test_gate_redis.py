@@ -62,8 +62,9 @@ def test_decide_many_matches_one_by_one_decisions(
     monkeypatch.setattr("services.ingest.gate.PIPELINE_SIZE", 3)
     gate = VersionGate(redis_db)
     items = [make_item(id=f"many-{n}") for n in range(7)]
-    first = gate.decide_many([(item, 0) for item in items])
+    first = gate.decide_many([(item, 0) for item in items], {"correlation_id": "poll-1"})
     assert [(d.verdict, d.item.version) for d in first] == [("new", 1)] * 7
+    assert {d.item.correlation_id for d in first} == {"poll-1"}  # the caller's update too
     edited = items[2].model_copy(update={"content_hash": content_hash("edit")})
     second = gate.decide_many([(items[0], 0), (edited, 0), (items[6], 0)])
     assert [d.verdict for d in second] == ["unchanged", "changed", "unchanged"]
