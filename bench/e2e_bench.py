@@ -118,14 +118,14 @@ def _tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) of a process, its reaped children and
     its live descendants. The difference of two readings is what the tree
     spent in between, pool processes recycled meanwhile included."""
+    from shared.harness import proc_stat
+
     total, stack = 0.0, [pid]
     while stack:
         p = stack.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        fields = proc_stat(p)
+        if fields is None:
             continue
-        # fields[0] is the state (field 3 of stat); utime..cstime are 14-17
         total += sum(int(x) for x in fields[11:15]) / TICKS
         for task in Path(f"/proc/{p}/task").glob("*/children"):
             try:
@@ -148,9 +148,9 @@ def _cpu_reading(procs: Any) -> dict[str, float]:
     from shared.local_services import LocalServices
 
     reading = {name: _tree_cpu(procs.pid(name)) for name in (*procs.STAGES, "scheduler")}
-    for service in LocalServices(ROOT, echo=lambda _: None).status():
-        if service.pid is not None:
-            reading[service.name] = _tree_cpu(service.pid)
+    for service, pid in LocalServices(ROOT, echo=lambda _: None).pids().items():
+        if pid is not None:
+            reading[service] = _tree_cpu(pid)
     reading["machine"] = _machine_busy()
     return reading
 

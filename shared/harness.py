@@ -203,12 +203,11 @@ class PipelineProcesses:
             return []
         return [int(p) for p in text.split()]
 
-    def pool_settled(self, name: str) -> bool:
-        """The worker has its full pool (``--concurrency`` processes) and
-        none of them is exiting."""
-        pids = self.pool_pids(name)
+    def pool_settled(self, name: str, pids: list[int]) -> bool:
+        """``pids`` (a :meth:`pool_pids` reading) are the worker's full pool
+        (``--concurrency`` processes) and none of them is exiting."""
         return len(pids) == self.concurrency_of(name) and all(
-            _proc_state(pid) not in ("Z", "X", "") for pid in pids
+            proc_state(pid) not in ("Z", "X", "") for pid in pids
         )
 
     def wait_exit(self, name: str, timeout: float) -> int | None:
@@ -264,13 +263,22 @@ class PipelineProcesses:
         self.stop()
 
 
-def _proc_state(pid: int) -> str:
-    """One letter of /proc/PID/stat (R, S, Z...); empty if it is gone."""
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name, or None if the
+    process is gone: ``[0]`` is the state (stat field 3), ``[11:15]`` are
+    utime, stime, cutime, cstime in clock ticks (fields 14-17)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[0]
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces or ")"
+    return stat.rsplit(")", 1)[1].split()
+
+
+def proc_state(pid: int) -> str:
+    """One letter of /proc/PID/stat (R, S, Z...); empty if it is gone."""
+    fields = proc_stat(pid)
+    return fields[0] if fields else ""
 
 
 def _free_port() -> int:

@@ -559,13 +559,17 @@ class LocalServices:
         self.start_elasticsearch(creds)
         return creds
 
+    def pids(self) -> dict[str, int | None]:
+        """Each service's pid from its pid file (None: no file), without a
+        health check; whether the process still runs is not checked."""
+        return {
+            "elasticsearch": _read_pid(self.var / "es" / "es.pid"),
+            "redis": _read_pid(self.var / "redis" / "redis.pid"),
+            "apertium-apy": _read_pid(self.var / "apy" / "apy.pid"),
+        }
+
     def down(self) -> None:
-        for name, pid_file in (
-            ("elasticsearch", self.var / "es" / "es.pid"),
-            ("redis", self.var / "redis" / "redis.pid"),
-            ("apertium-apy", self.var / "apy" / "apy.pid"),
-        ):
-            pid = _read_pid(pid_file)
+        for name, pid in self.pids().items():
             if not _pid_alive(pid):
                 continue
             assert pid is not None
@@ -579,9 +583,8 @@ class LocalServices:
 
     def status(self) -> list[ServiceState]:
         creds = _read_env_file(self.env_file)
-        redis_pid = _read_pid(self.var / "redis" / "redis.pid")
-        es_pid = _read_pid(self.var / "es" / "es.pid")
-        apy_pid = _read_pid(self.var / "apy" / "apy.pid")
+        pids = self.pids()
+        redis_pid, es_pid, apy_pid = pids["redis"], pids["elasticsearch"], pids["apertium-apy"]
         redis_ok = bool(creds) and self._redis_healthy(creds.get("WIRESTREAM_REDIS__PASSWORD", ""))
         es_ok = bool(creds) and self._es_healthy(creds)
         return [

@@ -743,14 +743,14 @@ class Rig:
 
         assert wait_for(answered, timeout, 0.5), f"workers did not answer\n{self.log_tail()}"
         for stage in stages:
-            last: list[int] = []
+            readings: list[list[int]] = [[]]
 
-            def steady(stage: str = stage) -> bool:
-                nonlocal last
-                pids, last = last, procs.pool_pids(stage)
-                return procs.pool_settled(stage) and pids == last
+            def steady(stage: str = stage, readings: list[list[int]] = readings) -> bool:
+                readings.append(procs.pool_pids(stage))
+                previous, pids = readings[-2:]
+                return procs.pool_settled(stage, pids) and pids == previous
 
-            assert wait_for(steady, timeout, 1.0), f"{stage}: pool not settled {last}"
+            assert wait_for(steady, timeout, 1.0), f"{stage}: pool not settled {readings[-1]}"
 
     def jail_log(self) -> list[dict[str, Any]]:
         path = Path(self.env["WIRESTREAM_FAULT_JAIL_LOG"])
