@@ -12,6 +12,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any, Literal
 from urllib.parse import urljoin
 
@@ -167,8 +168,18 @@ def _line(part: Body | None, ctx: Context) -> str:
     return textmod.single_line(_unescape_leftovers(textmod.remove_link_markers(value)))
 
 
+_WORD_RE = re.compile(r"\S+")
+
+
 def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    """Equal once whitespace runs are one space and case is folded, i.e.
+    ``" ".join(a.split()).casefold() == " ".join(b.split()).casefold()``,
+    decided word by word so that two different texts (the usual case: a
+    summary and a 4 KB body) stop at their first different word."""
+    for x, y in zip_longest(_WORD_RE.finditer(a), _WORD_RE.finditer(b)):
+        if x is None or y is None or x.group().casefold() != y.group().casefold():
+            return False
+    return True
 
 
 def _unique(values: list[str]) -> list[str]:

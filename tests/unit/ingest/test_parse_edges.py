@@ -469,3 +469,25 @@ def test_undeclared_accented_latin_words_keep_windows_1252() -> None:
     ).encode("cp1252")
     result = parse_bytes(data)
     assert [i.headline for i in result.items] == [title]
+
+
+def test_repeat_check_folds_case_and_spaces_like_its_definition() -> None:
+    """The headline/summary/body repeat check, decided word by word, agrees
+    with its definition on seeded random texts (sharp s, dotted I, ligatures,
+    final sigma, Unicode spaces)."""
+    from services.ingest.parsers._build import _same
+
+    def definition(a: str, b: str) -> bool:
+        return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+    alphabet = ["a", "A", "ß", "SS", " ", "\n", "\u00a0", "\u2028", "İ", "i\u0307", "ﬁ", "fi",
+                "Σ", "ς", "\u03c3", "b"]
+    rnd = random.Random(3)
+    equal = 0
+    for _ in range(20_000):
+        a = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 8)))
+        b = a if rnd.random() < 0.3 else "".join(rnd.choice(alphabet) for _ in range(8))
+        b = b.upper() if rnd.random() < 0.3 else b
+        assert _same(a, b) == definition(a, b), (a, b)
+        equal += definition(a, b)
+    assert equal > 3_000  # both outcomes are exercised
