@@ -6,7 +6,9 @@ pubstatus, version and timestamps of the newest version sent downstream.
 Keeping hashes per source means a story reached both as a wire item and as a
 web page (see :mod:`services.ingest.stories`) does not flip-flop into a new
 version on every poll of either. The decision and the update run in one Lua script, so two workers
-polling the same item at once cannot both send it.
+polling the same item at once cannot both send it. One script call decides up to
+:data:`PIPELINE_SIZE` items (its keys; every key of a call is an item key, so a
+future Redis Cluster would need them hash-tagged into one slot).
 
 * ``new`` — never seen: sent as version ``max(provider version, 1)``.
 * ``unchanged`` — same content hash and pubstatus: no downstream work.
@@ -39,14 +41,16 @@ __all__ = ["GateDecision", "VersionGate"]
 ITEM_PREFIX = "wirestream:item:"
 # Remember items for 180 days: far longer than any feed keeps an entry.
 ITEM_TTL_SECONDS = 180 * 24 * 3600
-# Items per pipelined round trip in VersionGate.decide_many.
+# Items per script call (one round trip) in VersionGate.decide_many.
 PIPELINE_SIZE = 200
 
+# decide() is run for each KEYS[i] with ARGV[8i-7 .. 8i]; the script returns
+# one {verdict, version, vc, fc} per key.
 _SCRIPT = """
-local key = KEYS[1]
-local hash, status, hfield = ARGV[1], ARGV[2], 'h:' .. ARGV[8]
-local pv, vc, fc, fetched, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
-    tonumber(ARGV[6]), tonumber(ARGV[7])
+local function decide(key, A)
+local hash, status, hfield = A[1], A[2], 'h:' .. A[8]
+local pv, vc, fc, fetched, ttl = tonumber(A[3]), tonumber(A[4]), tonumber(A[5]),
+    tonumber(A[6]), tonumber(A[7])
 -- vc: the effective versioncreated sent downstream; pvc: the provider's own
 local cur = redis.call('HMGET', key, hfield, 'status', 'version', 'vc', 'fc', 'pvc')
 if not cur[3] then
@@ -75,6 +79,13 @@ redis.call('HSET', key, hfield, hash, 'status', status, 'version', version, 'vc'
            'pvc', vc)
 redis.call('EXPIRE', key, ttl)
 return {'changed', version, newvc, sfc}
+end
+
+local out = {}
+for i = 1, #KEYS do
+  out[i] = decide(KEYS[i], {unpack(ARGV, (i - 1) * 8 + 1, i * 8)})
+end
+return out
 """
 
 Verdict = Literal["new", "changed", "unchanged", "stale"]
@@ -106,24 +117,26 @@ class VersionGate:
     def decide(self, item: NewsItem, *, provider_version: int | None = None) -> GateDecision:
         """``provider_version`` is the version number the provider sent (0 or
         None when the format has none, as in RSS)."""
-        return _decision(item, self._script(**_call(item, provider_version)))
+        [decision] = self.decide_many([(item, provider_version)])
+        return decision
 
     def decide_many(
         self, items: Sequence[tuple[NewsItem, int | None]],
         update: Mapping[str, Any] | None = None,
     ) -> list[GateDecision]:
         """:meth:`decide` for (item, provider version) pairs of distinct item
-        ids, in one round trip per :data:`PIPELINE_SIZE` items (each item's
-        script still runs atomically on its own key). ``update`` (e.g. the
-        poll's correlation id) goes into the same copy of each item as the
-        gate's versions and dates."""
+        ids, one script call (atomic, one round trip) per :data:`PIPELINE_SIZE`
+        items. ``update`` (e.g. the poll's correlation id) goes into the same
+        copy of each item as the gate's versions and dates."""
         out: list[GateDecision] = []
         for start in range(0, len(items), PIPELINE_SIZE):
             chunk = items[start:start + PIPELINE_SIZE]
-            pipe = self._redis.pipeline(transaction=False)
+            keys: list[str] = []
+            args: list[Any] = []
             for item, provider_version in chunk:
-                self._script(**_call(item, provider_version), client=pipe)
-            replies = pipe.execute()
+                keys.append(ITEM_PREFIX + item.id)
+                args.extend(_args(item, provider_version))
+            replies = self._script(keys=keys, args=args)
             out.extend(_decision(item, reply, update)
                        for (item, _), reply in zip(chunk, replies, strict=True))
         return out
@@ -135,21 +148,19 @@ class VersionGate:
         self._redis.hset(ITEM_PREFIX + item_id, f"h:{source}", "unsent")
 
 
-def _call(item: NewsItem, provider_version: int | None) -> dict[str, Any]:
+def _args(item: NewsItem, provider_version: int | None) -> list[Any]:
+    """The script's 8 arguments for one item, in its A[1..8] order."""
     first = item.firstcreated or item.versioncreated
-    return {
-        "keys": [ITEM_PREFIX + item.id],
-        "args": [
-            item.content_hash,
-            item.pubstatus.value,
-            provider_version or 0,
-            _ms(item.versioncreated),
-            _ms(first),
-            _ms(item.fetched_at),
-            ITEM_TTL_SECONDS,
-            item.source,
-        ],
-    }
+    return [
+        item.content_hash,
+        item.pubstatus.value,
+        provider_version or 0,
+        _ms(item.versioncreated),
+        _ms(first),
+        _ms(item.fetched_at),
+        ITEM_TTL_SECONDS,
+        item.source,
+    ]
 
 
 def _decision(item: NewsItem, reply: Any,
