@@ -11,6 +11,7 @@ parser library (feedparser) on the same feed in the same run.
 
 from __future__ import annotations
 
+import statistics
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import feedparser
 
 from bench.corpus import make_items, rss
-from bench.report import Figure, median_of
+from bench.report import Figure
 
 SECTION = "ingest"
 
@@ -97,11 +98,18 @@ def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]
         assert report.new == items and sent == items, report
         return items / elapsed
 
-    raw_rate, _ = median_of(runs, raw)
-    parse_rate, _ = median_of(runs, ours_parse)
-    poll_rate, _ = median_of(runs, ours_poll)
+    # Interleaved (raw, ours, poll, raw, ...) so a slow spell of the machine
+    # weighs on all three alike; the median of each.
+    rates: dict[str, list[float]] = {"raw": [], "parse": [], "poll": []}
+    for _ in range(runs):
+        rates["raw"].append(raw())
+        rates["parse"].append(ours_parse())
+        rates["poll"].append(ours_poll())
+    raw_rate, parse_rate, poll_rate = (statistics.median(rates[k])
+                                       for k in ("raw", "parse", "poll"))
     client.flushdb()
     client.close()
+    ratios = [p / r for p, r in zip(rates["poll"], rates["raw"], strict=True)]
     return [
         Figure(SECTION, "raw feedparser", raw_rate, "items/s", "higher",
                f"{items}-item RSS, {len(data) / 1e6:.1f} MB"),
@@ -109,7 +117,7 @@ def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]
         Figure(SECTION, "poll to queue (parse + gate + publish)", poll_rate, "items/s",
                "higher"),
         Figure(SECTION, "poll to queue / raw feedparser", poll_rate / raw_rate, "ratio",
-               "higher", "goal >= 0.8"),
+               "higher", f"goal >= 0.8; per run {min(ratios):.2f}-{max(ratios):.2f}"),
     ]
 
 
