@@ -4,7 +4,9 @@ implausible dates. Pure: nothing here reads the clock; "now" is always the
 
 Parsing (:func:`parse_date`), first match wins:
 
-1. ISO 8601 / RFC 3339 (``2019-05-10T16:02:28+02:00``, ``...Z``, date only).
+1. ISO 8601 / RFC 3339 (``2019-05-10T16:02:28+02:00``, ``...Z``, date only),
+   and ISO 8601's basic format with a time as NewsML 1 and NITF write it
+   (``20210516T080625+0000``, ``20210516T090004``).
 2. RFC 822/2822 as in RSS (``Wed, 31 Jan 2018 07:26:05 GMT``).
 3. ``dateparser`` as a fallback for everything else (localised month and day
    names such as ``mer, 16 nov 2022`` or ``Seg, 24 Set 2018``, ``2019-05-18
@@ -65,6 +67,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ISO_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?$"
 )
+_ISO_BASIC_RE = re.compile(
+    r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(?:[.,]\d+)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 _RFC822_RE = re.compile(
     r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?"
     r"(?:\s+(?:[A-Za-z]{1,5}|[+-]\d{4}))?$"
@@ -100,6 +105,15 @@ def _iso(value: str) -> datetime | None:
         return None
 
 
+def _iso_basic(value: str) -> datetime | None:
+    match = _ISO_BASIC_RE.match(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    extended = f"{year}-{month}-{day}T{hour}:{minute}:{second or '00'}{zone or ''}"
+    return _iso(extended)
+
+
 def _rfc822(value: str) -> datetime | None:
     # email.utils is lenient to a fault ("... 02:02:33 PM" loses the PM), so
     # only strings of the RFC 822 shape go to it.
@@ -121,7 +135,7 @@ def parse_date(value: str | None, *, languages: list[str] | None = None) -> date
     text = " ".join(value.split())
     if not text or len(text) > 200:
         return None
-    parsed = _iso(text) or _rfc822(text)
+    parsed = _iso(text) or _iso_basic(text) or _rfc822(text)
     if parsed is not None:
         return parsed
     if not _YEAR_RE.search(text):

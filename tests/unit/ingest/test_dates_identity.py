@@ -28,6 +28,10 @@ FETCHED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
         ("Seg, 24 Set 2018 19:42:40 -0300", None, "2018-09-24T22:42:40+00:00"),
         ("Friday, January 29, 2021 04:42 PM", ["hi"], "2021-01-29T16:42:00+00:00"),  # News18
         ("  Wed, 15 May 2019 20:48:02 +0000  ", None, "2019-05-15T20:48:02+00:00"),
+        ("20210516T080625+0000", None, "2021-05-16T08:06:25+00:00"),  # NewsML 1.2 (AFP)
+        ("20210516T080625Z", None, "2021-05-16T08:06:25+00:00"),
+        ("20210516T090004", None, "2021-05-16T09:00:04+00:00"),  # NITF pubdata (NTB)
+        ("20130605T2100+0200", None, "2013-06-05T19:00:00+00:00"),
     ],
 )
 def test_parse_date(raw: str, languages: list[str] | None, expected: str) -> None:
@@ -38,7 +42,8 @@ def test_parse_date(raw: str, languages: list[str] | None, expected: str) -> Non
 
 @pytest.mark.parametrize(
     "raw",
-    [None, "", "yesterday", "2 hours ago", "May 2019", "sometime", "x" * 500, "32/13/2020 99:99"],
+    [None, "", "yesterday", "2 hours ago", "May 2019", "sometime", "x" * 500, "32/13/2020 99:99",
+     "20211316T250000"],
 )
 def test_unreadable_or_relative_dates_are_none(raw: str | None) -> None:
     assert parse_date(raw) is None
