@@ -207,7 +207,8 @@ def sources_add(
     url: Annotated[str, typer.Argument(help="Feed or endpoint URL.")],
     type_: Annotated[
         str,
-        typer.Option("--type", help="auto, rss, atom, jsonfeed, ninjs, newsml-g2, sitemap, html"),
+        typer.Option("--type", help="auto, rss, atom, jsonfeed, ninjs, newsml-g2, newsml-1, nitf, "
+                     "sitemap, html"),
     ] = "auto",
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     language: Annotated[str | None, typer.Option(help="Language hint (ISO 639-1).")] = None,

@@ -130,7 +130,8 @@ def enrich(
     again: Annotated[str | None, typer.Option(
         "--again", help="Re-enrich the indexed documents matching this Lucene query.")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", help="auto, text, html, ninjs, newsml-g2, rss, atom, jsonfeed")] = "auto",
+        "--format", help="auto, text, html, ninjs, newsml-g2, newsml-1, nitf, rss, atom, "
+                         "jsonfeed")] = "auto",
     language: Annotated[str | None, typer.Option(
         help="Language hint (ISO 639-1) for input that declares none.")] = None,
     offline: Annotated[bool, typer.Option(

@@ -46,6 +46,8 @@ class FormatChoice(StrEnum):
     jsonfeed = "jsonfeed"
     ninjs = "ninjs"
     newsml_g2 = "newsml-g2"
+    newsml_1 = "newsml-1"
+    nitf = "nitf"
     sitemap = "sitemap"
     html = "html"
 

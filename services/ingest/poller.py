@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # Failures back off exponentially from the source's interval up to this cap.
 MAX_FAILURE_BACKOFF = 6 * 3600
-VERSIONED_FORMATS = frozenset({"ninjs", "newsml-g2"})
+VERSIONED_FORMATS = frozenset({"ninjs", "newsml-g2", "newsml-1", "nitf"})
 FEED_FORMATS = frozenset({"rss", "atom", "jsonfeed"})
 
 

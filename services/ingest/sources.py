@@ -28,7 +28,8 @@ SOURCES_KEY = "wirestream:sources"
 STATE_PREFIX = "wirestream:source_state:"
 SCHEDULE_KEY = "wirestream:schedule"
 
-SourceType = Literal["auto", "rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "sitemap", "html"]
+SourceType = Literal["auto", "rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "newsml-1", "nitf",
+                     "sitemap", "html"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 

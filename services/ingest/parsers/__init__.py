@@ -10,6 +10,8 @@ element, JSON keys; never by file name or Content-Type):
 ``jsonfeed``    JSON Feed 1.0 / 1.1
 ``ninjs``       IPTC ninjs 1.x / 2.x / 3.x (object, list or wrapped list)
 ``newsml-g2``   IPTC NewsML-G2 newsMessage / newsItem / packageItem
+``newsml-1``    IPTC NewsML 1.x (``<NewsML>``; AFP, Business Wire)
+``nitf``        IPTC NITF 3.x (``<nitf>``)
 ``sitemap``     sitemap ``urlset`` (with Google News tags) / ``sitemapindex``
 ``html``        an article page, via trafilatura
 ==============  ==========================================================
@@ -38,7 +40,7 @@ from services.ingest.text import BoilerplateRules, default_boilerplate_rules
 from shared.errors import ParseError
 from shared.models import NewsItem, utc
 
-from . import _detect, _feed, _html, _jsonfeed, _newsml, _ninjs, _sitemap
+from . import _detect, _feed, _html, _jsonfeed, _newsml, _newsml1, _ninjs, _nitf, _sitemap
 from ._build import Context, Draft, Rejected, build_item, finish_items
 from ._model import (
     FORMATS,
@@ -70,6 +72,8 @@ _FAMILY = {
     "rss": "feed",
     "atom": "feed",
     "newsml-g2": "newsml-g2",
+    "newsml-1": "newsml-1",
+    "nitf": "nitf",
     "sitemap": "sitemap",
     "html": "html",
 }
@@ -88,7 +92,7 @@ def _ct_mismatch(content_type: str | None, fmt: str) -> str | None:
     served_feed = any(k in ctype for k in _FEED_CT)
     served_json = "json" in ctype
     served_html = "html" in ctype and "xhtml" not in ctype
-    markup_feed = fmt in ("rss", "atom", "newsml-g2", "sitemap")
+    markup_feed = fmt in ("rss", "atom", "newsml-g2", "newsml-1", "nitf", "sitemap")
     if (
         (served_feed and fmt in ("html", "jsonfeed", "ninjs"))
         or (served_json and fmt not in ("jsonfeed", "ninjs"))
@@ -265,6 +269,26 @@ def _parse_newsml(doc: _Doc, ctx: Context) -> ParseResult:
     )
 
 
+def _parse_newsml1(doc: _Doc, ctx: Context) -> ParseResult:
+    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    meta = _newsml1.feed_meta(root)
+    ctx.feed_updated = meta.updated
+    items, errors = _build_all(_newsml1.iter_drafts(root, ctx), ctx, doc.warnings)
+    version = root.get("Version")
+    return ParseResult(format="newsml-1", format_version=version.strip() if version else None,
+                       items=items, errors=errors, warnings=doc.warnings, feed=meta)
+
+
+def _parse_nitf(doc: _Doc, ctx: Context) -> ParseResult:
+    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type),
+                     family="nitf")
+    items, errors = _build_all(_nitf.iter_drafts(root, ctx), ctx, doc.warnings)
+    version = root.get("version") or ""  # "-//IPTC//DTD NITF 3.6//EN"
+    label = version.split("NITF", 1)[1].split("//", 1)[0].strip() if "NITF" in version else ""
+    return ParseResult(format="nitf", format_version=label or None, items=items, errors=errors,
+                       warnings=doc.warnings)
+
+
 def _parse_sitemap(doc: _Doc, ctx: Context) -> ParseResult:
     root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
     kind, urls, children, errors = _sitemap.parse_sitemap(root, ctx.base_url)
@@ -292,6 +316,8 @@ _PARSERS: dict[str, Callable[[_Doc, Context], ParseResult]] = {
     "jsonfeed": _parse_jsonfeed,
     "ninjs": _parse_ninjs,
     "newsml-g2": _parse_newsml,
+    "newsml-1": _parse_newsml1,
+    "nitf": _parse_nitf,
     "sitemap": _parse_sitemap,
     "html": _parse_html,
 }

@@ -120,6 +120,10 @@ def detect(data: bytes) -> Sniffed:
         return Sniffed("atom", prolog=prolog)
     if root in _G2_ROOTS:
         return Sniffed("newsml-g2", prolog=prolog)
+    if root == "newsml":
+        return Sniffed("newsml-1", prolog=prolog)
+    if root == "nitf":
+        return Sniffed("nitf", prolog=prolog)
     if root in ("urlset", "sitemapindex"):
         return Sniffed("sitemap", prolog=prolog)
     if root in _HTML_ROOTS or (prolog.doctype and _HTML_DOCTYPE_RE.match(prolog.doctype)):

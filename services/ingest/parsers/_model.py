@@ -19,8 +19,10 @@ __all__ = [
     "SourceRef",
 ]
 
-Format = Literal["rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "sitemap", "html"]
-FORMATS: tuple[str, ...] = ("rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "sitemap", "html")
+Format = Literal["rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "newsml-1", "nitf", "sitemap",
+                 "html"]
+FORMATS: tuple[str, ...] = ("rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "newsml-1", "nitf",
+                            "sitemap", "html")
 
 
 class SourceRef(BaseModel):

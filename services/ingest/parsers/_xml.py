@@ -53,6 +53,9 @@ HARMLESS_PUBLIC_IDS: dict[str, frozenset[str]] = {
     "feed": frozenset({NETSCAPE_RSS_091}) | _W3C_HTML,
     "html": _W3C_HTML,
     "newsml-g2": frozenset(),
+    "newsml-1": frozenset(),
+    # NITF's own public ids (also written in its @version attribute)
+    "nitf": frozenset(f"-//IPTC//DTD NITF 3.{minor}//EN" for minor in range(7)),
     "sitemap": frozenset(),
 }
 
@@ -201,18 +204,21 @@ def _parser(*, recover: bool, encoding: str | None) -> Any:
     )
 
 
-def _guard_tree(root: Any) -> Any:
+def _guard_tree(root: Any, harmless: frozenset[str]) -> Any:
     docinfo = root.getroottree().docinfo
     dtd = docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise ParseError("document declares XML entities; refused", reason="xml_entities")
-    if docinfo.system_url:
+    public_id = " ".join((docinfo.public_id or "").split())
+    if docinfo.system_url and public_id not in harmless:
         raise ParseError("document references an external DTD; refused", reason="xml_external_dtd")
     return root
 
 
-def parse_xml(data: bytes, *, encoding: str | None = None) -> Any:
-    """Strict, safe parse; malformed XML raises ParseError(reason="xml_syntax")."""
+def parse_xml(data: bytes, *, encoding: str | None = None, family: str | None = None) -> Any:
+    """Strict, safe parse; malformed XML raises ParseError(reason="xml_syntax").
+    An external DTD is refused unless its public id is one of ``family``'s
+    :data:`HARMLESS_PUBLIC_IDS` (it is never loaded either way)."""
     try:
         root = etree.fromstring(data, _parser(recover=False, encoding=encoding))
     except etree.XMLSyntaxError as exc:
@@ -226,7 +232,7 @@ def parse_xml(data: bytes, *, encoding: str | None = None) -> Any:
         raise ParseError(f"cannot decode XML: {exc}", reason="xml_encoding") from exc
     if root is None:
         raise ParseError("XML document has no root element", reason="xml_syntax")
-    return _guard_tree(root)
+    return _guard_tree(root, HARMLESS_PUBLIC_IDS.get(family or "", frozenset()))
 
 
 def parse_xml_lenient(data: bytes) -> Any | None:
@@ -238,4 +244,4 @@ def parse_xml_lenient(data: bytes) -> Any | None:
         return None
     if root is None:
         return None
-    return _guard_tree(root)
+    return _guard_tree(root, frozenset())

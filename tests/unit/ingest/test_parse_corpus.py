@@ -182,7 +182,6 @@ def test_g2_items_without_guid_are_errors_not_crashes() -> None:
         ),
         ("newsml-g2/iptc-examples/LISTING_17_Planning_Item_a_CCL.xml", "unsupported_item_class"),
         ("newsml-g2/schema/NewsML-G2_2.35-spec-All-Power.xsd", "unknown_format"),
-        ("newsml-g2/related-formats/AFP_newsml-1.2_sample_en.xml", "unknown_format"),
         ("ninjs/invalid/1.0_should-fail_010_body_must_be_string.json", "json_syntax"),
         ("ninjs/schemas/ninjs-schema_3.0.json", "unknown_format"),
         ("feeds/illformed/illformed_rss_empty_document.xml", "unknown_format"),

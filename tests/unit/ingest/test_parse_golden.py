@@ -85,6 +85,22 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
         {},
     ),
     ("g2_dpa_embargoed", "fixtures", "newsml-g2/dpa-digitalwires/embargoed.newsmlg2.xml", {}),
+    # NewsML 1.2 (AFP: NITF inside a ContentItem; Business Wire: roles, XHTML, the
+    # original of the ninjs1_businesswire_zh conversion) and NITF 3.6 (NTB)
+    ("newsml1_afp_en", "fixtures", "newsml-g2/related-formats/AFP_newsml-1.2_sample_en.xml", {}),
+    (
+        "newsml1_businesswire_zh",
+        "fixtures",
+        "ninjs/newsml1-sources/businesswire-newsml-20130605006126.xml",
+        {},
+    ),
+    (
+        "newsml1_businesswire_en",
+        "fixtures",
+        "ninjs/newsml1-sources/businesswire-newsml-20130731006140.xml",
+        {},
+    ),
+    ("nitf_ntb_nb", "fixtures", "newsml-g2/related-formats/NTB_nitf-3.6_sample_nb.xml", {}),
     # documents we wrote: a news sitemap, a sitemap index, an article page
     ("sitemap_news", "inputs", "news_sitemap.xml", {}),
     ("sitemap_index", "inputs", "sitemap_index.xml", {}),
