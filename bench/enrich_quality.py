@@ -177,6 +177,60 @@ def _fixture_topics(rules: TopicRules) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------- clusters
+def _fixtures() -> Path | None:
+    configured = os.environ.get("WIRESTREAM_FIXTURES")
+    path = Path(configured) if configured else ROOT.parent / "shared" / "fixtures"
+    return path if path.is_dir() else None
+
+
+def keyword_items() -> list[tuple[NewsItem, list[str]]]:
+    """The keyword set's stories, parsed from the shared fixtures (each row
+    names a fixture file and the headline of its item), with their gold
+    keyphrases; empty when the fixtures are not there."""
+    from services.ingest.parsers import SourceRef, parse_document
+
+    base = _fixtures()
+    if base is None:
+        return []
+    out = []
+    for row in _rows("keywords_en.jsonl"):
+        parsed = parse_document((base / row["file"]).read_bytes(), source=SourceRef(id="bench"),
+                                fetched_at=NOW)
+        [item] = [i for i in parsed.items if i.headline == row["headline"]]
+        out.append((item, list(row["gold"])))
+    return out
+
+
+def _kw_norm(phrase: str) -> str:
+    phrase = phrase.lower().replace("\u2019", "'").replace("-", " ")
+    phrase = phrase.replace("'s ", " ").removesuffix("'s")
+    return " ".join(phrase.split())
+
+
+def _kw_match(predicted: str, gold: str) -> bool:
+    """Equal after case, apostrophe, hyphen and possessive folding; or the
+    prediction contains the gold phrase as whole words (more specific);
+    or a prediction of two or more words is a whole-word part of it."""
+    p, g = _kw_norm(predicted), _kw_norm(gold)
+    return p == g or f" {g} " in f" {p} " or (len(p.split()) > 1 and f" {p} " in f" {g} ")
+
+
+def keyword_scores(extract: Any, items: list[tuple[NewsItem, list[str]]]) -> dict[str, float]:
+    """Precision of the top 10 keyphrases and recall of the gold ones,
+    micro-averaged over the set; ``extract(item) -> list[str]``."""
+    hits = predicted_total = found = gold_total = 0
+    for item, gold in items:
+        predicted = extract(item)[:10]
+        hits += sum(any(_kw_match(p, g) for g in gold) for p in predicted)
+        found += sum(any(_kw_match(p, g) for p in predicted) for g in gold)
+        predicted_total += len(predicted)
+        gold_total += len(gold)
+    precision = hits / predicted_total if predicted_total else 0.0
+    recall = found / gold_total if gold_total else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "stories": len(items)}
+
+
 def _pairs(labels: dict[str, str]) -> set[tuple[str, str]]:
     ids = sorted(labels)
     return {(a, b) for a, b in combinations(ids, 2) if labels[a] == labels[b]}
@@ -247,6 +301,7 @@ def run(redis: bool = True) -> list[Figure]:
     clusters = cluster_scores(client)
     if client is not None:
         client.close()
+    keywords = _keyword_figures()
     n_en, n_ru = int(en["mentions"]), int(ru["mentions"])
     figures = [
         Figure(SECTION, "NER en precision", en["precision"], "ratio", "higher",
@@ -286,7 +341,26 @@ def run(redis: bool = True) -> list[Figure]:
             Figure(SECTION, "clusters pair recall (Redis LSH, t=0.4)",
                    clusters["lsh_recall"], "ratio", "higher"),
         ]
-    return figures
+    return figures + keywords
+
+
+def _keyword_figures() -> list[Figure]:
+    from services.enrich.keywords import KeywordExtractors, extract_keywords
+
+    items = keyword_items()
+    if not items:
+        print("(no ../shared/fixtures: keyword figures skipped)", file=sys.stderr)
+        return []
+    extractors = KeywordExtractors()
+    scores = keyword_scores(
+        lambda item: [k.text for k in extract_keywords(item, "en", None, extractors)], items)
+    note = (f"{int(scores['stories'])} real English stories, 125 editor keyphrases "
+            "(keywords_en.jsonl); top 10")
+    return [
+        Figure(SECTION, "keywords en precision (yake-rust)", scores["precision"], "ratio",
+               "higher", note),
+        Figure(SECTION, "keywords en recall (yake-rust)", scores["recall"], "ratio", "higher"),
+    ]
 
 
 def details() -> dict[str, Any]:

@@ -10,7 +10,7 @@
 * translation throughput against the real APy (Spanish -> English, cache
   off), when APy answers;
 * peak RSS of a fresh process that loads every model (lingua, spaCy,
-  natasha, gazetteer, topic rules, YAKE) and enriches a batch - what one
+  natasha, gazetteer, topic rules, yake-rust) and enriches a batch - what one
   worker process holds (target <= 600 MB).
 
 ``run()`` returns :class:`bench.report.Figure` rows; nothing asserts on time.
@@ -190,7 +190,7 @@ def run(docs: int = 200, runs: int = 3, translate: int = 30) -> list[Figure]:
     loaded, peak = _rss()
     figures += [
         Figure(SECTION, "worker RSS with all models loaded", loaded, "MB", "lower",
-               "fresh process; lingua, spaCy NER, natasha, gazetteer, rules, YAKE"),
+               "fresh process; lingua, spaCy NER, natasha, gazetteer, rules, yake-rust"),
         Figure(SECTION, "worker peak RSS after 100 documents", peak, "MB", "lower",
                "target <= 600"),
     ]

@@ -10,7 +10,7 @@ Steps, in order (each reads what the earlier ones produced):
 ``entities``    spaCy / natasha over the whole batch, registry ids (batch)
 ``places``      entities + provider places -> countries, coordinates (per item)
 ``topics``      rules + agency subject codes -> Media Topics (per item)
-``keywords``    YAKE (per item)
+``keywords``    YAKE via yake-rust (per item)
 ``cluster``     MinHash/LSH near-duplicate clusters in Redis (batch)
 ==============  ===========================================================
 
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 # Recorded on every document so a search can find what older rules produced
 # (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
-PIPELINE_VERSION = "enrich-4"
+PIPELINE_VERSION = "enrich-5"
 T = TypeVar("T")
 
 

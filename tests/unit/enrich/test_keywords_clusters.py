@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.enrich.clusters import lsh_params, shingles, signature
 from services.enrich.keywords import KeywordExtractors, extract_keywords
 from shared.models import Translation, TranslationStatus
@@ -63,3 +65,40 @@ def test_signatures_with_shared_permutations_equal_fresh_minhashes() -> None:
     fresh = MinHash(num_perm=len(ours.hashvalues), scheme="affine32")
     fresh.update_batch(list(shingles(text)))
     assert (ours.hashvalues == fresh.hashvalues).all()
+
+
+def test_a_panic_inside_the_extension_is_a_recorded_step_failure() -> None:
+    """yake-rust reports a Rust panic as pyo3's PanicException, which is a
+    BaseException and would pass an ``except Exception``: the step turns it
+    into a KeywordError, recorded on the document, and the batch goes on."""
+    from services.enrich.keywords import KeywordError
+    from services.enrich.stage import Models, enrich_items
+
+    PanicException = type("PanicException", (BaseException,), {})
+
+    class Panicking:
+        def get_n_best(self, text: str, *, n: int) -> list[tuple[str, float]]:
+            raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    extractors = KeywordExtractors()
+    extractors._cache["en"] = Panicking()
+    item = make_item(headline="ECB holds rates", body_text=BODY, language="en")
+    with pytest.raises(KeywordError) as info:
+        extract_keywords(item, "en", None, extractors)
+    assert info.value.reason == "keyword_extractor_failed"
+
+    from services.enrich.language import build_detector
+
+    [out] = enrich_items([item], Models(language=build_detector(), keywords=extractors))
+    assert out.enrichment is not None and out.enrichment.language is not None
+    [error] = out.enrichment.errors
+    assert (error.step, error.reason) == ("keywords", "keyword_extractor_failed")
+
+
+def test_every_supported_language_has_a_stop_word_list() -> None:
+    extractors = KeywordExtractors()
+    for language in sorted(extractors.languages):
+        keywords = extract_keywords(
+            make_item(headline="Headline", body_text=BODY), language, None, extractors)
+        assert keywords, language  # the Latin text still yields phrases with any list
+    assert {"en", "es", "ru", "de", "fr", "cs", "nb"} <= extractors.languages
