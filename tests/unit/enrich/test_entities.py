@@ -198,3 +198,19 @@ def test_a_surname_mistyped_as_a_place_joins_its_person(gazetteer: Gazetteer) ->
                              gazetteer)
     [person] = grouped
     assert person.type == "PERSON" and len(person.mentions) == 2
+
+
+def test_spacy_batches_hold_a_bounded_amount_of_text() -> None:
+    from services.enrich.entities import (
+        PIPE_BATCH_CHARS,
+        PIPE_BATCH_MAX,
+        PIPE_BATCH_MIN,
+        pipe_batch_size,
+    )
+
+    long_stories = ["h" * 80, "b" * 3_800] * 25  # headline, body, ...
+    size = pipe_batch_size(long_stories)
+    assert size * (80 + 3_800) / 2 <= PIPE_BATCH_CHARS
+    assert pipe_batch_size(["short headline"] * 100) == PIPE_BATCH_MAX
+    assert pipe_batch_size(["x" * 1_000_000]) == PIPE_BATCH_MIN
+    assert pipe_batch_size([]) == PIPE_BATCH_MIN
