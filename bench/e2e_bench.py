@@ -369,15 +369,21 @@ def ceiling(items: list[BenchItem]) -> dict[str, float]:
 def run(*, items: int = 600, feeds: int = 6, runs: int = 3, latency_seconds: float = 60.0
         ) -> list[Figure]:
     corpus = make_items(items, seed=5)
+    # The raw components are measured three times, spread over the run (this
+    # shared VM has slow spells), and each takes its fastest: noise only adds
+    # time, so the ceiling errs high and end-to-end / ceiling errs low.
+    costs = [ceiling(corpus)]
     runs1 = [burst(corpus, feeds=feeds, enrich=1) for _ in range(runs)]
     runs2 = [burst(corpus, feeds=feeds, enrich=2) for _ in range(runs)]
+    costs.append(ceiling(corpus))
     best = max(runs1 + runs2, key=lambda r: r["rate"])
     rate1 = statistics.median(r["rate"] for r in runs1)
     rate2 = statistics.median(r["rate"] for r in runs2)
     enrich_best = 2 if rate2 > rate1 else 1
     peak = max(rate1, rate2)
     lat = latency(peak / 2, seconds=latency_seconds, enrich=enrich_best)
-    cost = ceiling(corpus)
+    costs.append(ceiling(corpus))
+    cost = {name: min(c[name] for c in costs) for name in costs[0]}
     per_article = sum(cost.values())
     cores = os.cpu_count() or 1
     ceiling_rate = cores / per_article
@@ -394,7 +400,8 @@ def run(*, items: int = 600, feeds: int = 6, runs: int = 3, latency_seconds: flo
         Figure(SECTION, "latency p95 at half peak", lat["p95"], "s", "lower", "goal <= 5"),
         Figure(SECTION, "latency p99 at half peak", lat["p99"], "s", "lower"),
         Figure(SECTION, "ceiling (raw components)", ceiling_rate, "articles/s", "higher",
-               f"{cores} cores / {per_article * 1000:.1f} ms summed per article"),
+               f"{cores} cores / {per_article * 1000:.1f} ms summed per article; each "
+               "component the fastest of 3 measurements (start, middle, end of the run)"),
         Figure(SECTION, "end-to-end / ceiling", peak / ceiling_rate, "ratio", "higher",
                "goal >= 0.75"),
     ]

@@ -99,14 +99,14 @@ def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]
         return items / elapsed
 
     # Interleaved (raw, ours, poll, raw, ...) so a slow spell of the machine
-    # weighs on all three alike; the median of each.
+    # weighs on all three alike; each the best of its runs (noise on this
+    # shared VM only ever adds time).
     rates: dict[str, list[float]] = {"raw": [], "parse": [], "poll": []}
     for _ in range(runs):
         rates["raw"].append(raw())
         rates["parse"].append(ours_parse())
         rates["poll"].append(ours_poll())
-    raw_rate, parse_rate, poll_rate = (statistics.median(rates[k])
-                                       for k in ("raw", "parse", "poll"))
+    raw_rate, parse_rate, poll_rate = (max(rates[k]) for k in ("raw", "parse", "poll"))
     client.flushdb()
     client.close()
     ratios = [p / r for p, r in zip(rates["poll"], rates["raw"], strict=True)]
@@ -117,7 +117,8 @@ def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]
         Figure(SECTION, "poll to queue (parse + gate + publish)", poll_rate, "items/s",
                "higher"),
         Figure(SECTION, "poll to queue / raw feedparser", poll_rate / raw_rate, "ratio",
-               "higher", f"goal >= 0.8; per run {min(ratios):.2f}-{max(ratios):.2f}"),
+               "higher", f"goal >= 0.8; best rates of {runs} runs; per run "
+               f"{min(ratios):.2f}-{max(ratios):.2f}, median {statistics.median(ratios):.2f}"),
     ]
 
 

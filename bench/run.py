@@ -27,7 +27,7 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "`feedparser.parse` on the same generated feed (1,000 items, bodies of "
         "300-1,500 words, 70% English, 20% Spanish, 10% other) in the same run. "
         "`poll to queue` includes the version gate in the real Redis and publishing "
-        "the batches to the real broker; no network fetch. Median of 7 runs, the "
+        "the batches to the real broker; no network fetch. Best of 7 runs, the "
         "three measurements interleaved in each run.",
     ),
     "index": (
