@@ -149,9 +149,9 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
         f"Written by `{command}` on {when} UTC, commit {commit}; each section names the "
         "command that measured it.",
         f"Machine: {machine()}.",
-        "Each figure is the median of the runs stated in its section; the ratio column "
-        "compares with the previous BENCHMARKS.md (a drop below 0.9x, or a latency rise "
-        "above 1.1x, is flagged when `make bench` runs).",
+        "Each figure is the median, or the best, of the runs stated in its section; the "
+        "ratio column compares with the previous BENCHMARKS.md (a drop below 0.9x, or a "
+        "latency rise above 1.1x, is flagged when `make bench` runs).",
         "",
     ]
     for section, note in notes.items():
