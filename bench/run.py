@@ -70,7 +70,15 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "bench.profile_bench",
         {"docs": 60},
         {"docs": 20},
-        "Where the time goes in the slowest stage.",
+        "Where the time goes in the slowest stage. What earlier profiles of it led to "
+        "(2026-12-03): the reference YAKE package (its own Python objects were the top "
+        "functions after spaCy, ~5 ms a document) was replaced by yake-rust (~0.6 ms); "
+        "lingua on every document (~3 ms) became fastText first, lingua when unsure; "
+        "topic rules scan only when a keyword's first word is present (~5 -> ~1 ms); "
+        "the models are frozen out of the garbage collector's full scans; spaCy batch "
+        "size follows the text length. Left for later: LocalEntity.surfaces "
+        "(services/enrich/entities.py) recomputed on every call, and the cluster index's "
+        "Redis round trips (redis pack/read_response).",
     ),
 }
 
