@@ -155,3 +155,63 @@ def test_failures_are_recorded_on_the_source_and_back_off(
     # exponential backoff: the second failure waits longer than the first
     # (min_interval 60 s: about 120 s after the first, 240 s after the second)
     assert second.next_due - first.next_due > 60
+
+
+def _nitf(version: int, text: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<nitf version="-//IPTC//DTD NITF 3.6//EN" baselang="en"><head><title>Harbour strike</title>
+<docdata><doc-id id-string="NITF-HARBOUR-1"/><du-key key="harbour" version="{version}"/>
+<date.issue norm="20261127T080000Z"/></docdata></head><body><body.head><hedline>
+<hl1>Harbour strike ends</hl1></hedline></body.head><body.content><p>{text}</p>
+</body.content></body></nitf>""".encode()
+
+
+def _newsml1(status: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="utf-8"?><NewsML Version="1.2"><NewsItem>
+<Identification><NewsIdentifier><ProviderId>example.com</ProviderId><DateId>20261127</DateId>
+<NewsItemId>77</NewsItemId><RevisionId PreviousRevision="0" Update="N">2</RevisionId>
+<PublicIdentifier>urn:newsml:example.com:20261127:77</PublicIdentifier></NewsIdentifier>
+</Identification><NewsManagement><FirstCreated>20261127T080000+0000</FirstCreated>
+<ThisRevisionCreated>20261127T090000+0000</ThisRevisionCreated><Status FormalName="{status}"/>
+</NewsManagement><NewsComponent><NewsLines><HeadLine>Port reopens</HeadLine></NewsLines>
+<ContentItem><MediaType FormalName="Text"/><DataContent><nitf><body><body.content>
+<p>{PARAS[0]}</p></body.content></body></nitf></DataContent></ContentItem></NewsComponent>
+</NewsItem></NewsML>""".encode()
+
+
+def test_nitf_and_newsml1_versions_and_kills_go_through_the_gate(
+    poller: tuple[Poller, list[Batch], SourceRegistry],
+) -> None:
+    """The provider's version numbers of the pre-G2 formats reach the real
+    version gate: NITF du-key 3 is sent as version 3, an older du-key 2 with
+    new text is stale, du-key 4 is the next version; a NewsML 1 item turning
+    Canceled is forwarded as a kill of the same document."""
+    p, sent, registry = poller
+    with FeedServer() as server:
+        url = server.publish("/story.xml", _nitf(3, PARAS[0]))
+        source = Source(id="nitf-wire", url=url, type="nitf")
+        registry.put(source)
+        p.poll(source)
+        [first] = [i for b in sent for i in b.items]
+        assert (first.version, first.guid) == (3, "NITF-HARBOUR-1")
+        sent.clear()
+        server.publish("/story.xml", _nitf(2, PARAS[1]))
+        report = p.poll(source)
+        assert (sent, report.stale) == ([], 1)
+        server.publish("/story.xml", _nitf(4, PARAS[1]))
+        p.poll(source)
+        [newer] = [i for b in sent for i in b.items]
+        assert (newer.id, newer.version) == (first.id, 4)
+
+        sent.clear()
+        url = server.publish("/newsml.xml", _newsml1("Usable"))
+        source = Source(id="newsml1-wire", url=url, type="auto")
+        registry.put(source)
+        p.poll(source)
+        [usable] = [i for b in sent for i in b.items]
+        assert (usable.version, usable.pubstatus.value) == (2, "usable")
+        sent.clear()
+        server.publish("/newsml.xml", _newsml1("Canceled"))
+        p.poll(source)
+        [killed] = [i for b in sent for i in b.items]
+        assert (killed.id, killed.pubstatus.value, killed.version) == (usable.id, "canceled", 3)
