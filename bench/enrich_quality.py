@@ -183,18 +183,10 @@ def real_topic_scores(rules: TopicRules, ner: NerModels,
     file it under and the other top levels that would also be fair
     (topics_real.jsonl); our rules on headline + summary in the original
     language, as the stage runs them when there is no translation."""
-    from services.ingest.parsers import SourceRef, parse_document
-
-    base = _fixtures()
-    if base is None:
+    rows = _rows("topics_real.jsonl")
+    items = _fixture_items(rows)
+    if not items:
         return {}
-    rows, items = [], []
-    for row in _rows("topics_real.jsonl"):
-        parsed = parse_document((base / row["file"]).read_bytes(), source=SourceRef(id="bench"),
-                                fetched_at=NOW)
-        [item] = [i for i in parsed.items if i.headline == row["headline"]]
-        rows.append(row)
-        items.append(item)
     languages = [(i.language or "en").split("-")[0].lower() for i in items]
     raw = recognise(items, languages, [None] * len(items), ner)
     entities = tag_entities(items, raw, gazetteer, OfflineResolver())
@@ -217,22 +209,29 @@ def _fixtures() -> Path | None:
     return path if path.is_dir() else None
 
 
-def keyword_items() -> list[tuple[NewsItem, list[str]]]:
-    """The keyword set's stories, parsed from the shared fixtures (each row
-    names a fixture file and the headline of its item), with their gold
-    keyphrases; empty when the fixtures are not there."""
+def _fixture_items(rows: list[dict[str, Any]]) -> list[NewsItem]:
+    """The item of each row (a fixture file and the headline of its item),
+    parsed from the shared fixtures; empty when they are not there."""
     from services.ingest.parsers import SourceRef, parse_document
 
     base = _fixtures()
     if base is None:
         return []
     out = []
-    for row in _rows("keywords_en.jsonl"):
+    for row in rows:
         parsed = parse_document((base / row["file"]).read_bytes(), source=SourceRef(id="bench"),
                                 fetched_at=NOW)
         [item] = [i for i in parsed.items if i.headline == row["headline"]]
-        out.append((item, list(row["gold"])))
+        out.append(item)
     return out
+
+
+def keyword_items() -> list[tuple[NewsItem, list[str]]]:
+    """The keyword set's stories with their gold keyphrases; empty when the
+    fixtures are not there."""
+    rows = _rows("keywords_en.jsonl")
+    return [(item, list(row["gold"])) for item, row in zip(_fixture_items(rows), rows,
+                                                           strict=False)]
 
 
 def _kw_norm(phrase: str) -> str:

@@ -90,9 +90,7 @@ def extract_keywords(
         return []
     try:
         pairs = extractors.for_language(lang).get_n_best(text, n=extractors.top)
-    except Exception:
-        raise
-    except BaseException as exc:
+    except BaseException as exc:  # a panic is not an Exception; everything else re-raises
         if not _is_panic(exc):
             raise
         raise KeywordError(f"yake-rust failed: {exc}") from exc

@@ -34,6 +34,7 @@ __all__ = [
     "Rejected",
     "build_item",
     "finish_items",
+    "legacy_status",
     "looks_like_html",
     "normalise_language",
     "str_or_none",
@@ -111,6 +112,13 @@ class Draft:
     keywords: list[str] = field(default_factory=list)
     associations: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+
+
+def legacy_status(value: str | None) -> str | None:
+    """NewsML 1 ``Status`` / NITF ``management-status``: as pubstatus, with
+    "embargoed" usable (the embargo time is carried on its own)."""
+    status = (value or "").strip().lower()
+    return "usable" if status == "embargoed" else status or None
 
 
 def looks_like_html(value: str) -> bool:

@@ -82,6 +82,18 @@ def _text(el: Any | None) -> str | None:
     return value or None
 
 
+def _attr(el: Any | None, name: str) -> str | None:
+    """An attribute's value, stripped; None when absent or blank."""
+    if el is None:
+        return None
+    value = el.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 def _date(el: Any | None) -> datetime | None:
     return parse_date(_text(el))
 

@@ -39,14 +39,12 @@ from services.ingest.dates import parse_date
 from shared.errors import ParseError
 from shared.models import Concept, Rights, Subject
 
-from ._build import Body, Context, Draft, Rejected
+from ._build import Body, Context, Draft, Rejected, legacy_status
 from ._model import FeedMeta
-from ._newsml import XML_LANG, _child, _children, _local, _text
+from ._newsml import XML_LANG, _attr, _child, _children, _int, _local, _text
 
 __all__ = ["feed_meta", "iter_drafts"]
 
-_STATUS = {"usable": "usable", "embargoed": "usable", "withheld": "withheld",
-           "canceled": "canceled", "cancelled": "canceled"}
 _SKIP_ROLES = frozenset({"stylesheet", "headline", "subheadline", "logo", "photo", "picture",
                          "graphic", "video", "audio", "thumbnail", "preview", "contact",
                          "caption", "icon"})
@@ -54,10 +52,7 @@ _TEXT_FORMATS = ("nitf", "xhtml", "html", "text", "plain")
 
 
 def _formal(el: Any | None) -> str | None:
-    if el is None:
-        return None
-    value = el.get("FormalName")
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return _attr(el, "FormalName")
 
 
 def _first(item: Any, name: str) -> Any | None:
@@ -172,19 +167,18 @@ def _news_item(item: Any) -> Draft | Rejected:
     language_el = _first(item, "Language")
     draft = Draft(
         guid=guid,
-        version=int(revision) if revision and revision.isdigit() else None,
+        version=_int(revision),
         language=_formal(language_el) or item.get(XML_LANG),
     )
     if management is not None:
         draft.published = parse_date(_text(_child(management, "FirstCreated")))
         draft.updated = parse_date(_text(_child(management, "ThisRevisionCreated")))
-        status = (_formal(_child(management, "Status")) or "").lower()
-        draft.pubstatus = _STATUS.get(status, status or None)
-        if status == "embargoed":
+        status = _formal(_child(management, "Status"))
+        draft.pubstatus = legacy_status(status)
+        if (status or "").lower() == "embargoed":
             change = _child(management, "StatusWillChange")
             draft.embargoed = parse_date(_text(_child(change, "DateAndTime")))
-        urgency = _formal(_child(management, "Urgency"))
-        draft.urgency = int(urgency) if urgency and urgency.isdigit() else None
+        draft.urgency = _int(_formal(_child(management, "Urgency")))
     component = _child(item, "NewsComponent")
     if component is None:
         return Rejected("empty_item", "NewsItem without a NewsComponent", guid=guid)

@@ -31,25 +31,10 @@ from services.ingest.dates import parse_date
 from shared.errors import ParseError
 from shared.models import Concept, Rights, Subject
 
-from ._build import Body, Context, Draft, Rejected
-from ._newsml import XML_LANG, _child, _children, _local, _text
+from ._build import Body, Context, Draft, Rejected, legacy_status
+from ._newsml import XML_LANG, _attr, _child, _children, _int, _local, _text
 
 __all__ = ["draft_from_nitf", "iter_drafts"]
-
-_STATUS = {"usable": "usable", "embargoed": "usable", "withheld": "withheld",
-           "canceled": "canceled", "cancelled": "canceled"}
-
-
-def _attr(el: Any | None, name: str) -> str | None:
-    if el is None:
-        return None
-    value = el.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
 
 def _places(docdata: Any) -> list[Concept]:
     out = []
@@ -98,8 +83,7 @@ def draft_from_nitf(nitf: Any) -> Draft:
     if docdata is not None:
         draft.guid = _attr(_child(docdata, "doc-id"), "id-string")
         draft.version = _int(_attr(_child(docdata, "du-key"), "version"))
-        status = (_attr(docdata, "management-status") or "").lower()
-        draft.pubstatus = _STATUS.get(status, status or None)
+        draft.pubstatus = legacy_status(_attr(docdata, "management-status"))
         draft.published = parse_date(_attr(_child(docdata, "date.issue"), "norm"))
         release = parse_date(_attr(_child(docdata, "date.release"), "norm"))
         if release is not None and (draft.published is None or release > draft.published):

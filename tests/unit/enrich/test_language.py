@@ -78,23 +78,26 @@ def test_short_text_goes_to_lingua(detector: LanguageDetector) -> None:
     assert (result.code, result.method) == ("de", "lingua")
 
 
+def _with_fasttext_answer(detector: LanguageDetector, lang: str,
+                          score: float) -> LanguageDetector:
+    """The real lingua behind a first stage that always gives this answer."""
+
+    class Fixed:
+        def detect(self, text: str, **kw: object) -> list[dict[str, object]]:
+            return [{"lang": lang, "score": score}]
+
+    return LanguageDetector(lingua=detector.lingua, fast=Fixed(), known=detector.known)
+
+
 def test_a_fasttext_answer_lingua_does_not_know_goes_to_lingua(
         detector: LanguageDetector) -> None:
-    class Sure:  # fastText certain of a code outside lingua's 75 languages
-        def detect(self, text: str, **kw: object) -> list[dict[str, object]]:
-            return [{"lang": "sh", "score": 0.99}]
-
-    only_lingua = LanguageDetector(lingua=detector.lingua, fast=Sure(), known=detector.known)
+    only_lingua = _with_fasttext_answer(detector, "sh", 0.99)  # outside lingua's 75
     result = detect_language(make_item(headline="", body_text=RU), only_lingua)
     assert (result.code, result.method) == ("ru", "lingua")
 
 
 def test_an_unsure_fasttext_answer_goes_to_lingua(detector: LanguageDetector) -> None:
-    class Unsure:
-        def detect(self, text: str, **kw: object) -> list[dict[str, object]]:
-            return [{"lang": "en", "score": 0.5}]
-
-    unsure = LanguageDetector(lingua=detector.lingua, fast=Unsure(), known=detector.known)
+    unsure = _with_fasttext_answer(detector, "en", 0.5)
     result = detect_language(make_item(headline="", body_text=EN), unsure)
     assert (result.code, result.method) == ("en", "lingua")
 
