@@ -26,6 +26,7 @@ Contract callers may rely on:
 from __future__ import annotations
 
 import re
+import re._casefix as re_casefix  # type: ignore[import-not-found]  # the regex engine's case classes
 import re._parser as re_parser  # type: ignore[import-not-found]  # the stdlib regex parser
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -78,6 +79,11 @@ _INVISIBLE_RE = re.compile(
 )
 # every Unicode space separator plus tab, CR, FF, VT and the line/paragraph separators
 _SPACE_RE = re.compile("[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]+")
+# Anything clean_text would change besides runs of plain spaces: invisible
+# and control characters, CR, and every whitespace character but " " and "\n".
+_UNCLEAN_RE = re.compile(
+    f"{_INVISIBLE_RE.pattern}|[\t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]"
+)
 _BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
@@ -118,6 +124,18 @@ def clean_text(value: str) -> str:
     """NFC, invisible/control characters removed, Unicode spaces made plain,
     runs of spaces collapsed within each line, lines stripped. Newlines are
     kept as they are (use :func:`plain_to_text` to normalise paragraphs)."""
+    if (
+        # already clean (the usual case, e.g. text from an HTML tree): a few
+        # scans in C instead of rebuilding every line
+        "  " not in value
+        and " \n" not in value
+        and "\n " not in value
+        and not value.startswith(" ")
+        and not value.endswith(" ")
+        and _UNCLEAN_RE.search(value) is None
+        and unicodedata.is_normalized("NFC", value)
+    ):
+        return value
     value = _INVISIBLE_RE.sub("", value)
     if not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
@@ -179,7 +197,7 @@ class _Collector:
     def __init__(self, drop: _HtmlDrop, mark_links: bool) -> None:
         self.drop = drop
         self.mark_links = mark_links
-        self.paragraphs: list[str] = []
+        self._blocks: list[str] = []
         self._buf: list[str] = []
 
     def text(self, value: str | None) -> None:
@@ -190,20 +208,31 @@ class _Collector:
         self._buf.append(value)
 
     def flush(self) -> None:
+        """End a block: its text, with a line break for every <br>."""
         if not self._buf:
             return
         raw = "".join(self._buf)
         self._buf = []
         # inside a block, source newlines are just whitespace; "\x00" marks <br>
-        raw = raw.replace("\n", " ").replace("\x00", "\n")
-        raw = clean_text(raw)  # spaces collapsed, every line stripped
-        for chunk in _BLANK_LINE_RE.split(raw):
+        self._blocks.append(raw.replace("\n", " ").replace("\x00", "\n"))
+
+    def paragraphs(self) -> list[str]:
+        """The blocks as paragraphs: a blank line (two <br>) also ends one.
+        The blocks are cleaned in one call, joined by blank lines: cleaning
+        works line by line and NFC never composes across a newline, so this
+        is the same as cleaning each block, without a call per block."""
+        self.flush()
+        text = clean_text(PARAGRAPH_SEP.join(self._blocks))  # spaces collapsed, lines stripped
+        self._blocks = []
+        paragraphs = []
+        for chunk in _BLANK_LINE_RE.split(text):
             paragraph = "\n".join(line for line in chunk.split("\n") if line)
             if not _has_markers(paragraph):
                 if paragraph:
-                    self.paragraphs.append(paragraph)
+                    paragraphs.append(paragraph)
             elif _MARKERS_RE.sub("", paragraph).strip():
-                self.paragraphs.append(_tidy_markers(paragraph))
+                paragraphs.append(_tidy_markers(paragraph))
+        return paragraphs
 
     def dropped(self, el: Any, tag: str) -> bool:
         if tag == "head" and el.get("rend") is not None:
@@ -267,8 +296,7 @@ def element_to_paragraphs(
     rules = rules or default_boilerplate_rules()
     collector = _Collector(rules.html_drop, mark_links)
     collector.walk(element)
-    collector.flush()
-    return collector.paragraphs
+    return collector.paragraphs()
 
 
 def _parse_html(markup: str) -> Any | None:
@@ -438,13 +466,15 @@ class _Plan:
     the rules anchored at the start with ``^`` are tried at position 0 only,
     ``re.match``, instead of at every position; the rules that can only match
     a line with a Cyrillic or Greek letter run only on lines that have one),
-    the others run one by one, in file order, each with the same script gate
-    (None: no gate)."""
+    the others run one by one, in file order, each behind a gate (None: no
+    gate) that skips it when the text lacks the script or every one of the
+    literal strings that any match of the rule needs: a cheap ``in`` test
+    instead of a regex scan that tries the rule at every position."""
 
     merged_drops: tuple[tuple[int, re.Pattern[str] | None,
                               Callable[[str], re.Match[str] | None]], ...]
-    other_anywhere: tuple[tuple[BoilerplateRule, re.Pattern[str] | None], ...]
-    tail: tuple[tuple[BoilerplateRule, re.Pattern[str] | None], ...]
+    other_anywhere: tuple[tuple[BoilerplateRule, _Gate | None], ...]
+    tail: tuple[tuple[BoilerplateRule, _Gate | None], ...]
 
 
 # rules object id -> (the rules, kept alive so the id stays theirs; plans by language)
@@ -484,18 +514,77 @@ def _build_plan(rules: BoilerplateRules, language: str | None) -> _Plan:
                  tuple((r, _gate(r)) for r in active if r.where == "tail"))
 
 
-def _gate(rule: BoilerplateRule) -> re.Pattern[str] | None:
+@dataclass(frozen=True)
+class _Gate:
+    """What every match of a rule needs: a letter of ``script`` and/or one of
+    the ``literals`` (case-folded). Link markers hold no letters, so testing
+    the paragraph with its markers is safe."""
+
+    script: re.Pattern[str] | None
+    literals: tuple[str, ...]
+
+    def may_match(self, text: str, folded: str | None = None) -> bool:
+        """``folded`` is ``fold_case(text)`` when the caller has it."""
+        if self.script is not None and (text.isascii() or self.script.search(text) is None):
+            return False
+        if self.literals:
+            folded = fold_case(text) if folded is None else folded
+            return any(literal in folded for literal in self.literals)
+        return True
+
+
+def _gate(rule: BoilerplateRule) -> _Gate | None:
     script = required_script(rule.pattern.pattern)
-    return _SCRIPT_LETTERS[script] if script else None
+    literals = required_literals(rule.pattern.pattern) or ()
+    if not script and not literals:
+        return None
+    return _Gate(_SCRIPT_LETTERS[script] if script else None, literals)
 
 
-def _apply_gated(rule: BoilerplateRule, gate: re.Pattern[str] | None,
-                 paragraph: str) -> str | None:
-    """:func:`_apply`, skipped when the paragraph lacks the script every
-    match of the rule needs (link markers hold no letters)."""
-    if gate is not None and gate.search(paragraph) is None:
-        return paragraph
-    return _apply(rule, paragraph)
+def _apply_all(gated: Sequence[tuple[BoilerplateRule, _Gate | None]],
+               paragraph: str) -> str | None:
+    """Each rule in turn (:func:`_apply`), skipping those the paragraph cannot
+    match; the paragraph is case-folded once for all the gates and again
+    only after a rule changed it."""
+    current: str | None = paragraph
+    folded: str | None = None
+    for rule, gate in gated:
+        if current is None:
+            return None
+        if gate is not None:
+            if gate.literals and folded is None:
+                folded = fold_case(current)
+            if not gate.may_match(current, folded):
+                continue
+        changed = _apply(rule, current)
+        if changed is not current:
+            folded = None
+        current = changed
+    return current
+
+
+# The regex engine matches a character against a literal, case ignored, when
+# their simple lower cases are equal or in one of a few extra classes (long s
+# and s, micro and mu, final and plain sigma ...). str.lower() is the simple
+# lower case for every character except U+0130 (which it turns into two).
+_CASE_CLASSES = {
+    chr(code): chr(min(code, *others))
+    for code, others in re_casefix._EXTRA_CASES.items()
+    if min(others) < code
+}
+_CASE_CLASS_RE = re.compile("[" + "".join(sorted(_CASE_CLASSES)) + "]")
+
+
+def fold_case(value: str) -> str:
+    """A case folding under which ``literal`` (case ignored) matches somewhere
+    in ``text`` exactly when ``fold_case(literal) in fold_case(text)``, as
+    Python's regex engine decides it with ``re.IGNORECASE``."""
+    if value.isascii():
+        return value.lower()
+    value = value.replace("\u0130", "i").lower()
+    if _CASE_CLASS_RE.search(value) is None:
+        return value
+    return _CASE_CLASS_RE.sub(lambda m: _CASE_CLASSES[m.group()], value)
 
 
 # Letters of a script, with every character outside its main block that
@@ -563,6 +652,59 @@ def _item_script(op: str, av: Any) -> str | None:
     return None
 
 
+# A literal gate is worth its ``in`` tests only when its strings are this long.
+_MIN_LITERAL = 3
+
+
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Case-folded strings of which every match of ``pattern`` (case ignored)
+    contains at least one, found conservatively from the parsed pattern: the
+    first run of literal characters (or branch whose every alternative has
+    one) that no match can skip, each string at least three characters.
+    The strings are folded with :func:`fold_case`, so a text that could match
+    has ``literal in fold_case(text)`` for one of them. None when unsure."""
+    try:
+        parsed = re_parser.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    found = _sequence_literals(list(parsed))
+    return tuple(sorted(found)) if found else None
+
+
+def _sequence_literals(items: Sequence[tuple[Any, Any]]) -> set[str] | None:
+    run: list[str] = []
+    for op, av in items:
+        if str(op) == "LITERAL":
+            run.append(chr(av))
+            continue
+        if len(run) >= _MIN_LITERAL:
+            return {fold_case("".join(run))}
+        run = []
+        found = _item_literals(str(op), av)
+        if found:
+            return found
+    return {fold_case("".join(run))} if len(run) >= _MIN_LITERAL else None
+
+
+def _item_literals(op: str, av: Any) -> set[str] | None:
+    if op == "SUBPATTERN":
+        return _sequence_literals(list(av[-1]))
+    if op == "ATOMIC_GROUP":
+        return _sequence_literals(list(av))
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _, sub = av
+        return _sequence_literals(list(sub)) if low >= 1 else None
+    if op == "BRANCH":
+        found: set[str] = set()
+        for alternative in av[1]:
+            literals = _sequence_literals(list(alternative))
+            if not literals:
+                return None
+            found |= literals
+        return found
+    return None
+
+
 def _anchored(pattern: str) -> bool:
     """True when every match of ``pattern`` starts at position 0: it begins
     with ``^`` and has no top-level ``|`` (whose other branch could match
@@ -603,7 +745,7 @@ def _merged_drop(plan: _Plan, paragraph: str) -> str | None:
         subject = remove_link_markers(line)
         dropped = any(
             len(subject) <= cap
-            and (gate is None or gate.search(subject) is not None)
+            and (gate is None or (not subject.isascii() and gate.search(subject) is not None))
             and find(subject) is not None
             for cap, gate, find in plan.merged_drops
         )
@@ -623,10 +765,8 @@ def strip_boilerplate(
     for paragraph in paragraphs:
         current: str | None = _merged_drop(plan, paragraph)
         before = current
-        for rule, gate in plan.other_anywhere:
-            if current is None:
-                break
-            current = _apply_gated(rule, gate, current)
+        if current is not None and plan.other_anywhere:
+            current = _apply_all(plan.other_anywhere, current)
         if current is not None and current != before:
             # a cut may leave a short line that a drop rule now matches
             current = _merged_drop(plan, current)
@@ -639,11 +779,7 @@ def strip_boilerplate(
     while kept and tail and budget > 0:
         budget -= 1
         last = kept[-1]
-        changed: str | None = last
-        for rule, gate in tail:
-            if changed is None:
-                break
-            changed = _apply_gated(rule, gate, changed)
+        changed = _apply_all(tail, last)
         if changed is None:
             kept.pop()
             continue

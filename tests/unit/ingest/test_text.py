@@ -102,6 +102,26 @@ def test_clean_text_collapses_exactly_the_documented_spaces() -> None:
     for _ in range(20_000):
         value = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
         assert clean_text(value) == reference(value), repr(value)
+    # mostly clean text, which takes the already-clean shortcut, with now and
+    # then one odd character that must not
+    clean = ["a", "b", "é", "e\u0301", "ж", " ", " ", "\n", "\n"]
+    unchanged = 0
+    for _ in range(20_000):
+        value = "".join(rnd.choice(clean) for _ in range(rnd.randint(0, 30)))
+        if rnd.random() < 0.3:
+            at = rnd.randint(0, len(value))
+            value = value[:at] + rnd.choice(alphabet) + value[at:]
+        assert clean_text(value) == reference(value), repr(value)
+        unchanged += clean_text(value) is value
+    assert unchanged > 1000
+
+
+def test_the_clean_shortcut_knows_every_whitespace_character() -> None:
+    """The already-clean test relies on every character ``str.split`` splits
+    on, other than " " and newline, being one it looks for."""
+    splitters = [chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".split()) == 2]
+    assert len(splitters) > 20
+    assert [c for c in splitters if c not in " \n" and not text._UNCLEAN_RE.match(c)] == []
 
 
 def test_plain_text_paragraph_rules() -> None:
@@ -334,10 +354,45 @@ def test_required_script(pattern: str, script: str | None) -> None:
     assert text.required_script(pattern) == script
 
 
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r"(?:^|(?<=[.!?]))\s*(?:read more|continue reading)\s*$",
+         ("continue reading", "read more")),
+        (r"(?:lire la suite|lire plus)", ("lire ",)),  # the parser factors the common prefix out
+        (r"^Straße\b", ("straße",)),
+        (r"^(?:ab|abc)", None),  # one branch has under three letters
+        (r"^ab?cd", None),  # optional letter breaks the run
+        (r"(?:story)?\s*source:", ("source:",)),  # an optional group is skipped
+        (r"^\W*$", None),
+        ("(", None),
+    ],
+)
+def test_required_literals(pattern: str, literals: tuple[str, ...] | None) -> None:
+    assert text.required_literals(pattern) == literals
+
+
+def test_fold_case_agrees_with_the_regex_engine() -> None:
+    """``fold_case(literal) in fold_case(text)`` exactly when ``literal``
+    matches in ``text`` with re.IGNORECASE, on random strings of the letters
+    whose case rules are odd (dotted and dotless i, long s, sigmas, micro and
+    mu, iota and ypogegrammeni, sharp s, Kelvin sign, Cyrillic variants)."""
+    rng = random.Random(5)
+    alphabet = "iIİısSſσςΣµμΜιͅιβϐkKKaAßẞ ﬅﬆтᲄᲅ"
+    checked = 0
+    for _ in range(50_000):
+        literal = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        engine = re.search(re.escape(literal), value, re.IGNORECASE) is not None
+        assert (text.fold_case(literal) in text.fold_case(value)) == engine, (literal, value)
+        checked += engine
+    assert checked > 1000  # both outcomes were exercised
+
+
 def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Script gates and start-anchored ``re.match`` against the same rules
-    with neither, for every language's plan and the unknown one, on every
-    paragraph of the real feeds plus promo lines of each script."""
+    """Script and literal gates and start-anchored ``re.match`` against the
+    same rules with none of them, for every language's plan and the unknown
+    one, on every paragraph of the real feeds plus promo lines of each script."""
     import feedparser
 
     samples: list[list[str]] = []
@@ -349,6 +404,8 @@ def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.Monk
     samples.append(["Story text.", "Читайте Суспільне у Telegram"])
     samples.append(["Текст новости.", "Подписывайтесь на наш канал в Telegram"])
     samples.append(["Share this article", "Story.", "Read more"])
+    samples.append(["Story.", "Ein Satz. WEİTERLESEN …"])  # U+0130 folds to "i" in the regex engine
+    samples.append(["Texte.", "Fin. LIRE LA ſUITE…"])  # long s matches "s"
     rules = load_boilerplate_rules()
     languages = [None, "xx", *sorted(k for k in rules.by_language if k != "*")]
 
@@ -358,6 +415,7 @@ def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.Monk
 
     fast = outputs()
     monkeypatch.setattr(text, "required_script", lambda pattern: None)
+    monkeypatch.setattr(text, "required_literals", lambda pattern: None)
     monkeypatch.setattr(text, "_anchored", lambda pattern: False)
     plain = outputs()
     text._PLANS.clear()
@@ -365,3 +423,6 @@ def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.Monk
     assert fast == plain
     promo = samples.index(["Story text.", "Читайте Суспільне у Telegram"])
     assert fast[promo] == ["Story text."]  # language None: every rule, gated ones too
+    odd_case = samples.index(["Story.", "Ein Satz. WEİTERLESEN …"])
+    assert fast[odd_case] == ["Story.", "Ein Satz."]
+    assert fast[odd_case + 1] == ["Texte.", "Fin."]
