@@ -52,7 +52,8 @@ def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]
     from shared.celery_app import create_app
     from shared.dlq import DeadLetterStore
     from shared.models import Batch
-    from shared.runtime import redis_client
+    from shared.queues import ENRICH
+    from shared.runtime import redis_client, send_batch
     from shared.settings import Settings
 
     data = rss(make_items(items, seed=11))
@@ -82,8 +83,7 @@ def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]
 
         def send(batch: Batch) -> None:
             nonlocal sent
-            app.send_task("wirestream.enrich.enrich_batch",
-                          args=[batch.model_dump(mode="json")], queue="enrich")
+            send_batch(app, ENRICH, batch)
             sent += len(batch.items)
 
         registry = SourceRegistry(client)

@@ -8,6 +8,8 @@ Redis (this session's database) and Elasticsearch (this session's prefix).
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import signal
@@ -26,7 +28,7 @@ from shared.celery_app import create_app
 from shared.harness import PipelineProcesses, wait_for
 from shared.models import Batch, content_hash, item_id
 from shared.queues import INDEX, QUEUES, STAGE_TASKS
-from shared.runtime import redis_client
+from shared.runtime import batch_repr, redis_client, send_batch
 from shared.settings import Settings
 from tests.unit.test_shared import make_item
 
@@ -87,10 +89,9 @@ def _items(tag: str, batches: int, per_batch: int) -> list[Batch]:
 
 def _send(settings: Settings, stage: str, batches: list[Batch]) -> None:
     app = create_app(settings)
-    task, queue = STAGE_TASKS[stage]
     with app.connection_for_write() as conn:
         for batch in batches:
-            app.send_task(task, args=[batch.model_dump(mode="json")], queue=queue, connection=conn)
+            send_batch(app, stage, batch, connection=conn)
 
 
 def _count(settings: Settings, es_admin: Elasticsearch, source: str) -> int:
@@ -237,3 +238,21 @@ def test_sigterm_drains_in_flight_work_and_loses_nothing(
         assert list(DeadLetterStore(client).iter(source="ops-drain")) == []
     finally:
         procs.stop()
+
+
+def test_batch_messages_show_a_short_summary_as_their_arguments(
+    settings: Settings, client: redis.Redis
+) -> None:
+    """Task events and worker logs show a batch as its size, correlation id
+    and first item (the message's argsrepr), not a repr of its documents;
+    the body still carries the whole batch."""
+    [batch] = _items("argsrepr", 1, 3)
+    send_batch(create_app(settings), INDEX, batch)
+    [raw] = client.lrange(STAGE_TASKS[INDEX][1], 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["argsrepr"] == batch_repr(batch)
+    assert message["headers"]["argsrepr"].startswith("(<batch of 3 items, correlation argsrepr-0,")
+    assert message["headers"]["kwargsrepr"] == "{}"
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert kwargs == {}
+    assert Batch.model_validate(args[0]) == batch
