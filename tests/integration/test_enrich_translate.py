@@ -112,3 +112,37 @@ def test_translator_down_gives_a_failed_translation_with_the_reason(
             [make_item(headline="Hola mundo")], ["es"])
     assert tr.status is TranslationStatus.failed
     assert failure is not None and failure.reason == "translator_unavailable"
+
+
+# Headline-like fragments without a full stop, whose words Apertium would
+# reorder or re-case across a plain blank line ("La casa" + "blanca y grande"
+# came back as "The white" + "and big house"), plus ordinary sentences.
+FRAGMENTS = [
+    "Madrid aprueba un plan de vivienda",
+    "Casa roja",
+    "crisis económica",
+    "La casa",
+    "blanca y grande",
+    "El presidente del Gobierno",
+    "Los precios suben en Barcelona.",
+    "Miles de personas se concentraron en el centro de Sevilla el lunes contra la reforma. "
+    "Las autoridades informaron de 163 nuevos casos, la cifra más alta desde la primavera.",
+    "Seguir leyendo",
+]
+
+
+@pytest.mark.parametrize("pair", ["spa|eng", "cat|eng"])
+def test_joined_requests_translate_each_chunk_as_it_would_alone(
+    apy: ApertiumBackend, pair: str
+) -> None:
+    """Chunks sent together come back exactly as each sent alone: the
+    separator (a paragraph holding only a full stop) is a sentence end that
+    no word, rule or capitalisation crosses."""
+    texts = FRAGMENTS if pair == "spa|eng" else [
+        "La casa", "blanca i gran", "El govern de Catalunya", "crisi econòmica",
+        "Els preus pugen a Girona."]
+    alone = [apy._translate_one(pair, text) for text in texts]
+    assert apy.translate(pair, texts) == alone
+    # the fragments are sensitive: joined by a mere blank line, they do cross
+    naive = apy._translate_one(pair, "\n\n".join(texts)).split("\n\n")
+    assert naive != alone

@@ -105,6 +105,42 @@ def test_apertium_translates_each_chunk_by_form_post() -> None:
     assert backend.translate("spa|eng", ["hola mundo", "mundo"]) == ["hello world", "world"]
 
 
+def test_apertium_joins_chunks_into_few_requests_and_splits_the_answer() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(httpx.QueryParams(request.content.decode()))["q"])
+        return apy_ok(request)
+
+    backend, _ = apy(handler)
+    backend.max_request_chars = 30
+    texts = ["hola", "mundo hola", "hola mundo, hola mundo", "mundo"]
+    assert backend.translate("spa|eng", texts) == [
+        "hello", "world hello", "hello world, hello world", "world"]
+    # grouped under the request limit, joined by a paragraph holding a full stop
+    assert seen == ["hola\n\n.\n\nmundo hola", "hola mundo, hola mundo\n\n.\n\nmundo"]
+
+
+def test_apertium_sends_chunks_alone_when_the_separator_cannot_be_trusted() -> None:
+    seen: list[str] = []
+
+    def eats_separators(request: httpx.Request) -> httpx.Response:
+        q = dict(httpx.QueryParams(request.content.decode()))["q"]
+        seen.append(q)
+        text = q.replace("\n\n.\n\n", " ").replace("hola", "hello")
+        return httpx.Response(200, json={"responseData": {"translatedText": text},
+                                         "responseStatus": 200})
+
+    backend, _ = apy(eats_separators)
+    assert backend.translate("spa|eng", ["hola", "hola"]) == ["hello", "hello"]
+    assert seen == ["hola\n\n.\n\nhola", "hola", "hola"]  # the lost split is redone alone
+    seen.clear()
+    # a chunk that holds the separator itself is never joined
+    backend, _ = apy(eats_separators)
+    assert backend.translate("spa|eng", ["uno\n\n.\n\ndos", "hola"]) == ["uno dos", "hello"]
+    assert seen == ["uno\n\n.\n\ndos", "hola"]
+
+
 def test_apertium_transient_errors_are_retried_with_backoff() -> None:
     calls = {"n": 0}
 
