@@ -33,7 +33,8 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
+from typing import Any
 
 import numpy as np
 import redis
@@ -124,49 +125,109 @@ class ClusterIndex:
     def assign(self, items: Sequence[NewsItem]) -> list[str | None]:
         """Cluster id per item (None for items too short to compare)."""
         try:
-            return [self._assign_one(item) for item in items]
+            return self._assign_batch(items)
         except redis.RedisError as exc:
             raise ServiceUnavailable(f"cluster index: {exc}", reason="redis_unavailable") from exc
 
-    def _assign_one(self, item: NewsItem) -> str | None:
-        minhash = signature(item, self.num_perm)
-        if minhash is None:
-            return None
-        band_keys = self._band_keys(minhash)
+    def _assign_batch(self, items: Sequence[NewsItem]) -> list[str | None]:
+        """Three round trips per batch, whatever its size: every item's stored
+        cluster and band neighbours (SUNION of its band sets), the candidates'
+        signatures and clusters, then one script call writing everything.
+        Items are decided in order, each seeing the earlier ones of the batch
+        (kept here until the write), so the result is what assigning them
+        one by one would give (a test compares the two)."""
+        sigs = [signature(item, self.num_perm) for item in items]
+        live = [i for i, m in enumerate(sigs) if m is not None]
+        if not live:
+            return [None] * len(items)
+        bands = {i: self._band_keys(sigs[i]) for i in live}
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.get(f"{self.prefix}c:{item.id}")
-            for key in band_keys:
-                pipe.smembers(key)
-            existing_raw, *members = pipe.execute()
-        existing = existing_raw.decode() if existing_raw else None
-        candidates = sorted({m.decode() for ids in members for m in ids} - {item.id})
-        candidates = candidates[:MAX_CANDIDATES]
-        cluster = existing
-        if candidates and existing is None:
+            for i in live:
+                pipe.get(f"{self.prefix}c:{items[i].id}")
+                pipe.sunion(bands[i])
+            raw = pipe.execute()
+        stored = {i: raw[2 * n] for n, i in enumerate(live)}
+        neighbours = {i: {m.decode() for m in raw[2 * n + 1]} - {items[i].id}
+                      for n, i in enumerate(live)}
+        # Adding this batch's items to a candidate list can only push stored
+        # ids out of its first MAX_CANDIDATES, never in: fetching each item's
+        # first MAX_CANDIDATES stored ones is enough.
+        wanted = sorted({c for i in live if stored[i] is None
+                         for c in sorted(neighbours[i])[:MAX_CANDIDATES]})
+        known: dict[str, tuple[bytes | None, bytes | None]] = {}
+        if wanted:
             with self.client.pipeline(transaction=False) as pipe:
-                for doc_id in candidates:
+                for doc_id in wanted:
                     pipe.get(f"{self.prefix}s:{doc_id}")
                     pipe.get(f"{self.prefix}c:{doc_id}")
                 raw = pipe.execute()
-            best = (0.0, "")
-            ours = minhash.hashvalues.astype(DTYPE)
-            for doc_id, sig, their_cluster in zip(candidates, raw[::2], raw[1::2], strict=True):
-                if sig is None or len(sig) != self.num_perm * np.dtype(DTYPE).itemsize:
-                    continue
-                # MinHash.jaccard without building a MinHash per candidate
-                theirs = np.frombuffer(sig, dtype=DTYPE)
-                similarity = float(np.count_nonzero(ours == theirs)) / self.num_perm
-                if similarity >= self.threshold and similarity > best[0]:
-                    best = (similarity, their_cluster.decode() if their_cluster
-                            else f"c-{doc_id}")
-            cluster = best[1] or None
-        cluster = cluster or f"c-{item.id}"
-        with self.client.pipeline(transaction=False) as pipe:
-            for key in band_keys:
-                pipe.sadd(key, item.id)
-                pipe.expire(key, self.ttl)
-            packed = minhash.hashvalues.astype(DTYPE).tobytes()
-            pipe.set(f"{self.prefix}s:{item.id}", packed, ex=self.ttl)
-            pipe.set(f"{self.prefix}c:{item.id}", cluster, ex=self.ttl)
-            pipe.execute()
-        return cluster
+            known = {d: (raw[2 * n], raw[2 * n + 1]) for n, d in enumerate(wanted)}
+        out: list[str | None] = [None] * len(items)
+        batch_bands: dict[str, set[str]] = {}  # band key -> ids written by this batch
+        writes: list[tuple[str, list[str], bytes, str]] = []
+        for i in live:
+            item, ours = items[i], sigs[i].hashvalues.astype(DTYPE).tobytes()  # type: ignore[union-attr]
+            # a stored cluster (or one given earlier in this batch) is kept
+            cluster = next((w[3] for w in reversed(writes) if w[0] == item.id), None)
+            if cluster is None and stored[i] is not None:
+                cluster = stored[i].decode()
+            if cluster is None:
+                mates = {m for key in bands[i] for m in batch_bands.get(key, ())} - {item.id}
+                candidates = sorted(neighbours[i] | mates)[:MAX_CANDIDATES]
+                cluster = self._best(ours, candidates, known, writes)
+            cluster = cluster or f"c-{item.id}"
+            out[i] = cluster
+            writes.append((item.id, bands[i], ours, cluster))
+            for key in bands[i]:
+                batch_bands.setdefault(key, set()).add(item.id)
+        keys: list[str] = []
+        args: list[bytes | str | int] = [self.ttl]
+        for doc_id, band_keys, packed, cluster in writes:
+            keys.extend(band_keys)
+            keys.extend((f"{self.prefix}s:{doc_id}", f"{self.prefix}c:{doc_id}"))
+            args.extend((doc_id, len(band_keys), packed, cluster))
+        self._write(keys=keys, args=args, client=self.client)
+        return out
+
+    def _best(self, ours: bytes, candidates: list[str],
+              known: dict[str, tuple[bytes | None, bytes | None]],
+              writes: list[tuple[str, list[str], bytes, str]]) -> str | None:
+        """The cluster of the most similar candidate at or above the
+        threshold; this batch's own writes override what Redis held."""
+        latest = {doc_id: (packed, cluster.encode()) for doc_id, _, packed, cluster in writes}
+        mine = np.frombuffer(ours, dtype=DTYPE)
+        best = (0.0, "")
+        for doc_id in candidates:
+            sig, their_cluster = latest.get(doc_id) or known.get(doc_id, (None, None))
+            if sig is None or len(sig) != self.num_perm * np.dtype(DTYPE).itemsize:
+                continue
+            # MinHash.jaccard without building a MinHash per candidate
+            theirs = np.frombuffer(sig, dtype=DTYPE)
+            similarity = float(np.count_nonzero(mine == theirs)) / self.num_perm
+            if similarity >= self.threshold and similarity > best[0]:
+                best = (similarity, their_cluster.decode() if their_cluster else f"c-{doc_id}")
+        return best[1] or None
+
+    @cached_property
+    def _write(self) -> Any:
+        return self.client.register_script(_WRITE)
+
+
+# ARGV: ttl, then per document: id, number of band keys, signature, cluster.
+# KEYS: per document, its band keys, then its signature and cluster keys.
+_WRITE = """
+local ttl = tonumber(ARGV[1])
+local k = 1
+for a = 2, #ARGV, 4 do
+  local id = ARGV[a]
+  for _ = 1, tonumber(ARGV[a + 1]) do
+    redis.call('SADD', KEYS[k], id)
+    redis.call('EXPIRE', KEYS[k], ttl)
+    k = k + 1
+  end
+  redis.call('SET', KEYS[k], ARGV[a + 2], 'EX', ttl)
+  redis.call('SET', KEYS[k + 1], ARGV[a + 3], 'EX', ttl)
+  k = k + 2
+end
+return k - 1
+"""
