@@ -27,8 +27,10 @@ its id from the registry (services.enrich.aliases).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import Any
 
 from services.enrich.aliases import Candidate, Resolver
@@ -63,6 +65,8 @@ SPACY_TYPES = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "GPE", "LOC": "LOC", "FA
                "EVENT": "EVENT", "NORP": "NORP"}
 NATASHA_TYPES = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC"}
 FIELDS = ("headline", "summary", "body_text")
+# between an item's fields in its one spaCy document
+FIELD_SEP = "\n\n"
 # spaCy's batch size for nlp.pipe, from a budget of characters: memory grows
 # with the text in a batch, speed with the number of texts. Measured on 300
 # stories of 300-1,500 words (headline, body, headline, ...): 32 texts a
@@ -151,24 +155,34 @@ def recognise(
     translations: Sequence[Translation | None],
     models: NerModels,
 ) -> list[list[RawMention]]:
-    """Raw mentions per item; one ``nlp.pipe`` over the whole batch."""
+    """Raw mentions per item; one ``nlp.pipe`` over the whole batch, one
+    spaCy document per item: its fields joined by blank lines (as a reader
+    sees the story: the headline is read with the text it heads), and every
+    entity mapped back to its field. spaCy's cost is partly per document, so
+    this is also ~7% faster than a document per field. An entity that would
+    straddle two fields (never seen: a blank line ends an entity) is dropped."""
     out: list[list[RawMention]] = [[] for _ in items]
-    english: list[tuple[int, str, str]] = []
+    english: list[tuple[int, list[tuple[str, str]]]] = []
     for index, (item, lang, tr) in enumerate(zip(items, languages, translations, strict=True)):
         recogniser, texts = _texts_for(item, lang, tr)
-        if recogniser == "en":
-            english.extend((index, f, t) for f, t in texts)
+        if recogniser == "en" and texts:
+            english.append((index, texts))
         elif recogniser == "ru" and models.russian is not None:
             for f, t in texts:
                 out[index].extend(_natasha(models.russian, f, t))
-    batch_size = pipe_batch_size([t for _, _, t in english])
-    docs = models.english.pipe((t for _, _, t in english), batch_size=batch_size)
-    for (index, fld, text), doc in zip(english, docs, strict=True):
+    joined = [FIELD_SEP.join(t for _, t in texts) for _, texts in english]
+    docs = models.english.pipe(joined, batch_size=pipe_batch_size(joined))
+    for (index, texts), doc in zip(english, docs, strict=True):
+        starts = list(accumulate((len(t) + len(FIELD_SEP) for _, t in texts[:-1]), initial=0))
         for ent in doc.ents:
             kind = SPACY_TYPES.get(ent.label_)
             if kind is None:
                 continue
-            start, end = ent.start_char, ent.end_char
+            which = bisect_right(starts, ent.start_char) - 1
+            fld, text = texts[which]
+            start, end = ent.start_char - starts[which], ent.end_char - starts[which]
+            if end > len(text):
+                continue
             out[index].append(RawMention(fld, start, end, text[start:end], kind,
                                          text[start:end], text[end:end + 60], "en"))
     return out

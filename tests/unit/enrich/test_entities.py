@@ -71,6 +71,25 @@ def test_ner_only_pipeline_finds_what_the_full_pipeline_finds(models: NerModels)
     assert models.english.pipe_names == ["ner"]
 
 
+def test_one_document_per_item_and_each_mention_back_in_its_field(models: NerModels) -> None:
+    """The fields are read as one spaCy document; every mention's offsets
+    are its field's, across several items of one batch."""
+    items = [
+        make_item(headline="Macron meets Zelensky in Paris",
+                  summary="The French president hosted Volodymyr Zelenskyy.", body_text=EN_BODY),
+        make_item(headline="Apple and Microsoft shares rise",
+                  body_text="Shares of Apple rose on Wall Street after Tim Cook spoke in London."),
+    ]
+    raw = recognise(items, ["en", "en"], [None, None], models)
+    for item, mentions in zip(items, raw, strict=True):
+        fields = {m.field for m in mentions}
+        assert "headline" in fields and "body_text" in fields
+        for m in mentions:
+            assert getattr(item, m.field)[m.start:m.end] == m.text, m
+    assert "summary" in {m.field for m in raw[0]}
+    assert any(m.text == "Tim Cook" and m.field == "body_text" for m in raw[1])
+
+
 def test_short_forms_resolve_to_the_full_name_with_offsets(
     models: NerModels, gazetteer: Gazetteer
 ) -> None:
