@@ -47,6 +47,7 @@ from services.enrich.names import (
     person_parts,
 )
 from shared.errors import PayloadError, ServiceUnavailable
+from shared.redis_writes import WriteBatch
 
 __all__ = [
     "Candidate",
@@ -220,28 +221,29 @@ class EntityRegistry:
 
     def _remember(self, candidates: Sequence[Candidate], ids: list[str],
                   records: dict[str, dict[str, str]]) -> None:
-        with self.client.pipeline(transaction=False) as pipe:
-            for c, entity_id in zip(candidates, ids, strict=True):
-                key = f"{P}e:{entity_id}"
-                record = records.setdefault(entity_id, {})
-                pipe.hsetnx(key, "name", c.name)
-                pipe.hsetnx(key, "type", c.type)
-                # mirror HSETNX in memory: the first candidate names a new entity
-                record.setdefault("name", c.name)
-                if not record["name"]:
-                    record["name"] = c.name
-                if _better_name(c, record):
-                    pipe.hset(key, "name", c.name)
-                    record["name"] = c.name
-                if c.variants:
-                    pipe.sadd(f"{P}v:{entity_id}", *c.variants)
-                keys = [c.key, *c.extra_keys]
-                for alias in keys:
-                    pipe.hsetnx(ALIAS, alias, entity_id)
-                pipe.sadd(f"{P}k:{entity_id}", *keys)
-                if c.type == "PERSON" and c.surname and not c.surname_only:
-                    pipe.sadd(f"{P}sn:{c.surname}", entity_id)
-            pipe.execute()
+        # thousands of small writes per batch: one script call, not a pipeline
+        writes = WriteBatch(self.client)
+        for c, entity_id in zip(candidates, ids, strict=True):
+            key = f"{P}e:{entity_id}"
+            record = records.setdefault(entity_id, {})
+            writes.add("HSETNX", key, "name", c.name)
+            writes.add("HSETNX", key, "type", c.type)
+            # mirror HSETNX in memory: the first candidate names a new entity
+            record.setdefault("name", c.name)
+            if not record["name"]:
+                record["name"] = c.name
+            if _better_name(c, record):
+                writes.add("HSET", key, "name", c.name)
+                record["name"] = c.name
+            if c.variants:
+                writes.add("SADD", f"{P}v:{entity_id}", *c.variants)
+            keys = [c.key, *c.extra_keys]
+            for alias in keys:
+                writes.add("HSETNX", ALIAS, alias, entity_id)
+            writes.add("SADD", f"{P}k:{entity_id}", *keys)
+            if c.type == "PERSON" and c.surname and not c.surname_only:
+                writes.add("SADD", f"{P}sn:{c.surname}", entity_id)
+        writes.execute()
 
     # ----------------------------------------------------------- operators
     def get(self, entity_id: str) -> EntityRecord | None:
