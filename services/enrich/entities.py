@@ -190,11 +190,18 @@ def recognise(
 
 def _natasha(models: RussianNer, fld: str, text: str) -> list[RawMention]:
     from natasha import Doc
+    from natasha.doc import inject_morph  # type: ignore[import-untyped]
 
     doc = Doc(text)
     doc.segment(models.segmenter)
-    doc.tag_morph(models.morph)
     doc.tag_ner(models.ner)
+    # Morphology serves only to put names in the nominative: tag the
+    # sentences that hold a name (the tagger reads each sentence on its own,
+    # so their tags are those of a whole-document run; a test compares).
+    named = [sent for sent in doc.sents if sent.spans]
+    for sent, markup in zip(named, models.morph.map([[t.text for t in s.tokens] for s in named]),
+                            strict=True):
+        inject_morph(sent.tokens, markup.tokens)
     out = []
     for span in doc.spans:
         kind = NATASHA_TYPES.get(span.type)

@@ -90,6 +90,52 @@ def test_one_document_per_item_and_each_mention_back_in_its_field(models: NerMod
     assert any(m.text == "Tim Cook" and m.field == "body_text" for m in raw[1])
 
 
+def test_russian_names_are_normalised_as_with_whole_document_morphology(
+    models: NerModels,
+) -> None:
+    """Morphology is tagged only in sentences that hold a name; the mentions
+    and their nominative forms are those of tagging every sentence, on the
+    real Russian feeds of the fixtures (every item) and the labelled set."""
+    import json
+
+    import feedparser
+    from natasha import Doc
+
+    from services.enrich.entities import _natasha
+    from services.ingest.text import html_to_text
+    from tests.conftest import ROOT, fixtures_dir
+
+    texts = [RU_BODY] + [json.loads(line)["text"] for line in
+                         (ROOT / "bench/data/enrich/ner_ru.jsonl").read_text().splitlines()]
+    feeds = fixtures_dir()
+    if feeds is not None:
+        for name in ("aif_rss2_ru_2019.xml", "oren-ru_rss2_ru_2014_windows-1251.xml"):
+            for entry in feedparser.parse((feeds / "feeds" / "real" / name).read_bytes()).entries:
+                texts += [entry.get("title", ""), html_to_text(entry.get("summary", ""))]
+    assert models.russian is not None
+    russian = models.russian
+
+    def whole_document(text: str) -> list[tuple[int, int, str, str]]:
+        doc = Doc(text)
+        doc.segment(russian.segmenter)
+        doc.tag_morph(russian.morph)
+        doc.tag_ner(russian.ner)
+        out = []
+        for span in doc.spans:
+            span.normalize(russian.vocab)
+            out.append((span.start, span.stop, span.type, span.normal or span.text))
+        return out
+
+    compared = 0
+    for text in filter(None, texts):
+        ours = [(m.start, m.end, m.normal) for m in _natasha(russian, "body_text", text)]
+        theirs = [(a, b, normal) for a, b, kind, normal in whole_document(text)
+                  if kind in ("PER", "LOC", "ORG")]
+        assert ours == theirs, text
+        compared += len(ours)
+    assert compared > (30 if feeds is not None else 10)
+
+
 def test_short_forms_resolve_to_the_full_name_with_offsets(
     models: NerModels, gazetteer: Gazetteer
 ) -> None:
