@@ -217,6 +217,9 @@ def classify(
         lengths = rules.prefix_lengths.get(lang, frozenset())
         stems = {w[:n] for w in words for n in lengths if n <= len(w)}
         texts.append((lang, FIELD_WEIGHT[name], text, words, stems))
+    # each entity's names, case-folded once rather than once per rule
+    named = [(entity, {entity.name.casefold(), *(v.casefold() for v in entity.variants)})
+             for entity in entities]
     raw: dict[str, float] = {}
     for rule in rules.rules:
         score = 0.0
@@ -224,9 +227,8 @@ def classify(
             pattern = rule.patterns.get(lang)
             if pattern is not None and rule.keys[lang].may_match(words, stems):
                 score += weight * len(pattern.findall(text))
-        for entity in entities:
-            if rule.entities and (entity.name.casefold() in rule.entities or any(
-                    v.casefold() in rule.entities for v in entity.variants)):
+        for entity, names in named:
+            if rule.entities and not names.isdisjoint(rule.entities):
                 score += min(ENTITY_CAP, max(1, len(entity.mentions)))
             score += rule.entity_types.get(entity.type, 0.0)
             if entity.country_code and entity.country_code in rule.places:
