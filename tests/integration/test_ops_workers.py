@@ -256,3 +256,35 @@ def test_batch_messages_show_a_short_summary_as_their_arguments(
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
     assert kwargs == {}
     assert Batch.model_validate(args[0]) == batch
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def test_enrich_pool_processes_load_their_models_before_any_task(
+    test_env: dict[str, str], client: redis.Redis, tmp_path: Path
+) -> None:
+    """Each pool process of the enrich worker loads its models (spaCy,
+    natasha, the gazetteer ...) as it starts, with no task sent, so no batch
+    waits seconds for them; the processes stay up (they report in at once)."""
+    procs = PipelineProcesses(ROOT, env=test_env, scheduler=False, concurrency={"enrich": 2})
+    procs.log_dir = tmp_path
+    try:
+        procs.start_worker("enrich")
+        assert wait_for(lambda: len(procs.pool_pids("enrich")) == 2, 60)
+        pids = procs.pool_pids("enrich")
+        assert wait_for(lambda: all(_rss_mb(p) > 300 for p in pids), 120), [
+            _rss_mb(p) for p in pids]
+        assert procs.pool_pids("enrich") == pids  # none was killed and replaced
+        assert client.llen("enrich") == 0 and client.hlen("unacked") == 0
+        log = (tmp_path / "enrich.log").read_text()
+        assert "loading the enrich models failed" not in log
+    finally:
+        procs.stop()
