@@ -183,8 +183,7 @@ class EntityRegistry:
             winners = self.client.hmget(ALIAS, [c.key for _, c in new])
             for (i, _), winner in zip(new, winners, strict=True):
                 ids[i] = _s(winner)
-        final = self._follow([i or "" for i in ids])
-        records = self._records(final)
+        final, records = self._follow_records([i or "" for i in ids])
         self._remember(candidates, final, records)
         # every candidate of one entity gets the name the registry now holds
         return [(entity_id, records[entity_id]["name"]) for entity_id in final]
@@ -209,6 +208,25 @@ class EntityRegistry:
                 return current
             current = [t or c for c, t in zip(current, targets, strict=True)]
         return current
+
+    def _follow_records(self, ids: list[str]) -> tuple[list[str], dict[str, dict[str, str]]]:
+        """:meth:`_follow`, then :meth:`_records` of the survivors, from the
+        same reads: an entity's hash holds its ``merged_into``, so one HGETALL
+        per entity serves both (usually a single pipeline; one more per
+        merge hop)."""
+        records: dict[str, dict[str, str]] = {}
+        current = list(ids)
+        for _ in range(MAX_MERGE_HOPS):
+            missing = sorted({i for i in current if i not in records})
+            records.update(self._records(missing) if missing else {})
+            targets = [records[i].get("merged_into") or "" for i in current]
+            if not any(targets):
+                break
+            current = [t or c for c, t in zip(current, targets, strict=True)]
+        else:
+            missing = sorted({i for i in current if i not in records})
+            records.update(self._records(missing) if missing else {})
+        return current, {i: records[i] for i in set(current)}
 
     def _records(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
         unique = sorted(set(ids))

@@ -119,3 +119,17 @@ def test_given_name_spelling_variants_meet_when_the_surname_is_unique(
     [(latin, _)] = registry.resolve([person("Recep Tayyip Erdogan")])
     [(cyrillic, name)] = registry.resolve([person("Реджеп Тайип Эрдоган")])
     assert cyrillic == latin and name == "Recep Tayyip Erdogan"
+
+
+def test_resolve_follows_a_chain_of_merges_to_the_survivor(redis_db: redis.Redis) -> None:
+    """A name whose entity was merged into one that was merged in turn gets
+    the last survivor's id and name (each hash holds its ``merged_into``)."""
+    registry = EntityRegistry(redis_db)
+    [(first, _)] = registry.resolve([person("Ada Lovelace")])
+    [(middle, _)] = registry.resolve([person("Augusta Byron")])
+    [(last, _)] = registry.resolve([person("Augusta King")])
+    assert len({first, middle, last}) == 3
+    redis_db.hset(f"ws:ent:e:{last}", "merged_into", middle)
+    redis_db.hset(f"ws:ent:e:{middle}", "merged_into", first)
+    assert registry.resolve([person("Augusta King"), person("Augusta Byron")]) == [
+        (first, "Ada Lovelace"), (first, "Ada Lovelace")]
