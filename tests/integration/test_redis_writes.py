@@ -20,7 +20,7 @@ def test_commands_run_in_order_with_their_own_semantics(redis_db: redis.Redis) -
     assert len(writes) == 7
     assert writes.execute() == 7
     assert len(writes) == 0
-    assert redis_db.hget("t:w:e", "name") == "Olaf Scholz (SPD)".encode()
+    assert redis_db.hget("t:w:e", "name") == b"Olaf Scholz (SPD)"
     assert redis_db.smembers("t:w:v") == {b"Scholz", b"Olaf Scholz", "Шольц".encode()}
     assert redis_db.get("t:w:sig") == b"\x00\xff\x10"
     assert 0 < redis_db.ttl("t:w:sig") <= 60 and 0 < redis_db.ttl("t:w:v") <= 30
