@@ -16,10 +16,11 @@ What it reports (each a median of ``runs`` runs unless said otherwise):
 * **ceiling**: the summed per-article CPU cost of the raw components on the
   same corpus in the same run (fetch, parse, extraction, language ID, NER:
   spaCy on English text and natasha on Russian originals, translation,
-  MinHash, bulk), and end-to-end ÷ ceiling. In-process components are timed
-  (one thread: wall time is their CPU time); translation and bulk count the
-  CPU of this process plus that of the APy or Elasticsearch process tree
-  during the calls, as "CPU per article" does for the pipeline.
+  MinHash, bulk), and end-to-end ÷ ceiling. Each is CPU time, as "CPU per
+  article" is for the pipeline: this process's (all threads) for the
+  in-process libraries, plus the APy or Elasticsearch process tree's for
+  translation and bulk. The math libraries get one thread here as in the
+  workers (``shared.cli.single_threaded_math``).
 """
 
 from __future__ import annotations
@@ -297,7 +298,10 @@ def _cpu_of(server: int | None) -> Iterator[Callable[[], float]]:
 
 
 def ceiling(items: list[BenchItem]) -> dict[str, float]:
-    """Per-article CPU seconds of each raw component on the same corpus."""
+    """Per-article CPU seconds of each raw component on the same corpus:
+    this process's CPU time (all its threads: natasha's numpy uses more than
+    one unless told not to, and the feed server of "fetch" is a thread here),
+    plus the server's for translation and bulk (:func:`_cpu_of`)."""
     import feedparser
     import httpx
     import trafilatura
@@ -316,37 +320,37 @@ def ceiling(items: list[BenchItem]) -> dict[str, float]:
     cost: dict[str, float] = {}
     with FeedServer() as server:
         url = server.publish("/c.rss", data)
-        t = time.perf_counter()
+        t = time.process_time()
         body = httpx.get(url, timeout=60).content
-        cost["fetch"] = (time.perf_counter() - t) / n
-    t = time.perf_counter()
+        cost["fetch"] = (time.process_time() - t) / n
+    t = time.process_time()
     feedparser.parse(body)
-    cost["parse (feedparser)"] = (time.perf_counter() - t) / n
+    cost["parse (feedparser)"] = (time.process_time() - t) / n
     sample = items[: min(60, n)]
     pages = [f"<html><head><title>{i.headline}</title></head><body><article><h1>{i.headline}"
              f"</h1>{''.join(f'<p>{p}</p>' for p in i.body.split(chr(10) * 2))}</article>"
              f"</body></html>" for i in sample]
-    t = time.perf_counter()
+    t = time.process_time()
     for page in pages:
         trafilatura.extract(page, with_metadata=True)
-    cost["extraction (trafilatura)"] = (time.perf_counter() - t) / len(pages)
+    cost["extraction (trafilatura)"] = (time.process_time() - t) / len(pages)
     detector = build_detector()  # the libraries, under the stage's decision rule
     detector.lingua.compute_language_confidence_values("warm up the models")
-    t = time.perf_counter()
+    t = time.process_time()
     for it in items:
         text = (it.headline + "\n" + it.body)[:1500]
         [best] = detector.fast.detect(text.replace("\n", " "), model="lite", k=1)
         if best["score"] < FAST_CONFIDENT:
             detector.lingua.compute_language_confidence_values(text)
-    cost["language id (fastText, lingua if unsure)"] = (time.perf_counter() - t) / n
+    cost["language id (fastText, lingua if unsure)"] = (time.process_time() - t) / n
     nlp = load_english()
     english = [i for i in items if i.language == "en"]
     list(nlp.pipe([english[0].body]))
-    t = time.perf_counter()
+    t = time.process_time()
     list(nlp.pipe([i.headline + "\n\n" + i.body for i in english], batch_size=32))
     # NER runs on every article with English text: originals and translations
     translated_share = sum(i.language in ("en", "es") for i in items) / n
-    cost["NER (spaCy nlp.pipe)"] = (time.perf_counter() - t) / len(english) * translated_share
+    cost["NER (spaCy nlp.pipe)"] = (time.process_time() - t) / len(english) * translated_share
     # Russian originals go to natasha instead: its segmenter and NER tagger
     # (the stage also tags morphology, to normalise names; not counted here)
     russian_items = [i for i in items if i.language == "ru"]
@@ -354,12 +358,12 @@ def ceiling(items: list[BenchItem]) -> dict[str, float]:
         from natasha import Doc  # type: ignore[import-untyped]
 
         russian = load_russian()
-        t = time.perf_counter()
+        t = time.process_time()
         for it in russian_items:
             doc = Doc(it.headline + "\n\n" + it.body)
             doc.segment(russian.segmenter)
             doc.tag_ner(russian.ner)
-        cost["NER Russian (natasha)"] = (time.perf_counter() - t) / n
+        cost["NER Russian (natasha)"] = (time.process_time() - t) / n
     settings = Settings()
     services = LocalServices(ROOT, echo=lambda _: None).pids()
     spanish = [i for i in items if i.language == "es"][:15]
@@ -369,12 +373,12 @@ def ceiling(items: list[BenchItem]) -> dict[str, float]:
                         data={"langpair": "spa|eng", "q": it.headline + "\n\n" + it.body})
     share = sum(i.language == "es" for i in items) / n
     cost["translation (APy, es share)"] = spent() / len(spanish) * share
-    t = time.perf_counter()
+    t = time.process_time()
     for it in items:
         m = MinHash(num_perm=128)
         words = it.body.lower().split()
         m.update_batch([" ".join(words[k:k + 3]).encode() for k in range(len(words) - 2)])
-    cost["MinHash (datasketch)"] = (time.perf_counter() - t) / n
+    cost["MinHash (datasketch)"] = (time.process_time() - t) / n
     prefix = f"wirestream-news-bench{uuid.uuid4().hex[:6]}"
     with _isolated(prefix) as scratch:
         admin = es_client(scratch, role="admin")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from bench.report import Figure, write_report
+from shared.cli import single_threaded_math
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,6 +91,9 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
     os.environ.setdefault("WIRESTREAM_ENV_FILE", str(ROOT / "var" / "local.env"))
+    # before any benchmark module loads numpy: the raw libraries and our
+    # stages get one math thread, as the workers do
+    single_threaded_math()
     names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
     figures: list[Figure] = []
     notes: dict[str, str] = {}
