@@ -65,7 +65,9 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "Throughput from sources due to every article searchable, with 1 and 2 enrich "
         "processes; latency at half the peak rate from the poll that saw an article to "
         "searchable; the ceiling is the number of cores divided by the summed per-article "
-        "cost of the raw components measured in the same run. See bench/e2e_bench.py.",
+        "CPU cost of the raw components measured in the same run (CPU time of this process, "
+        "all threads, plus the APy or Elasticsearch process tree for translation and bulk; "
+        "one math-library thread, as in the workers). See bench/e2e_bench.py.",
     ),
     "profile": (
         "bench.profile_bench",
@@ -77,9 +79,11 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "lingua on every document (~3 ms) became fastText first, lingua when unsure; "
         "topic rules scan only when a keyword's first word is present (~5 -> ~1 ms); "
         "the models are frozen out of the garbage collector's full scans; spaCy batch "
-        "size follows the text length. Left for later: LocalEntity.surfaces "
-        "(services/enrich/entities.py) recomputed on every call, and the cluster index's "
-        "Redis round trips (redis pack/read_response).",
+        "size follows the text length. Later the same day: the cluster index's and the "
+        "entity registry's Redis round trips (redis pack/read_response, ~100 commands a "
+        "document) became a few per batch; one spaCy document per story instead of one "
+        "per field. Left for later: LocalEntity.surfaces (services/enrich/entities.py) "
+        "recomputed on every call.",
     ),
 }
 
