@@ -639,13 +639,9 @@ def _item_script(op: str, av: Any) -> str | None:
             else:  # NEGATE, CATEGORY ...: any script
                 return None
         return scripts.pop() if len(scripts) == 1 else None
-    if op == "SUBPATTERN":
-        return _sequence_script(list(av[-1]))
-    if op == "ATOMIC_GROUP":
-        return _sequence_script(list(av))
-    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, _, sub = av
-        return _sequence_script(list(sub)) if low >= 1 else None
+    part = _required_part(op, av)
+    if part is not None:
+        return _sequence_script(part)
     if op == "BRANCH":
         found = {_sequence_script(list(alternative)) for alternative in av[1]}
         return found.pop() if len(found) == 1 else None
@@ -686,14 +682,23 @@ def _sequence_literals(items: Sequence[tuple[Any, Any]]) -> set[str] | None:
     return {fold_case("".join(run))} if len(run) >= _MIN_LITERAL else None
 
 
-def _item_literals(op: str, av: Any) -> set[str] | None:
+def _required_part(op: str, av: Any) -> list[tuple[Any, Any]] | None:
+    """The items every match of a parsed group goes through: a group's body,
+    or that of a repeat that runs at least once; None for other items."""
     if op == "SUBPATTERN":
-        return _sequence_literals(list(av[-1]))
+        return list(av[-1])
     if op == "ATOMIC_GROUP":
-        return _sequence_literals(list(av))
+        return list(av)
     if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
         low, _, sub = av
-        return _sequence_literals(list(sub)) if low >= 1 else None
+        return list(sub) if low >= 1 else None
+    return None
+
+
+def _item_literals(op: str, av: Any) -> set[str] | None:
+    part = _required_part(op, av)
+    if part is not None:
+        return _sequence_literals(part)
     if op == "BRANCH":
         found: set[str] = set()
         for alternative in av[1]:
