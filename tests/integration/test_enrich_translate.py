@@ -142,7 +142,10 @@ def test_joined_requests_translate_each_chunk_as_it_would_alone(
         "La casa", "blanca i gran", "El govern de Catalunya", "crisi econòmica",
         "Els preus pugen a Girona."]
     alone = [apy._translate_one(pair, text) for text in texts]
+    sent: list[httpx.Request] = []
+    apy.client.event_hooks["request"].append(sent.append)
     assert apy.translate(pair, texts) == alone
+    assert len(sent) == 1  # all of them in one request
     # the fragments are sensitive: joined by a mere blank line, they do cross
     naive = apy._translate_one(pair, "\n\n".join(texts)).split("\n\n")
     assert naive != alone
