@@ -146,7 +146,10 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
-    """Run a Celery worker consuming one stage's queue."""
+    """Run a Celery worker consuming one stage's queue.
+
+    Math libraries get one thread per process (OPENBLAS_NUM_THREADS,
+    OMP_NUM_THREADS, MKL_NUM_THREADS default to 1): scale with --concurrency."""
     import importlib
 
     if stage not in STAGE_MODULES:
