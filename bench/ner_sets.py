@@ -9,7 +9,9 @@ Each line is one passage of real (or, where marked, written) news text::
 
 ``entities`` lists every PER/ORG/LOC mention **in the order it appears**,
 as its exact surface in ``text``; :func:`load` turns them into character
-offsets by searching each surface after the end of the previous one, and
+offsets by searching each surface after the end of the previous one (a
+whole-word occurrence first, so "Ethiopia" is not found inside
+"Ethiopian"), and
 refuses a file whose surfaces cannot be found in that order. Types: PER
 (people, also fictional), ORG (companies, institutions, parties, teams,
 agencies, media), LOC (countries, cities, regions, geographic features,
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +62,14 @@ def part_of(passage_id: str) -> str:
     return "dev" if digest[0] % 2 == 0 else "test"
 
 
+def _find(text: str, surface: str, cursor: int) -> int:
+    """First occurrence of ``surface`` at or after ``cursor`` that is a whole
+    word ("Ethiopia" not inside "Ethiopian"), else the first occurrence."""
+    bounded = re.compile(r"(?<!\w)" + re.escape(surface) + r"(?!\w)")
+    match = bounded.search(text, cursor)
+    return match.start() if match else text.find(surface, cursor)
+
+
 def _spans(row: dict[str, object], where: str) -> tuple[Span, ...]:
     text = row["text"]
     assert isinstance(text, str)
@@ -71,7 +82,7 @@ def _spans(row: dict[str, object], where: str) -> tuple[Span, ...]:
             raise ValueError(f"{where}: type {kind!r} of {surface!r} is not one of {TYPES}")
         if surface != surface.strip() or not surface:
             raise ValueError(f"{where}: surface {surface!r} has outer spaces or is empty")
-        start = text.find(surface, cursor)
+        start = _find(text, surface, cursor)
         if start < 0:
             raise ValueError(f"{where}: {surface!r} not found after offset {cursor} "
                              "(entities must be listed in text order)")
