@@ -125,5 +125,6 @@ def _summary(language: str) -> str:
 
 if __name__ == "__main__":
     # python -m bench.ner_sets de fr ...  -> validate and count
-    for lang in sys.argv[1:] or sorted(p.stem for p in DATA.glob("*.jsonl")):
+    for lang in sys.argv[1:] or sorted(p.stem for p in DATA.glob("*.jsonl")
+                                       if p.stem != "parallel"):
         print(_summary(lang))

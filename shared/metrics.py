@@ -20,6 +20,10 @@ shared-state gauges of queues, dead letters and sources come from
 * ``wirestream_translator_request_duration_seconds{backend}`` and
   ``wirestream_translator_errors_total{backend, reason}`` — translator backends;
 * ``wirestream_enrich_step_failures_total{step, reason}`` — enrich steps.
+* ``wirestream_ner_request_failures_total{reason}`` — requests to the NER
+  server that failed (``ner_unavailable``, ``ner_refused``);
+  ``wirestream_enrich_entities_status_total{status}`` — how each document got
+  its entities (``native``, ``translated``, ``no_model``, ``failed``).
 
 Outcomes of ``wirestream_items_total``: ingest ``new``, ``changed`` (passed
 the version gate), ``unchanged``, ``stale`` (deduplicated), ``parse_failed``;
@@ -136,6 +140,16 @@ class Metrics:
             "wirestream_enrich_step_failures_total",
             "Enrichment steps that failed.",
             ["step", "reason"],
+        )
+        self.ner_request_failures = Counter(
+            "wirestream_ner_request_failures_total",
+            "Requests to the NER server that failed.",
+            ["reason"],
+        )
+        self.entities_status = Counter(
+            "wirestream_enrich_entities_status_total",
+            "Documents by how they got their entities.",
+            ["status"],
         )
 
 

@@ -240,6 +240,12 @@ class Enrichment(BaseModel):
     # --- added by the full enrich stage (issue 4); all optional ---
     translation: Translation | None = None
     entities: list[Entity] = Field(default_factory=list)
+    # How the entities were found: "native" (a model of the document's
+    # language read the original), "translated" (the English translation
+    # was read; mentions whose surface stands in the original point there
+    # too), "no_model" (nothing reads the language and there is no
+    # translation), "failed" (the recogniser failed; see errors).
+    entities_status: str | None = None
     places: list[Place] = Field(default_factory=list)
     topics: list[TopicScore] = Field(default_factory=list)
     keywords: list[Keyword] = Field(default_factory=list)

@@ -78,6 +78,19 @@ class TranslatorSettings(BaseModel):
     timeout: float = 30.0
 
 
+class NerSettings(BaseModel):
+    """Named-entity recognition: the Stanford CoreNLP server (docs/enrichment.md)."""
+
+    backend: Literal["corenlp", "spacy"] = "corenlp"
+    corenlp_url: str = "http://127.0.0.1:9000"
+    # A story's NER on a warm server takes well under a second; a request
+    # that needs longer is a stuck or overloaded server.
+    timeout: float = 30.0
+    # Characters of one request: a 1 MB document must not hold a batch (the
+    # rest of it is read in later requests of the same batch).
+    max_request_chars: int = 50_000
+
+
 class IngestSettings(BaseModel):
     # A feed larger than 10 MB after decompression is almost surely an error
     # or an attack; real news feeds are < 2 MB.
@@ -182,6 +195,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     translator: TranslatorSettings = Field(default_factory=TranslatorSettings)
+    ner: NerSettings = Field(default_factory=NerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)

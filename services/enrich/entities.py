@@ -43,6 +43,7 @@ from services.enrich.names import (
     name_key,
     person_parts,
 )
+from services.enrich.ner_client import CoreNlpClient, NerFailure
 from services.enrich.places import Gazetteer, GeoEntry
 from shared.models import Entity, Mention, NewsItem, Translation, TranslationStatus
 
@@ -118,8 +119,22 @@ def load_russian() -> RussianNer:
 
 @dataclass
 class NerModels:
-    english: Any  # spacy.Language
+    """The recognisers of one worker process. ``server`` (the CoreNLP
+    client) reads English, German, French, Spanish and Italian; ``english``
+    (spaCy) reads English only when there is no server (``backend: spacy``,
+    the offline CLI, the comparison benchmark); ``russian`` (natasha) reads
+    Russian and Ukrainian."""
+
+    english: Any | None = None  # spacy.Language
     russian: RussianNer | None = None
+    server: CoreNlpClient | None = None
+
+
+# How a document got its entities (Enrichment.entities_status)
+NATIVE, TRANSLATED, NO_MODEL, FAILED = "native", "translated", "no_model", "failed"
+# Languages natasha reads: its news model is Russian; Ukrainian shares the
+# script and most name shapes (measured in BENCHMARKS.md, "NER uk").
+NATASHA_LANGUAGES = frozenset({"ru", "uk"})
 
 
 @dataclass(frozen=True)
@@ -134,19 +149,122 @@ class RawMention:
     language: str
 
 
-def _texts_for(item: NewsItem, language: str | None,
-               translation: Translation | None) -> tuple[str, list[tuple[str, str]]]:
-    """Which recogniser, and the (field, text) pairs it reads."""
+@dataclass
+class Recognised:
+    """One document's raw mentions, how they were found, and the failure
+    of the recogniser if it failed (then ``mentions`` is empty)."""
+
+    mentions: list[RawMention] = field(default_factory=list)
+    status: str = NATIVE
+    failure: NerFailure | None = None
+
+
+def _fields(item: NewsItem) -> list[tuple[str, str]]:
+    return [(f, getattr(item, f)) for f in FIELDS if getattr(item, f)]
+
+
+def _route(item: NewsItem, language: str | None, translation: Translation | None,
+           models: NerModels) -> tuple[str, str, list[tuple[str, str]], str]:
+    """(engine, language it reads, the (field, text) pairs, status)."""
     lang = (language or "").split("-")[0].lower()
-    if lang == "ru":
-        return "ru", [(f, getattr(item, f)) for f in FIELDS if getattr(item, f)]
-    if lang == "en":
-        return "en", [(f, getattr(item, f)) for f in FIELDS if getattr(item, f)]
+    if lang in NATASHA_LANGUAGES and models.russian is not None:
+        return "natasha", lang, _fields(item), NATIVE
+    if models.server is not None and lang in models.server.languages:
+        return "corenlp", lang, _fields(item), NATIVE
+    if lang == "en" and models.english is not None:
+        return "spacy", "en", _fields(item), NATIVE
     if translation is not None and translation.status in (TranslationStatus.translated,
                                                           TranslationStatus.partial):
-        return "en", [(f"{f}_en", getattr(translation, f)) for f in FIELDS
-                      if getattr(translation, f)]
-    return "", []
+        texts = [(f"{f}_en", getattr(translation, f)) for f in FIELDS
+                 if getattr(translation, f)]
+        engine = "corenlp" if models.server is not None else "spacy"
+        return engine, "en", texts, TRANSLATED
+    return "", lang, [], NO_MODEL
+
+
+def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, str]],
+                  language: str) -> list[RawMention]:
+    """Spans over the fields joined by FIELD_SEP, back in their fields."""
+    starts = list(accumulate((len(t) + len(FIELD_SEP) for _, t in texts[:-1]), initial=0))
+    out = []
+    for begin, finish, kind in spans:
+        which = bisect_right(starts, begin) - 1
+        fld, text = texts[which]
+        start, end = begin - starts[which], finish - starts[which]
+        if end > len(text):
+            continue  # across two fields: a blank line ends every span
+        out.append(RawMention(fld, start, end, text[start:end], kind, text[start:end],
+                              text[end:end + 60], language))
+    return out
+
+
+_WORD = re.compile(r"\w")
+
+
+def _in_original(item: NewsItem, mentions: Sequence[RawMention],
+                 language: str) -> list[RawMention]:
+    """Mentions of the English translation whose surface stands, as a whole
+    word, in the original text ("Marcelo Rebelo de Sousa", "Benfica"): the
+    same mention in the original field. Names the translation changed
+    ("Lisboa" -> "Lisbon") stay in the translation only."""
+    out = []
+    for fld, text in _fields(item):
+        for surface in {m.text: m for m in mentions if m.field == f"{fld}_en"}.values():
+            for match in re.finditer(r"(?<!\w)" + re.escape(surface.text) + r"(?!\w)", text):
+                start, end = match.span()
+                out.append(RawMention(fld, start, end, surface.text, surface.type,
+                                      surface.text, text[end:end + 60], language))
+    return out
+
+
+def recognise_batch(
+    items: Sequence[NewsItem],
+    languages: Sequence[str | None],
+    translations: Sequence[Translation | None],
+    models: NerModels,
+) -> list[Recognised]:
+    """Raw mentions per item. Each item's fields are read as one document
+    joined by blank lines (as a reader sees the story: the headline is read
+    with the text it heads) and every mention is mapped back to its field;
+    all CoreNLP documents of the batch go in a few requests, all spaCy ones
+    through one ``nlp.pipe``."""
+    out = [Recognised() for _ in items]
+    routes = [_route(item, lang, tr, models)
+              for item, lang, tr in zip(items, languages, translations, strict=True)]
+    server_jobs: list[tuple[int, str, list[tuple[str, str]]]] = []
+    spacy_jobs: list[tuple[int, list[tuple[str, str]]]] = []
+    for index, (engine, lang, texts, status) in enumerate(routes):
+        out[index].status = status
+        if not texts:
+            continue
+        if engine == "natasha" and models.russian is not None:
+            for f, t in texts:
+                out[index].mentions.extend(_natasha(models.russian, f, t, lang))
+        elif engine == "corenlp":
+            server_jobs.append((index, lang, texts))
+        elif engine == "spacy" and models.english is not None:
+            spacy_jobs.append((index, texts))
+    if server_jobs and models.server is not None:
+        answers = models.server.recognise(
+            [(lang, FIELD_SEP.join(t for _, t in texts)) for _, lang, texts in server_jobs])
+        for (index, lang, texts), answer in zip(server_jobs, answers, strict=True):
+            if isinstance(answer, NerFailure):
+                out[index] = Recognised([], FAILED, answer)
+            else:
+                out[index].mentions = _split_fields(
+                    texts, [(s.start, s.end, s.type) for s in answer], lang)
+    if spacy_jobs and models.english is not None:
+        joined = [FIELD_SEP.join(t for _, t in texts) for _, texts in spacy_jobs]
+        docs = models.english.pipe(joined, batch_size=pipe_batch_size(joined))
+        for (index, texts), doc in zip(spacy_jobs, docs, strict=True):
+            spans = [(e.start_char, e.end_char, SPACY_TYPES[e.label_]) for e in doc.ents
+                     if e.label_ in SPACY_TYPES]
+            out[index].mentions = _split_fields(texts, spans, "en")
+    for index, (item, found) in enumerate(zip(items, out, strict=True)):
+        if found.status == TRANSLATED and found.mentions:
+            lang = (languages[index] or "").split("-")[0].lower()
+            found.mentions.extend(_in_original(item, found.mentions, lang))
+    return out
 
 
 def recognise(
@@ -155,40 +273,11 @@ def recognise(
     translations: Sequence[Translation | None],
     models: NerModels,
 ) -> list[list[RawMention]]:
-    """Raw mentions per item; one ``nlp.pipe`` over the whole batch, one
-    spaCy document per item: its fields joined by blank lines (as a reader
-    sees the story: the headline is read with the text it heads), and every
-    entity mapped back to its field. spaCy's cost is partly per document, so
-    this is also ~7% faster than a document per field. An entity that would
-    straddle two fields (never seen: a blank line ends an entity) is dropped."""
-    out: list[list[RawMention]] = [[] for _ in items]
-    english: list[tuple[int, list[tuple[str, str]]]] = []
-    for index, (item, lang, tr) in enumerate(zip(items, languages, translations, strict=True)):
-        recogniser, texts = _texts_for(item, lang, tr)
-        if recogniser == "en" and texts:
-            english.append((index, texts))
-        elif recogniser == "ru" and models.russian is not None:
-            for f, t in texts:
-                out[index].extend(_natasha(models.russian, f, t))
-    joined = [FIELD_SEP.join(t for _, t in texts) for _, texts in english]
-    docs = models.english.pipe(joined, batch_size=pipe_batch_size(joined))
-    for (index, texts), doc in zip(english, docs, strict=True):
-        starts = list(accumulate((len(t) + len(FIELD_SEP) for _, t in texts[:-1]), initial=0))
-        for ent in doc.ents:
-            kind = SPACY_TYPES.get(ent.label_)
-            if kind is None:
-                continue
-            which = bisect_right(starts, ent.start_char) - 1
-            fld, text = texts[which]
-            start, end = ent.start_char - starts[which], ent.end_char - starts[which]
-            if end > len(text):
-                continue
-            out[index].append(RawMention(fld, start, end, text[start:end], kind,
-                                         text[start:end], text[end:end + 60], "en"))
-    return out
+    """The mentions of :func:`recognise_batch` alone."""
+    return [r.mentions for r in recognise_batch(items, languages, translations, models)]
 
 
-def _natasha(models: RussianNer, fld: str, text: str) -> list[RawMention]:
+def _natasha(models: RussianNer, fld: str, text: str, language: str = "ru") -> list[RawMention]:
     from natasha import Doc
     from natasha.doc import inject_morph  # type: ignore[import-untyped]
 
@@ -209,7 +298,8 @@ def _natasha(models: RussianNer, fld: str, text: str) -> list[RawMention]:
             continue
         span.normalize(models.vocab)
         out.append(RawMention(fld, span.start, span.stop, text[span.start:span.stop], kind,
-                              span.normal or span.text, text[span.stop:span.stop + 60], "ru"))
+                              span.normal or span.text, text[span.stop:span.stop + 60],
+                              language))
     return out
 
 
@@ -472,14 +562,25 @@ def tag_entities(
             for surface in e.surfaces:
                 if surface not in found.variants:
                     found.variants.append(surface)
-            found.mentions.extend(
-                Mention(field=m.field, start=m.start, end=m.end, surface=m.text)
-                for m, _ in e.mentions if m.field != "provider"
-            )
+            found.mentions.extend(_mention(m, cleaned) for m, cleaned in e.mentions
+                                  if m.field != "provider")
         for entity in entities.values():
             entity.mentions.sort(key=lambda m: (FIELD_ORDER.get(m.field, 9), m.start))
         out.append(sorted(entities.values(), key=lambda e: (-len(e.mentions), e.name)))
     return out
+
+
+def _mention(raw: RawMention, cleaned: str) -> Mention:
+    """The mention's offsets narrowed to its name when the name stands in
+    it ("King Charles" -> "Charles", "the Kremlin" -> "Kremlin"); an
+    inflected mention keeps its own span."""
+    start, end, surface = raw.start, raw.end, raw.text
+    at = surface.find(cleaned) if cleaned else -1
+    after = at + len(cleaned)
+    if at >= 0 and not (at > 0 and surface[at - 1].isalnum()) and not (
+            after < len(surface) and surface[after].isalnum()):
+        start, end, surface = start + at, start + at + len(cleaned), cleaned
+    return Mention(field=raw.field, start=start, end=end, surface=surface)
 
 
 FIELD_ORDER = {"headline": 0, "summary": 1, "body_text": 2, "headline_en": 3,

@@ -18,6 +18,7 @@ from services.enrich.clusters import ClusterIndex
 from services.enrich.entities import NerModels, load_english, load_russian
 from services.enrich.keywords import KeywordExtractors
 from services.enrich.language import build_detector
+from services.enrich.ner_client import CoreNlpClient
 from services.enrich.places import load_gazetteer
 from services.enrich.stage import Models
 from services.enrich.topics import load_rules
@@ -30,7 +31,18 @@ from services.enrich.translate import (
 )
 from shared.settings import Settings
 
-__all__ = ["load_models"]
+__all__ = ["build_ner", "load_models"]
+
+
+def build_ner(settings: Settings, http: httpx.Client | None, *, russian: bool = True) -> NerModels:
+    """The CoreNLP client (``backend: corenlp``, needs ``http``), else spaCy's
+    English model; natasha for Russian and Ukrainian either way."""
+    natasha = load_russian() if russian else None
+    if settings.ner.backend == "corenlp" and http is not None:
+        server = CoreNlpClient(http, settings.ner.corenlp_url, timeout=settings.ner.timeout,
+                               max_chars=settings.ner.max_request_chars)
+        return NerModels(english=None, russian=natasha, server=server)
+    return NerModels(english=load_english(), russian=natasha)
 
 
 def load_models(
@@ -43,7 +55,7 @@ def load_models(
     """All models and registries. With ``client=None`` (the single-document
     CLI without Redis) the translation cache is in memory, entity ids come
     from keys alone and there is no clustering; with ``http=None`` there is
-    no translation."""
+    no translation and no NER server (spaCy reads English)."""
     cache: TranslationCache = (RedisTranslationCache(client) if client is not None
                                else MemoryTranslationCache())
     translator = (Translator(build_backend(settings.translator, http), cache)
@@ -51,7 +63,7 @@ def load_models(
     return Models(
         language=build_detector(),
         translator=translator,
-        ner=NerModels(load_english(), load_russian() if russian else None),
+        ner=build_ner(settings, http, russian=russian),
         gazetteer=load_gazetteer(),
         resolver=EntityRegistry(client) if client is not None else OfflineResolver(),
         topics=load_rules(),

@@ -7,7 +7,7 @@ Steps, in order (each reads what the earlier ones produced):
 ==============  ===========================================================
 ``language``    fastText, else lingua, on a bounded sample; hint as prior (per item)
 ``translation`` English text of non-English documents (batch: cache, backend)
-``entities``    spaCy / natasha over the whole batch, registry ids (batch)
+``entities``    CoreNLP / natasha over the whole batch, registry ids (batch)
 ``places``      entities + provider places -> countries, coordinates (per item)
 ``topics``      rules + agency subject codes -> Media Topics (per item)
 ``keywords``    YAKE via yake-rust (per item)
@@ -32,7 +32,7 @@ from typing import TypeVar
 
 from services.enrich.aliases import Resolver
 from services.enrich.clusters import ClusterIndex
-from services.enrich.entities import NerModels, recognise, tag_entities
+from services.enrich.entities import NerModels, recognise_batch, tag_entities
 from services.enrich.keywords import KeywordExtractors, extract_keywords
 from services.enrich.language import LanguageDetector, detect_language
 from services.enrich.places import Gazetteer, tag_places
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 # Recorded on every document so a search can find what older rules produced
 # (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
-PIPELINE_VERSION = "enrich-5"
+PIPELINE_VERSION = "enrich-6"
 T = TypeVar("T")
 
 
@@ -141,12 +141,19 @@ def _entities(docs: Sequence[_Doc], models: Models) -> None:
 
     def run(batch: Sequence[_Doc]) -> list[list[Entity]]:
         items = [d.item for d in batch]
-        raw = recognise(items, [d.language for d in batch],
-                        [d.enrichment.translation for d in batch], ner)
-        return tag_entities(items, raw, gazetteer, resolver)
+        found = recognise_batch(items, [d.language for d in batch],
+                                [d.enrichment.translation for d in batch], ner)
+        for doc, result in zip(batch, found, strict=True):
+            doc.enrichment.entities_status = result.status
+            if result.failure is not None:
+                _record_reason(doc, "entities", result.failure.reason, result.failure.message)
+        return tag_entities(items, [r.mentions for r in found], gazetteer, resolver)
 
     for doc, entities in _batch(docs, "entities", run):
         doc.enrichment.entities = entities
+    for doc in docs:
+        if doc.enrichment.entities_status is not None:
+            metrics().entities_status.labels(doc.enrichment.entities_status).inc()
 
 
 def _cluster(docs: Sequence[_Doc], index: ClusterIndex) -> None:

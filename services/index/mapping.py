@@ -41,7 +41,7 @@ __all__ = [
 # what an index was built with (recorded in each index's mapping `_meta`).
 # Additive changes reach live indices through `index setup`; anything else
 # (a changed analyzer or field type) needs `wirestream index migrate`.
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -297,6 +297,7 @@ def mappings() -> dict[str, Any]:
             # ---- pipeline
             "pipeline_version": _keyword(),
             "model_versions": _keyword(),
+            "entities_status": _keyword(),
             "enrichment_errors": _object(
                 {
                     "step": _keyword(),

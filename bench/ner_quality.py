@@ -1,0 +1,250 @@
+"""NER quality per language on the labelled sets of ``bench/data/ner/``
+(see :mod:`bench.ner_sets`): exact spans, PER/ORG/LOC.
+
+Systems, each on the same passages:
+
+* ``pipeline`` - the enrich stage's entity step as it runs in the workers
+  (the document's route: CoreNLP on the original, natasha, or the English
+  translation through the real APy with mentions mapped back; then our
+  grouping and place rules). A mention counts where it points into the
+  original text; a name found only in the translation is a miss.
+* ``corenlp`` - the server's raw token tags for the languages it reads.
+* ``spacy`` - the small English spaCy model (the previous engine), raw.
+* ``natasha`` - natasha's raw spans (Russian, Ukrainian).
+
+``python -m bench.ner_quality [--part test|dev|all] [--langs en,de] [--errors FILE]``
+prints a table; :func:`run` returns figures for ``make bench``. Nothing
+here asserts: it measures. Needs the local services (CoreNLP, APy, Redis).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.ner_sets import DATA, Passage, load
+from bench.report import Figure
+from shared.models import NewsItem, Translation, content_hash
+
+__all__ = ["Score", "evaluate", "run"]
+
+SECTION = "NER quality"
+LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "pl", "ru", "uk")
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+TYPE_OF = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC"}
+BATCH = 25
+
+Found = set[tuple[int, int, str]]
+
+
+@dataclass
+class Score:
+    gold: int = 0
+    predicted: int = 0
+    hits: int = 0
+    per_type: dict[str, list[int]] = field(default_factory=dict)  # type -> [gold, pred, hit]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, passage: Passage, found: Found) -> None:
+        gold = {(s.start, s.end, s.type) for s in passage.spans}
+        hit = gold & found
+        self.gold += len(gold)
+        self.predicted += len(found)
+        self.hits += len(hit)
+        for kind in ("PER", "ORG", "LOC"):
+            row = self.per_type.setdefault(kind, [0, 0, 0])
+            row[0] += sum(1 for g in gold if g[2] == kind)
+            row[1] += sum(1 for f in found if f[2] == kind)
+            row[2] += sum(1 for h in hit if h[2] == kind)
+        missed = sorted(gold - found)
+        extra = sorted(found - gold)
+        if missed or extra:
+            text = passage.text
+            self.errors.append({
+                "id": passage.id,
+                "missed": [f"{text[a:b]}/{t}" for a, b, t in missed],
+                "wrong": [f"{text[a:b]}/{t}" for a, b, t in extra],
+            })
+
+    @staticmethod
+    def _prf(gold: int, predicted: int, hits: int) -> tuple[float, float, float]:
+        p = hits / predicted if predicted else 0.0
+        r = hits / gold if gold else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    def prf(self) -> tuple[float, float, float]:
+        return self._prf(self.gold, self.predicted, self.hits)
+
+    def type_f1(self, kind: str) -> float:
+        return self._prf(*self.per_type.get(kind, [0, 0, 0]))[2]
+
+
+def _item(n: int, passage: Passage) -> NewsItem:
+    return NewsItem(id=f"ner-{n}", uri=f"bench:{passage.id}", source="bench", headline="",
+                    body_text=passage.text, language=passage.language, versioncreated=NOW,
+                    fetched_at=NOW, content_hash=content_hash("", passage.text))
+
+
+def evaluate(passages: Sequence[Passage], system: Callable[[Sequence[Passage]], list[Found]]
+             ) -> Score:
+    score = Score()
+    for start in range(0, len(passages), BATCH):
+        chunk = passages[start:start + BATCH]
+        for passage, found in zip(chunk, system(chunk), strict=True):
+            score.add(passage, found)
+    return score
+
+
+# ------------------------------------------------------------------ systems
+@dataclass
+class Systems:
+    """What the systems need, built once."""
+
+    ner: Any  # NerModels
+    gazetteer: Any
+    translator: Any | None
+    spacy: Any | None = None
+
+    def pipeline(self, passages: Sequence[Passage]) -> list[Found]:
+        from services.enrich.aliases import OfflineResolver
+        from services.enrich.entities import recognise_batch, tag_entities
+
+        items = [_item(n, p) for n, p in enumerate(passages)]
+        languages: list[str | None] = [p.language for p in passages]
+        translations: list[Translation | None] = [None] * len(items)
+        if self.translator is not None:
+            translations = [t for t, _ in self.translator.translate_batch(items, languages)]
+        found = recognise_batch(items, languages, translations, self.ner)
+        entities = tag_entities(items, [r.mentions for r in found], self.gazetteer,
+                                OfflineResolver())
+        out: list[Found] = []
+        for ents in entities:
+            spans: Found = set()
+            for entity in ents:
+                kind = TYPE_OF.get(entity.type)
+                if kind is None:
+                    continue
+                spans.update((m.start, m.end, kind) for m in entity.mentions
+                             if m.field == "body_text")
+            out.append(spans)
+        return out
+
+    def corenlp(self, passages: Sequence[Passage]) -> list[Found]:
+        from services.enrich.ner_client import NerFailure
+
+        answers = self.ner.server.recognise([(p.language, p.text) for p in passages])
+        out: list[Found] = []
+        for answer in answers:
+            if isinstance(answer, NerFailure):
+                raise RuntimeError(f"CoreNLP failed: {answer.message}")
+            out.append({(s.start, s.end, TYPE_OF[s.type]) for s in answer})
+        return out
+
+    def spacy_raw(self, passages: Sequence[Passage]) -> list[Found]:
+        from services.enrich.entities import SPACY_TYPES
+
+        out: list[Found] = []
+        for doc in self.spacy.pipe(p.text for p in passages):
+            out.append({(e.start_char, e.end_char, TYPE_OF[SPACY_TYPES[e.label_]])
+                        for e in doc.ents if SPACY_TYPES.get(e.label_) in TYPE_OF})
+        return out
+
+    def natasha(self, passages: Sequence[Passage]) -> list[Found]:
+        from services.enrich.entities import _natasha
+
+        out: list[Found] = []
+        for p in passages:
+            spans = _natasha(self.ner.russian, "body_text", p.text, p.language)
+            out.append({(m.start, m.end, TYPE_OF[m.type]) for m in spans if m.type in TYPE_OF})
+        return out
+
+
+def build_systems(spacy: bool = True) -> tuple[Systems, Any]:
+    from services.enrich.entities import load_english
+    from services.enrich.loading import build_ner
+    from services.enrich.places import build_gazetteer
+    from services.enrich.translate import (
+        RedisTranslationCache,
+        Translator,
+        build_backend,
+        http_client,
+    )
+    from shared.runtime import redis_client
+    from shared.settings import load_settings
+
+    settings = load_settings()
+    http = http_client(settings.translator)
+    ner = build_ner(settings, http)
+    translator = Translator(build_backend(settings.translator, http),
+                            RedisTranslationCache(redis_client(settings)))
+    return Systems(ner, build_gazetteer(), translator,
+                   load_english() if spacy else None), http
+
+
+def scores(part: str | None, languages: Sequence[str]) -> dict[str, dict[str, Score]]:
+    systems, http = build_systems()
+    out: dict[str, dict[str, Score]] = {}
+    try:
+        for lang in languages:
+            if not (DATA / f"{lang}.jsonl").exists():
+                continue
+            passages = load(lang, part)
+            row: dict[str, Score] = {"pipeline": evaluate(passages, systems.pipeline)}
+            if systems.ner.server is not None and lang in systems.ner.server.languages:
+                row["corenlp"] = evaluate(passages, systems.corenlp)
+            if lang == "en" and systems.spacy is not None:
+                row["spacy"] = evaluate(passages, systems.spacy_raw)
+            if lang in ("ru", "uk") and systems.ner.russian is not None:
+                row["natasha"] = evaluate(passages, systems.natasha)
+            out[lang] = row
+    finally:
+        http.close()
+    return out
+
+
+def run(part: str = "test") -> list[Figure]:
+    table = scores(part, LANGUAGES)
+    figures = []
+    for lang, row in table.items():
+        for system, score in row.items():
+            p, r, f = score.prf()
+            note = (f"{score.gold} gold mentions ({part} half); P {p:.2f} R {r:.2f}; "
+                    f"F1 PER {score.type_f1('PER'):.2f} ORG {score.type_f1('ORG'):.2f} "
+                    f"LOC {score.type_f1('LOC'):.2f}")
+            figures.append(Figure(SECTION, f"NER {lang} F1, {system}", f, "ratio", "higher",
+                                  note))
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", default="test", choices=("test", "dev", "all"))
+    parser.add_argument("--langs", default=",".join(LANGUAGES))
+    parser.add_argument("--errors", help="write every passage's misses and extras (JSONL)")
+    args = parser.parse_args(argv)
+    part = None if args.part == "all" else args.part
+    table = scores(part, args.langs.split(","))
+    print(f"{'lang':5} {'system':9} {'gold':>5} {'P':>5} {'R':>5} {'F1':>5}  "
+          f"{'PER':>5} {'ORG':>5} {'LOC':>5}")
+    errors = []
+    for lang, row in table.items():
+        for system, score in row.items():
+            p, r, f = score.prf()
+            print(f"{lang:5} {system:9} {score.gold:5d} {p:5.2f} {r:5.2f} {f:5.2f}  "
+                  f"{score.type_f1('PER'):5.2f} {score.type_f1('ORG'):5.2f} "
+                  f"{score.type_f1('LOC'):5.2f}")
+            errors += [{"lang": lang, "system": system, **e} for e in score.errors]
+    if args.errors:
+        with open(args.errors, "w", encoding="utf-8") as out:
+            for e in errors:
+                out.write(json.dumps(e, ensure_ascii=False) + "\n")
+        print(f"errors: {args.errors}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
