@@ -4,22 +4,26 @@ Backends (chosen by :class:`shared.settings.TranslatorSettings.backend`):
 
 * :class:`ApertiumBackend` - Apertium APy: ``GET /listPairs``,
   ``POST /translate`` (form: ``langpair=spa|eng``, ``q``, ``markUnknown=no``);
-  ISO 639-3 codes.
+  ISO 639-3 codes. A language without a pair into English goes through a
+  pivot when APy has the two legs (``por|spa|eng``: Portuguese to Spanish,
+  then Spanish to English; see :mod:`services.enrich._translation_routes`).
 * :class:`LibreTranslateBackend` - the LibreTranslate API: ``GET /languages``,
   ``POST /translate`` (JSON: ``q`` as a list, ``source``, ``target``,
   ``format=text``, ``api_key``); ISO 639-1 codes.
 
 Contract of :meth:`Translator.translate_batch` (what the stage relies on):
 
-* supported pairs are discovered from the backend and cached for
-  ``pairs_ttl`` seconds per process, never hard-coded;
+* supported pairs (or routes through a pivot) are discovered from the
+  backend and cached for ``pairs_ttl`` seconds per process, never
+  hard-coded; ``Translation.pair`` names the route (``spa|eng``,
+  ``por|spa|eng``), and a failure of any leg fails the route;
 * English documents are ``not_needed``; a language without a pair into
   English is ``untranslated_no_pair`` (not an error); an unknown language is
   ``untranslated_unknown_language``;
 * text is split at paragraph boundaries into chunks of at most
   ``backend.max_chars`` characters (a longer paragraph is split at sentence
   ends, then at spaces); each chunk is looked up in the translation cache
-  (Redis, keyed by backend + pair + SHA-256 of the chunk) first, so unchanged
+  (Redis, keyed by backend + route + SHA-256 of the chunk) first, so unchanged
   text is never translated twice;
 * transient failures (transport errors, timeouts, 408/429/5xx) are retried
   with capped exponential backoff; when retries run out the affected
@@ -42,6 +46,7 @@ from typing import Any, Protocol
 import httpx
 import redis
 
+from services.enrich._translation_routes import legs, plan_routes
 from services.enrich.langcodes import base_code, candidates_639_3, to_639_1
 from shared.errors import PermanentError, ServiceUnavailable, WirestreamError
 from shared.metrics import metrics
@@ -202,11 +207,13 @@ class Backend(Protocol):
     max_chars: int
 
     def pairs(self) -> dict[str, str]:
-        """Source language (ISO 639-1) -> the backend's pair id into English."""
+        """Source language (ISO 639-1) -> the backend's pair id (or route)
+        into English."""
         ...
 
     def translate(self, pair: str, texts: Sequence[str]) -> list[str]:
-        """Translate each text; same length and order as ``texts``."""
+        """Translate each text along a pair id (or route) that ``pairs()``
+        gave; same length and order as ``texts``."""
         ...
 
 
@@ -282,7 +289,10 @@ def _refused(backend: str, what: str, body: Any) -> PermanentError:
 
 class ApertiumBackend(_HttpBackend):
     """Apertium APy. Pairs are ISO 639-3 (``spa|eng``); a variant target
-    (``eng_US``) is used only when the plain ``eng`` is not installed."""
+    (``eng_US``) is used only when the plain ``eng`` is not installed. A
+    language without a pair into English gets a route through a pivot
+    (``por|spa|eng``); :meth:`translate` runs its legs one after the other,
+    each batched like a single pair."""
 
     name = "apertium"
     # APy has no hard limit, but its pipeline is slow on long inputs and a
@@ -291,26 +301,21 @@ class ApertiumBackend(_HttpBackend):
     max_chars = 3000
 
     def pairs(self) -> dict[str, str]:
+        return self.routes("eng")
+
+    def routes(self, target: str) -> dict[str, str]:
+        """Source language (ISO 639-1 when it has one) -> the shortest route
+        into ``target`` (ISO 639-3). ``routes("rus")`` gives Ukrainian its
+        ``ukr|rus`` pair, for a reader of Russian; nothing here calls it
+        English."""
         body = self._request("GET", "/listPairs")
         try:
-            entries = body["responseData"]
-        except (KeyError, TypeError) as exc:
+            listed = [(str(e.get("sourceLanguage", "")), str(e.get("targetLanguage", "")))
+                      for e in body["responseData"]]
+        except (KeyError, TypeError, AttributeError) as exc:
             raise _refused(self.name, "/listPairs answer", body) from exc
-        by_source: dict[str, str] = {}
-        for entry in entries:
-            source = str(entry.get("sourceLanguage", ""))
-            target = str(entry.get("targetLanguage", ""))
-            if base_code(target) != "eng" or "_" in source:
-                continue
-            pair = f"{source}|{target}"
-            # prefer the plain "eng" target over a regional variant
-            if source not in by_source or target == "eng":
-                by_source[source] = pair
-        out: dict[str, str] = {}
-        for source3, pair in by_source.items():
-            code1 = to_639_1(source3)
-            out[code1 or source3] = pair
-        return out
+        return {to_639_1(source) or source: route
+                for source, route in plan_routes(listed, target).items()}
 
     # Several chunks travel in one request, joined by a paragraph holding only
     # a full stop: Apertium carries no rule, word order or capitalisation
@@ -323,9 +328,10 @@ class ApertiumBackend(_HttpBackend):
     max_request_chars = 10_000
 
     def translate(self, pair: str, texts: Sequence[str]) -> list[str]:
-        out: list[str] = []
-        for group in _groups(texts, self.max_request_chars):
-            out.extend(self._translate_group(pair, group))
+        out = list(texts)
+        for leg in legs(pair):
+            out = [part for group in _groups(out, self.max_request_chars)
+                   for part in self._translate_group(leg, group)]
         return out
 
     def _translate_group(self, pair: str, group: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import redis
 
+from services.enrich._translation_routes import legs
 from services.enrich.translate import (
     ApertiumBackend,
     RedisTranslationCache,
@@ -56,6 +57,38 @@ def test_pairs_are_discovered_from_the_running_apy(apy: ApertiumBackend) -> None
     assert pairs["es"] == "spa|eng"
     assert pairs["ca"] == "cat|eng"
     assert "en" not in pairs
+
+
+def test_pair_discovery_lists_the_pivot_routes(apy: ApertiumBackend) -> None:
+    pairs = apy.pairs()
+    # Debian has no Portuguese/Italian/French/Romanian-English pair: through Spanish
+    assert pairs["pt"] == "por|spa|eng"
+    assert pairs["it"] == "ita|spa|eng"
+    assert pairs["fr"] == "fra|spa|eng"
+    assert pairs["ro"] == "ron|spa|eng"
+    # direct pairs stay direct
+    assert (pairs["gl"], pairs["eu"], pairs["sh"]) == ("glg|eng", "eus|eng", "hbs|eng")
+    # Ukrainian reaches Russian only: offered as such, never as English
+    assert "uk" not in pairs
+    assert apy.routes("rus")["uk"] == "ukr|rus"
+
+
+def test_portuguese_and_italian_come_back_in_english_through_spanish(
+    apy: ApertiumBackend, redis_db: redis.Redis
+) -> None:
+    pt = make_item(headline="O presidente de Portugal visitou Lisboa.")
+    it = make_item(headline="Il presidente della Repubblica ha visitato Roma.")
+    out = Translator(apy, RedisTranslationCache(redis_db)).translate_batch([pt, it], ["pt", "it"])
+    (tr_pt, f_pt), (tr_it, f_it) = out
+    assert f_pt is None and f_it is None
+    assert (tr_pt.status, tr_pt.pair) == (TranslationStatus.translated, "por|spa|eng")
+    assert (tr_it.status, tr_it.pair) == (TranslationStatus.translated, "ita|spa|eng")
+    # what APy 0.11 with Debian 12's pairs gives
+    assert tr_pt.headline == "The president of Portugal visited Lisbon."
+    assert tr_it.headline is not None
+    assert "president of the Republic" in tr_it.headline and "Rome" in tr_it.headline
+    keys = {k.decode() for k in redis_db.scan_iter("ws:enrich:tr:*")}
+    assert {k.split(":")[4] for k in keys} == {"por|spa|eng", "ita|spa|eng"}
 
 
 def test_spanish_and_catalan_documents_come_back_in_english(
@@ -131,21 +164,32 @@ FRAGMENTS = [
 ]
 
 
-@pytest.mark.parametrize("pair", ["spa|eng", "cat|eng"])
+FRAGMENTS_BY_ROUTE = {
+    "spa|eng": FRAGMENTS,
+    "cat|eng": ["La casa", "blanca i gran", "El govern de Catalunya", "crisi econòmica",
+                "Els preus pugen a Girona."],
+    "por|spa|eng": ["A casa", "branca e grande", "O presidente do Governo", "crise económica",
+                    "Os preços sobem em Lisboa.", "Benfica e Sporting medem forças na Luz"],
+    "ita|spa|eng": ["La casa", "bianca e grande", "Il presidente del Consiglio",
+                    "crisi economica", "I prezzi salgono a Milano."],
+}
+
+
+@pytest.mark.parametrize("route", list(FRAGMENTS_BY_ROUTE))
 def test_joined_requests_translate_each_chunk_as_it_would_alone(
-    apy: ApertiumBackend, pair: str
+    apy: ApertiumBackend, route: str
 ) -> None:
     """Chunks sent together come back exactly as each sent alone: the
     separator (a paragraph holding only a full stop) is a sentence end that
-    no word, rule or capitalisation crosses."""
-    texts = FRAGMENTS if pair == "spa|eng" else [
-        "La casa", "blanca i gran", "El govern de Catalunya", "crisi econòmica",
-        "Els preus pugen a Girona."]
-    alone = [apy._translate_one(pair, text) for text in texts]
+    no word, rule or capitalisation crosses, on either leg of a pivot route."""
+    texts = FRAGMENTS_BY_ROUTE[route]
+    alone = [apy.translate(route, [text])[0] for text in texts]
     sent: list[httpx.Request] = []
     apy.client.event_hooks["request"].append(sent.append)
-    assert apy.translate(pair, texts) == alone
-    assert len(sent) == 1  # all of them in one request
+    assert apy.translate(route, texts) == alone
+    assert len(sent) == len(legs(route))  # all of them in one request per leg
     # the fragments are sensitive: joined by a mere blank line, they do cross
-    naive = apy._translate_one(pair, "\n\n".join(texts)).split("\n\n")
+    naive = texts
+    for leg in legs(route):
+        naive = apy._translate_one(leg, "\n\n".join(naive)).split("\n\n")
     assert naive != alone

@@ -4,6 +4,7 @@ cache and the outcomes (no pair, translator down) - no real services."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -320,3 +321,93 @@ def test_the_json_of_a_translation_round_trips() -> None:
     backend = CountingBackend({"es": "spa|eng"})
     [(tr, _)] = Translator(backend, None).translate_batch([ES_ITEM], ["es"])
     assert json.loads(tr.model_dump_json())["status"] == "translated"
+
+
+# ------------------------------------------------------------ pivot routes
+APY_PIVOT_PAIRS = {
+    "responseData": [
+        {"sourceLanguage": "spa", "targetLanguage": "eng"},
+        {"sourceLanguage": "por", "targetLanguage": "spa"},
+        {"sourceLanguage": "ita", "targetLanguage": "spa"},
+        {"sourceLanguage": "ukr", "targetLanguage": "rus"},
+    ],
+    "responseStatus": 200,
+}
+# a toy Apertium: word for word, per pair
+WORDS = {"por|spa": {"olá": "hola", "mundo": "mundo"},
+         "ita|spa": {"ciao": "hola", "mondo": "mundo"},
+         "spa|eng": {"hola": "hello", "mundo": "world"}}
+
+
+def apy_pivot(fail: dict[str, int] | None = None,
+              seen: list[tuple[str, str]] | None = None) -> ApertiumBackend:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/listPairs":
+            return httpx.Response(200, json=APY_PIVOT_PAIRS)
+        form = dict(httpx.QueryParams(request.content.decode()))
+        pair, q = form["langpair"], form["q"]
+        if seen is not None:
+            seen.append((pair, q))
+        if fail and pair in fail:
+            return httpx.Response(fail[pair], text="no")
+        words = WORDS[pair]
+        text = re.sub(r"\w+", lambda m: words.get(m[0], m[0]), q)
+        return httpx.Response(200, json={"responseData": {"translatedText": text},
+                                         "responseStatus": 200})
+
+    backend, _ = apy(handler)
+    return backend
+
+
+def test_apertium_routes_languages_without_an_english_pair_through_a_pivot() -> None:
+    backend = apy_pivot()
+    assert backend.pairs() == {"es": "spa|eng", "pt": "por|spa|eng", "it": "ita|spa|eng"}
+    # not English: offered for a reader of Russian only
+    assert backend.routes("rus") == {"uk": "ukr|rus"}
+
+
+def test_both_legs_of_a_route_are_batched_like_a_pair() -> None:
+    seen: list[tuple[str, str]] = []
+    backend = apy_pivot(seen=seen)
+    assert backend.translate("por|spa|eng", ["olá", "olá mundo"]) == ["hello", "hello world"]
+    # one joined request per leg, the second leg fed the first leg's Spanish
+    assert seen == [("por|spa", "olá\n\n.\n\nolá mundo"), ("spa|eng", "hola\n\n.\n\nhola mundo")]
+
+
+def test_a_pivot_translation_names_its_route_and_caches_apart() -> None:
+    cache = MemoryTranslationCache()
+    translator = Translator(apy_pivot(), cache)
+    pt = make_item(headline="olá mundo", summary=None, body_text=None)
+    [(tr, failure)] = translator.translate_batch([pt], ["pt-PT"])
+    assert failure is None
+    assert (tr.status, tr.pair, tr.headline) == (TranslationStatus.translated,
+                                                 "por|spa|eng", "hello world")
+    assert [k.split(":")[4] for k in cache.values] == ["por|spa|eng"]
+    # the same text as Italian or Spanish goes another route: its own key
+    translator.translate_batch([pt, pt], ["it", "es"])
+    assert sorted(k.split(":")[4] for k in cache.values) == [
+        "ita|spa|eng", "por|spa|eng", "spa|eng"]
+
+
+@pytest.mark.parametrize(("status", "leg", "reason"), [
+    (503, "por|spa", "translator_unavailable"),
+    (503, "spa|eng", "translator_unavailable"),
+    (400, "spa|eng", "translator_refused"),
+])
+def test_a_failing_leg_fails_only_the_documents_of_its_route(
+    status: int, leg: str, reason: str
+) -> None:
+    seen: list[tuple[str, str]] = []
+    backend = apy_pivot({leg: status}, seen)
+    pt = make_item(headline="olá mundo", summary=None, body_text=None)
+    it = make_item(headline="ciao mondo", summary=None, body_text=None)
+    es_item = make_item(headline="hola", summary=None, body_text=None)
+    out = Translator(backend, None).translate_batch([pt, it, es_item], ["pt", "it", "es"])
+    [(tr_pt, f_pt), (tr_it, f_it), (tr_es, f_es)] = out
+    assert tr_pt.status is TranslationStatus.failed and tr_pt.headline is None
+    assert f_pt is not None and f_pt.reason == reason
+    if leg == "por|spa":  # the other routes went on
+        assert (tr_it.headline, f_it) == ("hello world", None)
+        assert (tr_es.headline, f_es) == ("hello", None)
+    else:  # every route ends in the broken leg
+        assert f_it is not None and f_es is not None and f_es.reason == reason
