@@ -34,6 +34,7 @@ from itertools import accumulate
 from typing import Any
 
 from services.enrich.aliases import Candidate, Resolver
+from services.enrich.known_names import KnownNames, KnownNamesCache
 from services.enrich.names import (
     acronym,
     clean_surface,
@@ -128,10 +129,13 @@ class NerModels:
     english: Any | None = None  # spacy.Language
     russian: RussianNer | None = None
     server: CoreNlpClient | None = None
+    # names the registry knows, for documents nothing else reads
+    known: KnownNamesCache | None = None
 
 
 # How a document got its entities (Enrichment.entities_status)
 NATIVE, TRANSLATED, NO_MODEL, FAILED = "native", "translated", "no_model", "failed"
+GAZETTEER = "gazetteer"  # no recogniser; names the registry knows were found
 # Languages natasha reads: its news model is Russian; Ukrainian shares the
 # script and most name shapes (measured in BENCHMARKS.md, "NER uk").
 NATASHA_LANGUAGES = frozenset({"ru", "uk"})
@@ -261,9 +265,23 @@ def recognise_batch(
                      if e.label_ in SPACY_TYPES]
             out[index].mentions = _split_fields(texts, spans, "en")
     for index, (item, found) in enumerate(zip(items, out, strict=True)):
+        lang = (languages[index] or "").split("-")[0].lower()
         if found.status == TRANSLATED and found.mentions:
-            lang = (languages[index] or "").split("-")[0].lower()
             found.mentions.extend(_in_original(item, found.mentions, lang))
+        elif found.status == NO_MODEL and models.known is not None:
+            found.mentions = _known_names(item, models.known.current(), lang)
+            if found.mentions:
+                found.status = GAZETTEER
+    return out
+
+
+def _known_names(item: NewsItem, names: KnownNames, language: str) -> list[RawMention]:
+    """The gazetteer pass over the original fields (services.enrich.known_names)."""
+    out = []
+    for fld, text in _fields(item):
+        for start, end, kind, name in names.find(text):
+            out.append(RawMention(fld, start, end, text[start:end], kind, name,
+                                  text[end:end + 60], language))
     return out
 
 

@@ -17,6 +17,7 @@ from services.enrich.aliases import EntityRegistry, OfflineResolver
 from services.enrich.clusters import ClusterIndex
 from services.enrich.entities import NerModels, load_english, load_russian
 from services.enrich.keywords import KeywordExtractors
+from services.enrich.known_names import KnownNamesCache, known_names_from_registry
 from services.enrich.language import build_detector
 from services.enrich.ner_client import CoreNlpClient
 from services.enrich.places import load_gazetteer
@@ -34,15 +35,20 @@ from shared.settings import Settings
 __all__ = ["build_ner", "load_models"]
 
 
-def build_ner(settings: Settings, http: httpx.Client | None, *, russian: bool = True) -> NerModels:
+def build_ner(settings: Settings, http: httpx.Client | None, *, russian: bool = True,
+              client: redis.Redis | None = None) -> NerModels:
     """The CoreNLP client (``backend: corenlp``, needs ``http``), else spaCy's
-    English model; natasha for Russian and Ukrainian either way."""
+    English model; natasha for Russian and Ukrainian either way; with a
+    Redis ``client``, the registry's known names for the gazetteer pass."""
     natasha = load_russian() if russian else None
+    registry = client
+    known = (KnownNamesCache(lambda: known_names_from_registry(registry))
+             if registry is not None else None)
     if settings.ner.backend == "corenlp" and http is not None:
         server = CoreNlpClient(http, settings.ner.corenlp_url, timeout=settings.ner.timeout,
                                max_chars=settings.ner.max_request_chars)
-        return NerModels(english=None, russian=natasha, server=server)
-    return NerModels(english=load_english(), russian=natasha)
+        return NerModels(english=None, russian=natasha, server=server, known=known)
+    return NerModels(english=load_english(), russian=natasha, known=known)
 
 
 def load_models(
@@ -63,7 +69,7 @@ def load_models(
     return Models(
         language=build_detector(),
         translator=translator,
-        ner=build_ner(settings, http, russian=russian),
+        ner=build_ner(settings, http, russian=russian, client=client),
         gazetteer=load_gazetteer(),
         resolver=EntityRegistry(client) if client is not None else OfflineResolver(),
         topics=load_rules(),
