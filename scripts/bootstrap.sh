@@ -2,11 +2,16 @@
 # Install what wirestream needs on a Debian 12 machine, idempotently:
 # Debian packages (Redis, Apertium APy and language pairs, Maven), the Python
 # virtualenv in .venv with the pinned requirements, and the project itself.
-# Elasticsearch is fetched later by `wirestream services up` (Maven Central).
+# Elasticsearch and Stanford CoreNLP (with its models; javac from
+# openjdk-17-jdk-headless compiles its loopback binder) are fetched later by
+# `wirestream services up` (Maven Central).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(redis-server apertium apertium-apy apertium-eng-spa apertium-eng-cat maven prometheus
+  openjdk-17-jdk-headless
+  apertium-es-pt apertium-spa-ita apertium-fr-es apertium-es-ro apertium-en-gl apertium-eu-en
+  apertium-hbs-eng apertium-isl-eng apertium-mkd-eng apertium-rus-ukr
   hunspell-en-us hunspell-de-de hunspell-es hunspell-fr hunspell-it hunspell-pt-pt hunspell-nl
   hunspell-ru hunspell-sv hunspell-no hunspell-da hunspell-uk)
 PYTHON=${PYTHON:-python3}

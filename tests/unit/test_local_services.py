@@ -67,3 +67,23 @@ def test_runner_is_importable_without_services() -> None:
 
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0 and "services" in result.output
+
+
+def test_apy_started_before_a_pair_was_installed_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    modes = tmp_path / "modes"
+    modes.mkdir()
+    monkeypatch.setattr("shared.local_services.APY_MODES", modes)
+    services = LocalServices(tmp_path)
+    pid_file = services.var / "apy" / "apy.pid"
+    pid_file.parent.mkdir(parents=True)
+    pid_file.write_text("1")
+    os.utime(modes, (1000, 1000))
+    os.utime(pid_file, (2000, 2000))
+    assert not services._apy_stale()
+    (modes / "pt-es.mode").write_text("")  # apt-get install apertium-es-pt
+    os.utime(modes, (3000, 3000))
+    assert services._apy_stale()
