@@ -119,7 +119,7 @@ class Systems:
         translations: list[Translation | None] = [None] * len(items)
         if self.translator is not None:
             translations = [t for t, _ in self.translator.translate_batch(items, languages)]
-        found = recognise_batch(items, languages, translations, self.ner)
+        found = recognise_batch(items, languages, translations, self.ner, self.gazetteer)
         entities = tag_entities(items, [r.mentions for r in found], self.gazetteer,
                                 OfflineResolver())
         out: list[Found] = []

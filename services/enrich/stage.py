@@ -142,7 +142,7 @@ def _entities(docs: Sequence[_Doc], models: Models) -> None:
     def run(batch: Sequence[_Doc]) -> list[list[Entity]]:
         items = [d.item for d in batch]
         found = recognise_batch(items, [d.language for d in batch],
-                                [d.enrichment.translation for d in batch], ner)
+                                [d.enrichment.translation for d in batch], ner, gazetteer)
         for doc, result in zip(batch, found, strict=True):
             doc.enrichment.entities_status = result.status
             if result.failure is not None:
