@@ -164,6 +164,89 @@ class Systems:
         return out
 
 
+# ----------------------------------------------------------- parallel set
+PARALLEL_ORDER = ("en", "de", "fr", "es", "it", "ru", "pt", "uk", "pl")
+
+
+@dataclass
+class ParallelScore:
+    """Entities of the parallel stories found per language (an entity of a
+    story counts when one of its gold mentions is found exactly), and
+    whether each person got one id across the languages that found them."""
+
+    found: dict[str, list[int]] = field(default_factory=dict)  # lang -> [found, gold]
+    people_one_id: list[int] = field(default_factory=lambda: [0, 0])  # [one id, people]
+    misses: list[str] = field(default_factory=list)
+
+
+def parallel_scores(systems: Systems) -> ParallelScore:
+    """The stories of ``parallel.jsonl`` read language by language in
+    :data:`PARALLEL_ORDER`, as a live system would meet them: the gazetteer
+    pass knows the names found in the versions read before (what the
+    registry would hold); ids come from the folded keys (OfflineResolver)."""
+    from services.enrich.aliases import OfflineResolver
+    from services.enrich.entities import recognise_batch, tag_entities
+    from services.enrich.known_names import KnownNames, KnownNamesCache
+    from services.enrich.names import name_key
+
+    rows = [json.loads(line) for line in (DATA / "parallel.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    known: list[tuple[str, str]] = []
+    cache = KnownNamesCache(lambda: KnownNames(known), max_age=0)
+    saved = systems.ner.known
+    systems.ner.known = cache
+    score = ParallelScore()
+    ids: dict[tuple[str, str], set[str]] = {}  # (story, canonical person) -> ids
+    try:
+        for lang in PARALLEL_ORDER:
+            batch = [r for r in rows if r["lang"] == lang]
+            passages = [Passage(r["id"], lang, r["source"], r["text"],
+                                _parallel_spans(r), "test") for r in batch]
+            items = [_item(n, p) for n, p in enumerate(passages)]
+            translations: list[Translation | None] = [None] * len(items)
+            if systems.translator is not None:
+                translations = [t for t, _ in systems.translator.translate_batch(
+                    items, [lang] * len(items))]
+            found = recognise_batch(items, [lang] * len(items), translations, systems.ner,
+                                    systems.gazetteer)
+            entities = tag_entities(items, [r.mentions for r in found], systems.gazetteer,
+                                    OfflineResolver())
+            row = score.found.setdefault(lang, [0, 0])
+            for r, passage, ents in zip(batch, passages, entities, strict=True):
+                predicted = {}
+                for entity in ents:
+                    kind = TYPE_OF.get(entity.type)
+                    for m in entity.mentions:
+                        if kind and m.field == "body_text":
+                            predicted[(m.start, m.end, kind)] = entity.id
+                    if entity.type in ("PERSON", "ORG"):
+                        known.append(tuple(name_key(entity.name, entity.type).split(":", 1)))  # type: ignore[arg-type]
+                by_canonical: dict[str, list[tuple[int, int, str]]] = {}
+                for span, (_, _, canonical) in zip(passage.spans, r["entities"], strict=True):
+                    by_canonical.setdefault(canonical, []).append(
+                        (span.start, span.end, span.type))
+                for canonical, spans in by_canonical.items():
+                    row[1] += 1
+                    hit = [predicted[s] for s in spans if s in predicted]
+                    if hit:
+                        row[0] += 1
+                        if spans[0][2] == "PER":
+                            ids.setdefault((r["story"], canonical), set()).update(hit)
+                    else:
+                        score.misses.append(f"{r['id']}: {canonical}")
+    finally:
+        systems.ner.known = saved
+    score.people_one_id = [sum(1 for v in ids.values() if len(v) == 1), len(ids)]
+    return score
+
+
+def _parallel_spans(row: dict[str, Any]) -> tuple[Any, ...]:
+    from bench.ner_sets import _spans
+
+    return _spans({"text": row["text"], "entities": [e[:2] for e in row["entities"]]},
+                  row["id"])
+
+
 def build_systems(spacy: bool = True) -> tuple[Systems, Any]:
     from services.enrich.entities import load_english
     from services.enrich.loading import build_ner
@@ -209,7 +292,23 @@ def scores(part: str | None, languages: Sequence[str]) -> dict[str, dict[str, Sc
 
 def run(part: str = "test") -> list[Figure]:
     table = scores(part, LANGUAGES)
+    systems, http = build_systems(spacy=False)
+    try:
+        parallel = parallel_scores(systems)
+    finally:
+        http.close()
     figures = []
+    total = [sum(v[0] for v in parallel.found.values()),
+             sum(v[1] for v in parallel.found.values())]
+    figures.append(Figure(
+        SECTION, "parallel stories: entities found", total[0] / total[1], "ratio", "higher",
+        f"{total[0]}/{total[1]} (story entity found in a language version); "
+        + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in parallel.found.items())))
+    figures.append(Figure(
+        SECTION, "parallel stories: one id per person across languages",
+        parallel.people_one_id[0] / max(1, parallel.people_one_id[1]), "ratio", "higher",
+        f"{parallel.people_one_id[0]}/{parallel.people_one_id[1]} people (ids from folded "
+        "keys, no registry merges)"))
     for lang, row in table.items():
         for system, score in row.items():
             p, r, f = score.prf()
@@ -226,9 +325,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--part", default="test", choices=("test", "dev", "all"))
     parser.add_argument("--langs", default=",".join(LANGUAGES))
     parser.add_argument("--errors", help="write every passage's misses and extras (JSONL)")
+    parser.add_argument("--parallel", action="store_true", help="also the parallel stories")
     args = parser.parse_args(argv)
     part = None if args.part == "all" else args.part
     table = scores(part, args.langs.split(","))
+    if args.parallel:
+        systems, http = build_systems(spacy=False)
+        parallel = parallel_scores(systems)
+        http.close()
+        print("parallel:", {k: f"{v[0]}/{v[1]}" for k, v in parallel.found.items()},
+              "one id:", parallel.people_one_id)
+        for miss in parallel.misses:
+            print("  missed", miss)
     print(f"{'lang':5} {'system':9} {'gold':>5} {'P':>5} {'R':>5} {'F1':>5}  "
           f"{'PER':>5} {'ORG':>5} {'LOC':>5}")
     errors = []
