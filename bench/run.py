@@ -26,7 +26,8 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         {"items": 200, "runs": 1},
         "Items per second from fetched bytes to enqueued documents, next to "
         "`feedparser.parse` on the same generated feed (1,000 items, bodies of "
-        "300-1,500 words, 70% English, 20% Spanish, 10% other) in the same run. "
+        "300-1,500 words, 70% English, 20% Spanish, 10% German, French, Portuguese, "
+        "Italian, Polish and Ukrainian) in the same run. "
         "`poll to queue` includes the version gate in the real Redis and publishing "
         "the batches to the real broker; no network fetch. Best of 7 runs, the "
         "three measurements interleaved in each run.",
@@ -55,19 +56,38 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "precision/recall on the labelled sets of bench/data/enrich (sources and sizes in "
         "its README).",
     ),
+    "ner-quality": (
+        "bench.ner_quality",
+        {},
+        {},
+        "NER precision/recall/F1 per language on the labelled sets of bench/data/ner "
+        "(real news text with provenance, labelled by reading, README there), their test "
+        "halves only (the dev halves are for tuning), exact spans, PER/ORG/LOC: the "
+        "pipeline as the workers run it next to the raw engines; and the parallel stories "
+        "(one story in nine languages, ten stories). Needs CoreNLP, APy and Redis.",
+    ),
     "end-to-end": (
         "bench.e2e_bench",
         {"items": 600, "feeds": 6, "runs": 3, "latency_seconds": 60},
         {"items": 120, "feeds": 3, "runs": 1, "latency_seconds": 20},
         "All stages as real worker processes (`wirestream worker ...`) with the local Redis, "
-        "Elasticsearch and APy, on a seeded corpus (70% English, 20% Spanish, 10% Russian "
-        "and Swahili; bodies of 300-1,500 words) served as RSS from a loopback server. "
+        "Elasticsearch, APy and CoreNLP, on a seeded corpus (70% English, 20% Spanish, 10% "
+        "German, French, Portuguese, Italian, Polish and Ukrainian; bodies of 300-1,500 "
+        "words) served as RSS from a loopback server. "
         "Throughput from sources due to every article searchable, with 1 and 2 enrich "
         "processes; latency at half the peak rate from the poll that saw an article to "
         "searchable; the ceiling is the number of cores divided by the summed per-article "
         "CPU cost of the raw components measured in the same run (CPU time of this process, "
-        "all threads, plus the APy or Elasticsearch process tree for translation and bulk; "
-        "one math-library thread, as in the workers). See bench/e2e_bench.py.",
+        "all threads, plus the CoreNLP, APy or Elasticsearch process tree for NER, "
+        "translation and bulk; "
+        "NER and translation per document language as the enrich stage reads it, weighted "
+        "by its share: CoreNLP one request per article with the language's model, or the "
+        "related one for Portuguese (Spanish, plus English on its translation) and Polish "
+        "(German), natasha for Ukrainian; every APy route into English, both legs of those "
+        "through Spanish; "
+        "one math-library thread, as in the workers). `NER engine in pipeline / raw`: "
+        "CoreNLP server CPU per article under the raw client / under the workers. "
+        "See bench/e2e_bench.py.",
     ),
     "profile": (
         "bench.profile_bench",

@@ -4,8 +4,10 @@
 2. serves the samples of ``data/samples/`` from a feed server on 127.0.0.1;
 3. registers one source per sample and runs the three workers and the
    scheduler as real processes;
-4. waits until every expected item is searchable, prints what was indexed and
-   one example search, then stops the workers (the services keep running).
+4. waits until every expected item is searchable, stops the workers (the
+   services keep running) and prints what was indexed, per language how many
+   stories got entities, places and topics (and how the entities were found),
+   the stories that got no entities or no places, and one example search.
 
 Re-running changes nothing: the same items get the same ids, the version gate
 drops unchanged items, and external versioning refuses stale writes.
@@ -14,6 +16,8 @@ drops unchanged items, and external versioning refuses stale writes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,15 @@ from rich.table import Table
 
 from shared.errors import ServiceUnavailable
 
-__all__ = ["DEMO_SOURCES", "expected_items", "run_demo"]
+__all__ = [
+    "DEMO_SOURCES",
+    "LanguageCoverage",
+    "coverage_aggs",
+    "coverage_rows",
+    "coverage_table",
+    "expected_items",
+    "run_demo",
+]
 
 # source id -> (sample file, type, language hint)
 DEMO_SOURCES: dict[str, tuple[str, str, str | None]] = {
@@ -70,6 +82,143 @@ def _indexed_ids(es: Any, alias: str, ids: set[str]) -> set[str]:
         )
         found.update(hit["_id"] for hit in result["hits"]["hits"])
     return found
+
+
+# Enrichments counted per language: name -> a nested field every element has.
+_ENRICHMENTS = {"entities": "entities.id", "places": "places.kind", "topics": "topics.code"}
+_NONE = "(none)"
+
+
+def _has(name: str) -> dict[str, Any]:
+    return {"nested": {"path": name, "query": {"exists": {"field": _ENRICHMENTS[name]}}}}
+
+
+@dataclass(frozen=True)
+class LanguageCoverage:
+    """Enrichment coverage of the stories of one language."""
+
+    language: str
+    stories: int
+    with_entities: int
+    with_places: int
+    with_topics: int
+    # entities_status value -> stories; "(none)" for stories without one
+    entities_status: dict[str, int]
+
+
+def coverage_aggs() -> dict[str, Any]:
+    """The aggregation :func:`coverage_rows` reads: stories per ``language``,
+    and per language the stories with entities, places and topics and the
+    ``entities_status`` values; and the ``pipeline_version`` values."""
+    return {
+        "language": {
+            "terms": {"field": "language", "size": 100, "missing": _NONE},
+            "aggs": {
+                "has": {"filters": {"filters": {name: _has(name) for name in _ENRICHMENTS}}},
+                "entities_status": {
+                    "terms": {"field": "entities_status", "size": 20, "missing": _NONE}
+                },
+            },
+        },
+        # A re-run indexes nothing again: stories keep the enrichment of the
+        # pipeline that first read them, which the table's caption says.
+        "pipeline_version": {"terms": {"field": "pipeline_version", "size": 20}},
+    }
+
+
+def coverage_rows(aggregations: Mapping[str, Any]) -> list[LanguageCoverage]:
+    """One row per language of a search response's ``aggregations`` for
+    :func:`coverage_aggs`, most stories first."""
+    rows = []
+    for bucket in aggregations["language"]["buckets"]:
+        has = bucket["has"]["buckets"]
+        rows.append(
+            LanguageCoverage(
+                language=bucket["key"],
+                stories=bucket["doc_count"],
+                with_entities=has["entities"]["doc_count"],
+                with_places=has["places"]["doc_count"],
+                with_topics=has["topics"]["doc_count"],
+                entities_status={
+                    b["key"]: b["doc_count"] for b in bucket["entities_status"]["buckets"]
+                },
+            )
+        )
+    return sorted(rows, key=lambda row: (-row.stories, row.language))
+
+
+def coverage_table(
+    rows: Iterable[LanguageCoverage], pipeline_versions: Mapping[str, int] | None = None
+) -> Table:
+    pipelines = ", ".join(f"{k}:{v}" for k, v in sorted((pipeline_versions or {}).items()))
+    table = Table(
+        "language",
+        "stories",
+        "with entities",
+        "with places",
+        "with topics",
+        "entities_status",
+        title="enrichment per language (stories of the demo)",
+        caption=f"pipeline_version {pipelines}" if pipelines else None,
+    )
+    total = [0, 0, 0, 0]
+    for row in rows:
+        counts = (row.stories, row.with_entities, row.with_places, row.with_topics)
+        total = [a + b for a, b in zip(total, counts, strict=True)]
+        table.add_row(
+            row.language,
+            *(str(n) for n in counts),
+            ", ".join(f"{k}:{v}" for k, v in sorted(row.entities_status.items())),
+        )
+    table.add_row("all", *(str(n) for n in total), "", end_section=True)
+    return table
+
+
+def _print_coverage(console: Console, es: Any, alias: str, ids: set[str]) -> None:
+    """The per-language coverage table, then the stories without entities or
+    places (with what the document says about why)."""
+    query = {"ids": {"values": sorted(ids)}}
+    response = es.search(index=alias, size=0, query=query, aggs=coverage_aggs())
+    aggregations = response["aggregations"]
+    pipelines = {b["key"]: b["doc_count"] for b in aggregations["pipeline_version"]["buckets"]}
+    console.print(coverage_table(coverage_rows(aggregations), pipelines))
+    lacking = es.search(
+        index=alias,
+        size=len(ids),
+        query={
+            "bool": {
+                "filter": [query],
+                "should": [
+                    {"bool": {"must_not": [_has("entities")]}},
+                    {"bool": {"must_not": [_has("places")]}},
+                ],
+                "minimum_should_match": 1,
+            }
+        },
+        source_includes=[
+            "source", "language", "headline", "entities_status",
+            "entities.id", "places.kind", "enrichment_errors.step",
+            "enrichment_errors.reason",
+        ],
+        sort=[{"language": "asc"}, {"source": "asc"}, "_doc"],
+    )["hits"]["hits"]
+    table = Table(
+        "lang", "source", "id", "lacks", "entities_status", "errors", "headline",
+        title="stories without entities or places",
+    )
+    for hit in lacking:
+        doc = hit["_source"]
+        lacks = [name for name in ("entities", "places") if not doc.get(name)]
+        table.add_row(
+            doc.get("language") or _NONE,
+            doc["source"],
+            hit["_id"][:8],
+            "+".join(lacks),
+            doc.get("entities_status") or _NONE,
+            ", ".join(f"{e['step']}:{e['reason']}" for e in doc.get("enrichment_errors", [])),
+            (doc.get("headline") or "")[:60],
+        )
+    console.print(table if lacking else "every story got entities and places")
 
 
 def run_demo(root: Path, *, console: Console, timeout: float = 300.0) -> None:
@@ -135,6 +284,7 @@ def run_demo(root: Path, *, console: Console, timeout: float = 300.0) -> None:
             ", ".join(f"{b['key']}:{b['doc_count']}" for b in langs),
         )
     console.print(table)
+    _print_coverage(console, reader, alias, found)
 
     query = "president"
     result = reader.search(

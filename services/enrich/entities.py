@@ -425,7 +425,7 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
     others: dict[str, LocalEntity] = {}
     person_mentions: list[tuple[RawMention, str]] = []
     rest: list[tuple[RawMention, str]] = []
-    for mention in raw:
+    for mention in _split_hyphenated(raw, gazetteer):
         cleaned = clean_surface(mention.normal, mention.type)
         if not cleaned or not _name_like(cleaned):
             continue
@@ -476,6 +476,29 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
                                         if (k := name_key(s, entity.type)) and k != entity.key
                                         and entity.type != "PERSON"})
     return [e for e in entities if e.geo is not None or e.key]
+
+
+def _split_hyphenated(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[RawMention]:
+    """A place mention joined to another name by a hyphen ("Trump-Russia
+    investigation", "Benfica-Sporting") that resolves as a whole to nothing:
+    its parts that are places, each a mention of its own."""
+    out: list[RawMention] = []
+    for mention in raw:
+        if (mention.type in ("GPE", "LOC") and "-" in mention.text
+                and mention.normal == mention.text
+                and gazetteer.lookup(clean_surface(mention.text, mention.type)) is None):
+            parts = []
+            position = mention.start
+            for part in mention.text.split("-"):
+                if part[:1].isupper() and gazetteer.lookup(part) is not None:
+                    parts.append(replace(mention, start=position, end=position + len(part),
+                                         text=part, normal=part, type="GPE"))
+                position += len(part) + 1
+            if parts:
+                out.extend(parts)
+                continue
+        out.append(mention)
+    return out
 
 
 # A one-word "person" that is a country, a capital or a city of a million

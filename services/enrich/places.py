@@ -542,6 +542,7 @@ def build_gazetteer(rules_path: Path = DATA) -> Gazetteer:
             for name in names:
                 index.put(str(name), countries[code], _RANK["country"] + 1)
 
+    not_city_names = {place_key(str(n)) for n in rules.get("not_city_names", [])}
     city_entries: dict[int, tuple[GeoEntry, int]] = {}
     for city in cities.values():
         population = int(city["population"])
@@ -555,7 +556,8 @@ def build_gazetteer(rules_path: Path = DATA) -> Gazetteer:
             for alt in city.get("alternatenames", ()):
                 # "MAD", "WAW": GeoNames lists airport codes among the
                 # names; as words they are noise ("Mad Max")
-                if _latin_or_cyrillic(alt) and not (len(alt) <= 3 and alt.isupper()):
+                if (_latin_or_cyrillic(alt) and not (len(alt) <= 3 and alt.isupper())
+                        and place_key(alt) not in not_city_names):
                     index.put(alt, entry, rank)
     for gid, names in rules.get("city_short_forms", {}).items():
         if int(gid) in city_entries:

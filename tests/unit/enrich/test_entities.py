@@ -279,3 +279,23 @@ def test_spacy_batches_hold_a_bounded_amount_of_text() -> None:
     assert pipe_batch_size(["short headline"] * 100) == PIPE_BATCH_MAX
     assert pipe_batch_size(["x" * 1_000_000]) == PIPE_BATCH_MIN
     assert pipe_batch_size([]) == PIPE_BATCH_MIN
+
+
+def test_a_place_hyphened_to_another_name_is_a_place_of_its_own(gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import RawMention, group_mentions
+
+    text = "The Trump-Russia investigation goes on"
+    start = text.index("Trump-Russia")
+    mention = RawMention("body_text", start, start + len("Trump-Russia"), "Trump-Russia",
+                         "LOC", "Trump-Russia", "", "en")
+    [russia] = group_mentions([mention], gazetteer)
+    assert russia.geo is not None and russia.geo.country_code == "RU"
+    [(part, _)] = russia.mentions
+    assert text[part.start:part.end] == "Russia"
+
+
+def test_names_geonames_lists_for_cities_that_are_something_else_are_not_places(
+        gazetteer: Gazetteer) -> None:
+    assert gazetteer.lookup("Google") is None
+    assert gazetteer.lookup("Hamas") is None
+    assert gazetteer.lookup("Topeka") is not None and gazetteer.lookup("Hamm") is not None
