@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (multilingual news text: Cyrillic letters are meant)
+
 """Entities through the real CoreNLP server, APy and Redis registry: every
 language the sources speak gets people and places, one id per person across
 languages, and a dead or refusing server costs the entity step alone."""
