@@ -285,6 +285,9 @@ def recognise_batch(
             else:
                 found[index][number] = _split_fields(
                     read.texts, [(s.start, s.end, s.type) for s in answer], read.language)
+                if read.language == "en" and gazetteer is not None:
+                    found[index][number] += _nationalities(read.texts, found[index][number],
+                                                           gazetteer)
     if spacy_jobs and models.english is not None:
         joined = [FIELD_SEP.join(t for _, t in read.texts) for _, _, read in spacy_jobs]
         docs = models.english.pipe(joined, batch_size=pipe_batch_size(joined))
@@ -326,6 +329,26 @@ def _merge(item: NewsItem, reads: list[list[RawMention]], names: KnownNames | No
     return [*translated, *sorted(kept, key=lambda m: (FIELD_ORDER.get(m.field, 9), m.start))]
 
 
+_CAPITALISED = re.compile(r"(?<![\w-])[A-Z][a-z]+(?:-[A-Za-z]+)?(?![\w-])")
+
+
+def _nationalities(texts: list[tuple[str, str]], found: Sequence[RawMention],
+                   gazetteer: Gazetteer) -> list[RawMention]:
+    """NORP mentions of English text ("Ukrainian", "pro-Russian") from the
+    gazetteer's demonyms: CoreNLP's 3-class models do not tag nationalities,
+    which give a story its country codes."""
+    out = []
+    for fld, text in texts:
+        taken = [(m.start, m.end) for m in found if m.field == fld]
+        for match in _CAPITALISED.finditer(text):
+            start, end = match.span()
+            if gazetteer.demonym(match.group()) and not any(
+                    start < b and a < end for a, b in taken):
+                out.append(RawMention(fld, start, end, match.group(), "NORP", match.group(),
+                                      text[end:end + 60], "en"))
+    return out
+
+
 def _gazetteer_pass(item: NewsItem, names: KnownNames | None, gazetteer: Gazetteer | None,
                     language: str) -> tuple[list[RawMention], list[RawMention]]:
     """Places (:meth:`Gazetteer.find_places`, inflected forms included) and
@@ -350,9 +373,11 @@ def recognise(
     languages: Sequence[str | None],
     translations: Sequence[Translation | None],
     models: NerModels,
+    gazetteer: Gazetteer | None = None,
 ) -> list[list[RawMention]]:
     """The mentions of :func:`recognise_batch` alone."""
-    return [r.mentions for r in recognise_batch(items, languages, translations, models)]
+    return [r.mentions for r in recognise_batch(items, languages, translations, models,
+                                                gazetteer)]
 
 
 def _natasha(models: RussianNer, fld: str, text: str, language: str = "ru") -> list[RawMention]:

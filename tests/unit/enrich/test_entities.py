@@ -299,3 +299,13 @@ def test_names_geonames_lists_for_cities_that_are_something_else_are_not_places(
     assert gazetteer.lookup("Google") is None
     assert gazetteer.lookup("Hamas") is None
     assert gazetteer.lookup("Topeka") is not None and gazetteer.lookup("Hamm") is not None
+
+
+def test_nationalities_of_english_text_come_from_the_demonym_table(gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import RawMention, _nationalities
+
+    text = "Ukrainian troops and American advisers met a pro-Russian group in Paris"
+    paris = text.index("Paris")
+    found = [RawMention("body_text", paris, paris + 5, "Paris", "LOC", "Paris", "", "en")]
+    norp = _nationalities([("body_text", text)], found, gazetteer)
+    assert [(m.text, m.type) for m in norp] == [("Ukrainian", "NORP"), ("American", "NORP")]
