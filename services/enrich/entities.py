@@ -295,7 +295,7 @@ def recognise_batch(
             spans = [(e.start_char, e.end_char, SPACY_TYPES[e.label_]) for e in doc.ents
                      if e.label_ in SPACY_TYPES]
             found[index][number] = _split_fields(read.texts, spans, "en")
-    names = models.known.current() if models.known is not None else None
+    names: KnownNames | None = None
     for index, (item, result) in enumerate(zip(items, out, strict=True)):
         lang = (languages[index] or "").split("-")[0].lower()
         if result.status == FAILED:
@@ -303,6 +303,8 @@ def recognise_batch(
         if result.status == NATIVE:
             result.mentions = [m for read in found[index] for m in read]
             continue
+        if names is None and models.known is not None:
+            names = models.known.current()  # only when a document needs it
         result.mentions = _merge(item, found[index], names, gazetteer, lang)
         if result.status == NO_MODEL and result.mentions:
             result.status = GAZETTEER
