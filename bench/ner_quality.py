@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.ner_sets import DATA, Passage, load
 from bench.report import Figure
+from shared.corenlp import CORENLP_LANGUAGES
 from shared.models import NewsItem, Translation, content_hash
 
 __all__ = ["Score", "evaluate", "run"]
@@ -278,7 +279,16 @@ def scores(part: str | None, languages: Sequence[str]) -> dict[str, dict[str, Sc
                 continue
             passages = load(lang, part)
             row: dict[str, Score] = {"pipeline": evaluate(passages, systems.pipeline)}
-            if systems.ner.server is not None and lang in systems.ner.server.languages:
+            server = systems.ner.server
+            if server is not None and lang in CORENLP_LANGUAGES and lang not in server.languages:
+                # the language's own model, which the settings leave out by default
+                saved = server.languages
+                server.languages = saved | {lang}
+                try:
+                    row["pipeline+own"] = evaluate(passages, systems.pipeline)
+                finally:
+                    server.languages = saved
+            if lang in CORENLP_LANGUAGES and systems.ner.server is not None:
                 row["corenlp"] = evaluate(passages, systems.corenlp)
             if lang == "en" and systems.spacy is not None:
                 row["spacy"] = evaluate(passages, systems.spacy_raw)

@@ -46,7 +46,8 @@ def build_ner(settings: Settings, http: httpx.Client | None, *, russian: bool = 
              if registry is not None else None)
     if settings.ner.backend == "corenlp" and http is not None:
         server = CoreNlpClient(http, settings.ner.corenlp_url, timeout=settings.ner.timeout,
-                               max_chars=settings.ner.max_request_chars)
+                               max_chars=settings.ner.max_request_chars,
+                               languages=settings.ner.languages)
         return NerModels(english=None, russian=natasha, server=server, known=known)
     return NerModels(english=load_english(), russian=natasha, known=known)
 

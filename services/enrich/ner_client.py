@@ -215,12 +215,13 @@ class _Request:
 
 
 class CoreNlpClient:
-    """NER over the CoreNLP server for :data:`CORENLP_LANGUAGES`."""
-
-    languages = frozenset(CORENLP_LANGUAGES)
+    """NER over the CoreNLP server for ``languages`` (some of
+    :data:`CORENLP_LANGUAGES`; a related reading may ask for any of them)."""
 
     def __init__(self, http: httpx.Client, url: str, *, timeout: float = 30.0,
-                 max_chars: int = 50_000, attempts: int = 2) -> None:
+                 max_chars: int = 50_000, attempts: int = 2,
+                 languages: Sequence[str] = CORENLP_LANGUAGES) -> None:
+        self.languages = frozenset(languages) & frozenset(CORENLP_LANGUAGES)
         self.http = http
         self.url = url.rstrip("/") + "/"
         self.timeout = timeout
@@ -277,10 +278,10 @@ class CoreNlpClient:
 
     def recognise(self, texts: Sequence[tuple[str, str]]) -> list[list[NerSpan] | NerFailure]:
         """Spans per (language, text), in input order; texts in a language
-        the server does not cover get no spans."""
+        the server has no model for get no spans."""
         out: list[list[NerSpan] | NerFailure] = [[] for _ in texts]
         stopped: NerFailure | None = None
-        for request in self._plan([(lang, text) if lang in self.languages else ("", "")
+        for request in self._plan([(lang, text) if lang in self._params else ("", "")
                                    for lang, text in texts]):
             indices = {i for i, _, _ in request.parts}
             if stopped is not None:
