@@ -14,8 +14,8 @@
   documented queries ask for.
 
 Bodies come from bench/corpus.py (300-1,500 words, 70% English, 20% Spanish,
-5% Russian, 5% Swahili); to keep generation fast a pool of distinct bodies is
-reused under fresh ids, dates and enrichment. Everything created is deleted
+10% German, French, Portuguese, Italian, Polish and Ukrainian); to keep
+generation fast a pool of distinct bodies is reused under fresh ids, dates and enrichment. Everything created is deleted
 at the end. No assertion on time anywhere.
 
 ``python -m bench.index_bench [--quick]`` prints the figures as a dict;

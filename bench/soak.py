@@ -5,7 +5,7 @@ suite's rig: a private Redis, proxies in front of Elasticsearch and APy, the
 network jail) and, for ``--duration`` seconds:
 
 * publishes items of the seeded benchmark corpus (70% English, 20% Spanish,
-  10% Russian/Swahili; bodies of 300-1,500 words) at ``--rate`` items/s,
+  10% de/fr/pt/it/pl/uk; bodies of 300-1,500 words) at ``--rate`` items/s,
   spread over ``--feeds`` RSS feeds (each feed keeps its newest 50 items),
   default half the end-to-end peak recorded in BENCHMARKS.md;
 * every ``--fault-every`` seconds on average injects one fault at random:
