@@ -12,12 +12,17 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 import redis
 from elasticsearch import Elasticsearch
 
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from services.enrich.stage import Models
 
 ROOT = Path(__file__).resolve().parents[2]
 # Redis database reserved for tests (the pipeline itself uses 0). Two test
@@ -106,3 +111,20 @@ def index_ready(settings: Settings, es_admin: Elasticsearch) -> str:
 
     setup_index(es_admin, settings.es.index_prefix)
     return settings.es.index_prefix
+
+
+@pytest.fixture
+def http(settings: Settings) -> Iterator[httpx.Client]:
+    """The enrich worker's HTTP client (translator and NER server)."""
+    from services.enrich.translate import http_client
+
+    with http_client(settings.translator) as client:
+        yield client
+
+
+@pytest.fixture
+def models(settings: Settings, redis_db: redis.Redis, http: httpx.Client) -> Models:
+    """Every enrich model against the real services, as a worker loads them."""
+    from services.enrich.loading import load_models
+
+    return load_models(settings, redis_db, http)

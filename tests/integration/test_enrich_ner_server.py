@@ -6,16 +6,13 @@ languages, and a dead or refusing server costs the entity step alone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import redis
 
 from services.enrich.loading import load_models
 from services.enrich.stage import Models, enrich_items
-from services.enrich.translate import http_client
 from shared.models import NewsItem
 from shared.settings import Settings
 from tests.unit.test_shared import make_item
@@ -25,17 +22,6 @@ PARALLEL = ROOT / "bench" / "data" / "ner" / "parallel.jsonl"
 # How each language is read (services/enrich/entities.py, _plan)
 STATUS = {"en": "native", "de": "native", "fr": "native", "es": "native", "it": "related",
           "ru": "native", "pt": "related", "uk": "related", "pl": "related"}
-
-
-@pytest.fixture
-def http(settings: Settings) -> Iterator[httpx.Client]:
-    with http_client(settings.translator) as client:
-        yield client
-
-
-@pytest.fixture
-def models(settings: Settings, redis_db: redis.Redis, http: httpx.Client) -> Models:
-    return load_models(settings, redis_db, http)
 
 
 def _story(name: str) -> list[tuple[str, NewsItem]]:

@@ -26,18 +26,6 @@ from shared.models import NewsItem, TranslationStatus
 from shared.settings import Settings
 from tests.unit.test_shared import make_item
 
-
-@pytest.fixture
-def http(settings: Settings) -> Iterator[httpx.Client]:
-    with http_client(settings.translator) as client:
-        yield client
-
-
-@pytest.fixture
-def models(settings: Settings, redis_db: redis.Redis, http: httpx.Client) -> Models:
-    return load_models(settings, redis_db, http)
-
-
 EN = make_item(
     id="en", headline="Zelensky meets Macron in Paris",
     body_text=("PARIS (AP) — Ukrainian President Volodymyr Zelenskyy met French President "
