@@ -717,6 +717,11 @@ class LocalServices:
             # A JVM out of memory is restarted by `services up` (compose:
             # restart policy) instead of limping on with dead threads.
             "-XX:+ExitOnOutOfMemoryError",
+            # The throughput collector: the same 120 English stories cost
+            # the server ~2.0 s of CPU with it against ~4.3 s with G1 (the
+            # default), at the same wall time; pauses of a few tens of ms
+            # do not matter to a batch pipeline.
+            "-XX:+UseParallelGC",
             "--add-exports",
             _HTTPSERVER_EXPORT,
             f"-Dcom.sun.net.httpserver.HttpServerProvider={CORENLP_PROVIDER}",
