@@ -64,7 +64,20 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "(real news text with provenance, labelled by reading, README there), their test "
         "halves only (the dev halves are for tuning), exact spans, PER/ORG/LOC: the "
         "pipeline as the workers run it next to the raw engines; and the parallel stories "
-        "(one story in nine languages, ten stories). Needs CoreNLP, APy and Redis.",
+        "(one story in nine languages, ten stories). Needs CoreNLP, APy and Redis. "
+        "Errors seen on the test halves (python -m bench.ner_quality --errors FILE lists "
+        "them all): en - organisations named after a place ('Guardian Australia' read as "
+        "Australia, 'Church of England'), storms and products tagged as people; de - "
+        "hotels and venues tagged ORG (labelled LOC), company names tagged PER in tech "
+        "copy, the lower-case credit 'dpa' never tagged; fr - clubs named after their "
+        "city tagged LOC, spans that take in a generic word ('stade de Gerland'), "
+        "ordinals ('XVIIe') as people; pt (Spanish model) - a sentence-initial verb glued "
+        "to a name ('Nasceu Lourenço'), given names alone as places ('Teresa', 'Vasco'); "
+        "pl (German model) - inflected party names missed ('Prawa i Sprawiedliwości', "
+        "'Platformie Obywatelskiej'), verbs glued to names ('Wojciech Wierzejski "
+        "powiedział'); uk (natasha, a Russian model) - inflected Ukrainian place names "
+        "tagged as people ('Сахновщині'), capitalised sentence-initial words ('Уночі'), "
+        "Latin-script names; ru - organisations in quotes and abbreviations.",
     ),
     "end-to-end": (
         "bench.e2e_bench",
