@@ -44,9 +44,11 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "bench.enrich_speed",
         {},
         {"docs": 40, "runs": 1, "translate": 5},
-        "Enrich throughput next to raw spaCy `nlp.pipe` with the same components on the "
-        "same documents in the same run, translation throughput against APy, and the "
-        "enrich worker's memory. See bench/enrich_speed.py.",
+        "Enrich throughput next to a plain client of the CoreNLP server (one request per "
+        "story, the stage's properties) on the same documents in the same run, raw spaCy "
+        "`nlp.pipe` (the previous engine) for comparison, translation throughput against "
+        "APy, and the memory of the enrich worker and of the CoreNLP server. See "
+        "bench/enrich_speed.py.",
     ),
     "enrich-quality": (
         "bench.enrich_quality",
