@@ -15,8 +15,8 @@
 
 Bodies come from bench/corpus.py (300-1,500 words, 70% English, 20% Spanish,
 10% German, French, Portuguese, Italian, Polish and Ukrainian); to keep
-generation fast a pool of distinct bodies is reused under fresh ids, dates and enrichment. Everything created is deleted
-at the end. No assertion on time anywhere.
+generation fast a pool of distinct bodies is reused under fresh ids, dates
+and enrichment. Everything created is deleted at the end. No assertion on time anywhere.
 
 ``python -m bench.index_bench [--quick]`` prints the figures as a dict;
 ``run()`` returns them as :class:`bench.report.Figure` rows for BENCHMARKS.md.
