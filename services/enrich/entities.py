@@ -36,6 +36,7 @@ from typing import Any
 from services.enrich.aliases import Candidate, Resolver
 from services.enrich.known_names import KnownNames, KnownNamesCache
 from services.enrich.names import (
+    _PARTICLES,
     acronym,
     clean_surface,
     fold,
@@ -211,9 +212,29 @@ def _plan(item: NewsItem, language: str | None, translation: Translation | None,
     return status, reads
 
 
+_SPAN_WORD = re.compile(r"\S+")
+# "al-Hadidi", "el-Sisi", "эль-Абидина", "d'Estaing": a lower-case prefix of a name
+_PREFIXED_NAME = re.compile(r"^\w{1,4}[-'\u2019](\w)")
+
+
+def person_end(text: str, start: int, end: int) -> int:
+    """Where a person's name ends: before the first word in lower case that
+    is not a name particle ("Wojciech Wierzejski powiedział", "Hugo Miguel
+    é", "Олексій Дзюбка з Сахновщини" - a model that reads a related
+    language glues the next word on). Names never end in lower case."""
+    for match in _SPAN_WORD.finditer(text, start, end):
+        word = match.group()
+        prefixed = _PREFIXED_NAME.match(word)
+        if (match.start() > start and word[:1].islower() and word not in _PARTICLES
+                and not (prefixed and prefixed.group(1).isupper())):
+            return len(text[start:match.start()].rstrip()) + start
+    return end
+
+
 def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, str]],
                   language: str) -> list[RawMention]:
-    """Spans over the fields joined by FIELD_SEP, back in their fields."""
+    """Spans over the fields joined by FIELD_SEP, back in their fields (a
+    person's span cut at a glued-on lower-case word: :func:`person_end`)."""
     starts = list(accumulate((len(t) + len(FIELD_SEP) for _, t in texts[:-1]), initial=0))
     out = []
     for begin, finish, kind in spans:
@@ -222,6 +243,8 @@ def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, 
         start, end = begin - starts[which], finish - starts[which]
         if end > len(text):
             continue  # across two fields: a blank line ends every span
+        if kind == "PERSON":
+            end = person_end(text, start, end)
         out.append(RawMention(fld, start, end, text[start:end], kind, text[start:end],
                               text[end:end + 60], language))
     return out
@@ -404,9 +427,11 @@ def _natasha(models: RussianNer, fld: str, text: str, language: str = "ru") -> l
         if kind is None:
             continue
         span.normalize(models.vocab)
-        out.append(RawMention(fld, span.start, span.stop, text[span.start:span.stop], kind,
-                              span.normal or span.text, text[span.stop:span.stop + 60],
-                              language))
+        stop, normal = span.stop, span.normal or span.text
+        if kind == "PERSON" and (cut := person_end(text, span.start, span.stop)) < span.stop:
+            stop, normal = cut, text[span.start:cut]  # a glued-on word: no normal form
+        out.append(RawMention(fld, span.start, stop, text[span.start:stop], kind, normal,
+                              text[stop:stop + 60], language))
     return out
 
 

@@ -309,3 +309,20 @@ def test_nationalities_of_english_text_come_from_the_demonym_table(gazetteer: Ga
     found = [RawMention("body_text", paris, paris + 5, "Paris", "LOC", "Paris", "", "en")]
     norp = _nationalities([("body_text", text)], found, gazetteer)
     assert [(m.text, m.type) for m in norp] == [("Ukrainian", "NORP"), ("American", "NORP")]
+
+
+@pytest.mark.parametrize(("span", "name"), [
+    ("Wojciech Wierzejski powiedział", "Wojciech Wierzejski"),
+    ("Hugo Miguel é", "Hugo Miguel"),
+    ("Олексій Дзюбка з Сахновщини", "Олексій Дзюбка"),
+    ("Mohammad al-Hadidi", "Mohammad al-Hadidi"),
+    ("Valéry Giscard d'Estaing", "Valéry Giscard d'Estaing"),
+    ("Ursula von der Leyen", "Ursula von der Leyen"),
+    ("John Smith co-founder", "John Smith"),
+])
+def test_a_person_span_ends_before_a_glued_on_lower_case_word(span: str, name: str) -> None:
+    from services.enrich.entities import person_end
+
+    text = f"Yesterday {span} arrived."
+    start = text.index(span)
+    assert text[start:person_end(text, start, start + len(span))] == name
