@@ -213,6 +213,10 @@ def _plan(item: NewsItem, language: str | None, translation: Translation | None,
 
 
 _SPAN_WORD = re.compile(r"\S+")
+# lower-case words inside names: the surname particles, and joiners that are
+# not part of a surname ("Oussama ben Laden", "Ortega y Gasset")
+_NAME_PARTICLES = _PARTICLES | {"ben", "bint", "abu", "y", "e", "zu", "dei", "degli", "af",
+                                "av", "op", "het", "ter", "ten"}
 # "al-Hadidi", "el-Sisi", "эль-Абидина", "d'Estaing": a lower-case prefix of a name
 _PREFIXED_NAME = re.compile(r"^\w{1,4}[-'\u2019](\w)")
 
@@ -225,7 +229,7 @@ def person_end(text: str, start: int, end: int) -> int:
     for match in _SPAN_WORD.finditer(text, start, end):
         word = match.group()
         prefixed = _PREFIXED_NAME.match(word)
-        if (match.start() > start and word[:1].islower() and word not in _PARTICLES
+        if (match.start() > start and word[:1].islower() and word not in _NAME_PARTICLES
                 and not (prefixed and prefixed.group(1).isupper())):
             return len(text[start:match.start()].rstrip()) + start
     return end

@@ -319,6 +319,7 @@ def test_nationalities_of_english_text_come_from_the_demonym_table(gazetteer: Ga
     ("Valéry Giscard d'Estaing", "Valéry Giscard d'Estaing"),
     ("Ursula von der Leyen", "Ursula von der Leyen"),
     ("John Smith co-founder", "John Smith"),
+    ("José Ortega y Gasset", "José Ortega y Gasset"),
 ])
 def test_a_person_span_ends_before_a_glued_on_lower_case_word(span: str, name: str) -> None:
     from services.enrich.entities import person_end
