@@ -215,8 +215,11 @@ def _plan(item: NewsItem, language: str | None, translation: Translation | None,
 _SPAN_WORD = re.compile(r"\S+")
 # lower-case words inside names: the surname particles, and joiners that are
 # not part of a surname ("Oussama ben Laden", "Ortega y Gasset")
-_NAME_PARTICLES = _PARTICLES | {"ben", "bint", "abu", "y", "e", "zu", "dei", "degli", "af",
-                                "av", "op", "het", "ter", "ten"}
+_NAME_PARTICLES = _PARTICLES | {
+    "ben", "bint", "abu", "y", "e", "zu", "dei", "degli", "af", "av", "op", "het", "ter", "ten",
+    # the same in Cyrillic
+    "фон", "дер", "де", "ван", "да", "ди", "дель", "делла", "ла", "ле", "аль", "эль", "ель",
+    "бен", "бин", "ибн", "дос", "дю", "ді", "цу"}
 # "al-Hadidi", "el-Sisi", "эль-Абидина", "d'Estaing": a lower-case prefix of a name
 _PREFIXED_NAME = re.compile(r"^\w{1,4}[-'\u2019](\w)")
 
@@ -344,14 +347,19 @@ def _merge(item: NewsItem, reads: list[list[RawMention]], names: KnownNames | No
            gazetteer: Gazetteer | None, language: str) -> list[RawMention]:
     """The mentions of a document in a language with no recogniser of its
     own: the English translation's (kept in the ``*_en`` fields), and in
-    the original fields, without overlaps, in this order of trust: places
-    of the gazetteer pass (exact, inflection understood), a related
-    language's model, names the registry knows, translation mentions whose
-    name stands unchanged in the original."""
+    the original fields, without overlaps, in this order of trust: full
+    names the registry knows, places of the gazetteer pass (exact,
+    inflection understood), a related language's model, one-word names the
+    registry knows, translation mentions whose name stands unchanged in the
+    original."""
     translated = [m for read in reads for m in read if m.field.endswith("_en")]
     original = [m for read in reads for m in read if not m.field.endswith("_en")]
     places, known = _gazetteer_pass(item, names, gazetteer, language)
-    ranked = [*places, *original, *known, *_in_original(item, translated, language)]
+    # a full name the registry knows beats a place inside it (the given name
+    # "Володимир" is also a city)
+    full = [m for m in known if " " in m.text]
+    ranked = [*full, *places, *original, *[m for m in known if " " not in m.text],
+              *_in_original(item, translated, language)]
     kept: list[RawMention] = []
     for mention in ranked:
         if not any(m.field == mention.field and mention.start < m.end and m.start < mention.end
@@ -483,7 +491,7 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
     others: dict[str, LocalEntity] = {}
     person_mentions: list[tuple[RawMention, str]] = []
     rest: list[tuple[RawMention, str]] = []
-    for mention in _split_hyphenated(raw, gazetteer):
+    for mention in _split_leading_country(_split_hyphenated(raw, gazetteer), gazetteer):
         cleaned = clean_surface(mention.normal, mention.type)
         if not cleaned or not _name_like(cleaned):
             continue
@@ -534,6 +542,31 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
                                         if (k := name_key(s, entity.type)) and k != entity.key
                                         and entity.type != "PERSON"})
     return [e for e in entities if e.geo is not None or e.key]
+
+
+def _split_leading_country(raw: Sequence[RawMention],
+                           gazetteer: Gazetteer) -> list[RawMention]:
+    """A country glued onto the front of a person's name ("України Володимир
+    Зеленський" from "Президент України Володимир Зеленський", "Belarus
+    Alexander Lukashenko"): the country and the person, each a mention."""
+    out: list[RawMention] = []
+    for mention in raw:
+        words = mention.text.split()
+        if mention.type == "PERSON" and len(words) >= 3 and words[1][:1].isupper():
+            entry = gazetteer.lookup(words[0], mention.language or None)
+            if entry is not None and entry.kind == "country":
+                rest = mention.start + mention.text.index(words[1], len(words[0]))
+                normal = mention.normal.split(maxsplit=1)
+                out.append(replace(mention, end=mention.start + len(words[0]), text=words[0],
+                                   normal=words[0], type="GPE",
+                                   following=mention.text[len(words[0]):][:60]))
+                out.append(replace(mention, start=rest, text=mention.text[rest - mention.start:],
+                                   normal=normal[1] if len(normal) == 2
+                                   and len(mention.normal.split()) == len(words)
+                                   else mention.text[rest - mention.start:]))
+                continue
+        out.append(mention)
+    return out
 
 
 def _split_hyphenated(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[RawMention]:

@@ -327,3 +327,44 @@ def test_a_person_span_ends_before_a_glued_on_lower_case_word(span: str, name: s
     text = f"Yesterday {span} arrived."
     start = text.index(span)
     assert text[start:person_end(text, start, start + len(span))] == name
+
+
+@pytest.mark.parametrize(("text", "language", "person", "place"), [
+    ("України Володимир Зеленський", "uk", "Володимир Зеленський", "Ukraine"),
+    ("Belarus Alexander Lukashenko", "en", "Alexander Lukashenko", "Belarus"),
+])
+def test_a_country_glued_onto_a_name_is_split_off(
+        gazetteer: Gazetteer, text: str, language: str, person: str, place: str) -> None:
+    from services.enrich.entities import RawMention, group_mentions
+
+    mention = RawMention("body_text", 0, len(text), text, "PERSON", text, "", language)
+    grouped = {e.type: e for e in group_mentions([mention], gazetteer)}
+    assert grouped["PERSON"].surfaces == [person]
+    [(raw, _)] = grouped["PERSON"].mentions
+    assert text[raw.start:raw.end] == person
+    assert grouped["GPE"].geo is not None and grouped["GPE"].geo.name == place
+
+
+def test_a_two_word_name_starting_with_a_city_stays_a_person(gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import RawMention, group_mentions
+
+    text = "Paris Jackson Smith"
+    mention = RawMention("body_text", 0, len(text), text, "PERSON", text, "", "en")
+    [person] = group_mentions([mention], gazetteer)
+    assert person.type == "PERSON" and person.surfaces == [text]
+
+
+def test_a_full_name_the_registry_knows_beats_a_city_named_like_its_given_name(
+        gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import recognise_batch
+    from services.enrich.known_names import KnownNames, KnownNamesCache
+
+    known = KnownNamesCache(lambda: KnownNames([("PERSON", "vladimir selenski")]))
+    models = NerModels(english=None, russian=load_russian(), known=known)
+    text = "Президент України Володимир Зеленський прибув до Києва."
+    item = make_item(id="uk", headline="", body_text=text, language="uk")
+    [found] = recognise_batch([item], ["uk"], [None], models, gazetteer)
+    assert found.status == "related"
+    spans = {(text[m.start:m.end], m.type) for m in found.mentions}
+    assert ("Володимир Зеленський", "PERSON") in spans
+    assert not any(t == "Володимир" for t, _ in spans)
