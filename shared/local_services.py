@@ -174,6 +174,18 @@ def _wait(check: Callable[[], bool], timeout: float, what: str, log_path: Path) 
     )
 
 
+def _maven(args: list[str], what: str, fetched: Callable[[], bool]) -> None:
+    """Run Maven in batch mode; ServiceUnavailable unless it succeeded and
+    ``fetched`` sees the result."""
+    result = subprocess.run(["mvn", "-B", "-q", *args], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0 or not fetched():
+        raise ServiceUnavailable(
+            f"could not fetch {what} with Maven:\n"
+            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+
+
 def _java_major(java: Path) -> int | None:
     try:
         out = subprocess.run(
@@ -345,24 +357,8 @@ class LocalServices:
             return archive
         cache.mkdir(parents=True, exist_ok=True)
         self.echo(f"downloading {ES_ARTIFACT} from Maven Central (about 100 MB, once)")
-        result = subprocess.run(
-            [
-                "mvn",
-                "-B",
-                "-q",
-                f"{DEPENDENCY_PLUGIN}:copy",
-                f"-Dartifact={ES_ARTIFACT}",
-                f"-DoutputDirectory={cache}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0 or not archive.exists():
-            raise ServiceUnavailable(
-                f"could not fetch {ES_ARTIFACT} with Maven:\n"
-                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
-            )
+        _maven([f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={ES_ARTIFACT}",
+                f"-DoutputDirectory={cache}"], ES_ARTIFACT, archive.exists)
         return archive
 
     def _es_install(self, java_home: Path) -> None:
@@ -646,26 +642,10 @@ class LocalServices:
             f"downloading Stanford CoreNLP {CORENLP_VERSION} and its en/de/fr/es/it models "
             "from Maven Central (about 1.3 GB, once)"
         )
-        result = subprocess.run(
-            [
-                "mvn",
-                "-B",
-                "-q",
-                "-f",
-                str(pom),
-                f"{DEPENDENCY_PLUGIN}:copy-dependencies",
-                "-DincludeScope=runtime",
-                f"-DoutputDirectory={partial}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0 or not any(partial.glob("stanford-corenlp-*-models.jar")):
-            raise ServiceUnavailable(
-                f"could not fetch the jars of {pom} with Maven:\n"
-                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
-            )
+        _maven(["-f", str(pom), f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+                "-DincludeScope=runtime", f"-DoutputDirectory={partial}"],
+               f"the jars of {pom}",
+               lambda: any(partial.glob("stanford-corenlp-*-models.jar")))
         (partial / ".complete").write_text(digest + "\n")
         shutil.rmtree(lib, ignore_errors=True)
         partial.rename(lib)

@@ -257,9 +257,6 @@ def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, 
     return out
 
 
-_WORD = re.compile(r"\w")
-
-
 def _in_original(item: NewsItem, mentions: Sequence[RawMention],
                  language: str) -> list[RawMention]:
     """Mentions of the English translation whose surface stands, as a whole
@@ -362,8 +359,7 @@ def _merge(item: NewsItem, reads: list[list[RawMention]], names: KnownNames | No
               *_in_original(item, translated, language)]
     kept: list[RawMention] = []
     for mention in ranked:
-        if not any(m.field == mention.field and mention.start < m.end and m.start < mention.end
-                   for m in kept):
+        if not any(_overlap(m, mention) for m in kept):
             kept.append(mention)
     return [*translated, *sorted(kept, key=lambda m: (FIELD_ORDER.get(m.field, 9), m.start))]
 
@@ -378,14 +374,17 @@ def _nationalities(texts: list[tuple[str, str]], found: Sequence[RawMention],
     which give a story its country codes."""
     out = []
     for fld, text in texts:
-        taken = [(m.start, m.end) for m in found if m.field == fld]
         for match in _CAPITALISED.finditer(text):
             start, end = match.span()
-            if gazetteer.demonym(match.group()) and not any(
-                    start < b and a < end for a, b in taken):
-                out.append(RawMention(fld, start, end, match.group(), "NORP", match.group(),
-                                      text[end:end + 60], "en"))
+            norp = RawMention(fld, start, end, match.group(), "NORP", match.group(),
+                              text[end:end + 60], "en")
+            if gazetteer.demonym(match.group()) and not any(_overlap(m, norp) for m in found):
+                out.append(norp)
     return out
+
+
+def _overlap(a: RawMention, b: RawMention) -> bool:
+    return a.field == b.field and a.start < b.end and b.start < a.end
 
 
 def _gazetteer_pass(item: NewsItem, names: KnownNames | None, gazetteer: Gazetteer | None,
@@ -641,8 +640,7 @@ def _with_datelines(item: NewsItem, raw: Sequence[RawMention],
     language = read_original[0].language
     out = list(raw)
     for found in dateline_mentions("body_text", item.body_text, language, gazetteer):
-        out = [m for m in out if not (m.field == "body_text" and m.start < found.end
-                                      and found.start < m.end)]
+        out = [m for m in out if not _overlap(m, found)]
         out.append(found)
     return out
 

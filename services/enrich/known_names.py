@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import redis
 from redis.exceptions import RedisError
 
+from services.enrich.aliases import ALIAS
 from services.enrich.names import _GIVEN_FOLDED, fold
 
 __all__ = ["KnownNames", "KnownNamesCache", "known_names_from_registry"]
@@ -55,9 +56,9 @@ def _word_matches(word: str, known: str) -> bool:
 # A registry key holds a person's given name in its table form
 # ("vladimir" for Volodymyr, Wolodymyr, Wołodymyr ...): every spelling of the
 # table matches it.
-_GIVEN_SPELLINGS: dict[str, tuple[str, ...]] = {}
-for _spelling, _canonical in _GIVEN_FOLDED.items():
-    _GIVEN_SPELLINGS[_canonical] = (*_GIVEN_SPELLINGS.get(_canonical, ()), _spelling)
+_GIVEN_SPELLINGS: dict[str, tuple[str, ...]] = {
+    canonical: tuple(s for s, c in _GIVEN_FOLDED.items() if c == canonical)
+    for canonical in set(_GIVEN_FOLDED.values())}
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,6 @@ def known_names_from_registry(client: redis.Redis) -> KnownNames:
     """Every key of the registry's alias hash (``ws:ent:alias``), read with
     HSCAN. Exact-surface operator aliases ("X:PERSON:зеленский") are folded
     like the rest."""
-    from services.enrich.aliases import ALIAS
-
     names: list[tuple[str, str]] = []
     for raw, _ in client.hscan_iter(ALIAS, count=2000):
         key = raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -32,12 +32,14 @@ from typing import Any
 import httpx
 
 from shared.corenlp import CORENLP_LANGUAGES, ner_properties
+from shared.errors import PermanentError, ServiceUnavailable
 from shared.metrics import metrics
 
 __all__ = ["CoreNlpClient", "NerFailure", "NerSpan", "corenlp_type"]
 
 log = logging.getLogger(__name__)
 
+UNAVAILABLE, REFUSED = "ner_unavailable", "ner_refused"
 # Between texts of one request: two newlines end a sentence for CoreNLP's
 # splitter (ssplit.newlineIsSentenceBreak=two), so no span crosses it.
 JOIN = "\n\n"
@@ -257,24 +259,28 @@ class CoreNlpClient:
             try:
                 response = self.http.post(self.url, params=self._params[request.language],
                                           content=body.encode("utf-8"), timeout=self.timeout)
-            except httpx.TimeoutException:
-                raise
+            except httpx.TimeoutException as exc:
+                raise ServiceUnavailable(f"CoreNLP timed out after {self.timeout:.0f}s",
+                                         reason=UNAVAILABLE) from exc
             except httpx.TransportError as exc:  # e.g. refused while restarting
                 last = exc
                 continue
             if response.status_code >= 500:
-                raise _Unavailable(f"CoreNLP answered {response.status_code}: "
-                                   f"{response.text[:200]}")
+                raise ServiceUnavailable(f"CoreNLP answered {response.status_code}: "
+                                         f"{response.text[:200]}", reason=UNAVAILABLE)
             if response.status_code != 200:
-                raise _Refused(f"CoreNLP answered {response.status_code}: {response.text[:200]}")
+                raise PermanentError(f"CoreNLP answered {response.status_code}: "
+                                     f"{response.text[:200]}", reason=REFUSED)
             try:
                 document = response.json()
             except ValueError as exc:
-                raise _Refused(f"CoreNLP answered with no JSON: {exc}") from exc
+                raise PermanentError(f"CoreNLP answered with no JSON: {exc}",
+                                     reason=REFUSED) from exc
             if not isinstance(document, dict) or "sentences" not in document:
-                raise _Refused("CoreNLP answered JSON without sentences")
+                raise PermanentError("CoreNLP answered JSON without sentences", reason=REFUSED)
             return document
-        raise _Unavailable(f"CoreNLP unreachable at {self.url}: {last}")
+        raise ServiceUnavailable(f"CoreNLP unreachable at {self.url}: {last}",
+                                 reason=UNAVAILABLE)
 
     def recognise(self, texts: Sequence[tuple[str, str]]) -> list[list[NerSpan] | NerFailure]:
         """Spans per (language, text), in input order; texts in a language
@@ -291,19 +297,13 @@ class CoreNlpClient:
             body = JOIN.join(piece for _, _, piece in request.parts)
             try:
                 document = self._post(request, body)
-            except (httpx.TimeoutException, _Unavailable) as exc:
-                reason = "ner_unavailable"
-                message = (f"CoreNLP timed out after {self.timeout:.0f}s"
-                           if isinstance(exc, httpx.TimeoutException) else str(exc))
-                metrics().ner_request_failures.labels(reason).inc()
-                stopped = NerFailure(reason, message + " (later requests of the batch skipped)")
+            except (ServiceUnavailable, PermanentError) as exc:
+                metrics().ner_request_failures.labels(exc.reason).inc()
                 for i in indices:
-                    out[i] = NerFailure(reason, message)
-                continue
-            except _Refused as exc:
-                metrics().ner_request_failures.labels("ner_refused").inc()
-                for i in indices:
-                    out[i] = NerFailure("ner_refused", str(exc))
+                    out[i] = NerFailure(exc.reason, exc.message)
+                if isinstance(exc, ServiceUnavailable):
+                    stopped = NerFailure(exc.reason, exc.message
+                                         + " (later requests of the batch skipped)")
                 continue
             self._distribute(request, body, document, out)
         return out
@@ -326,11 +326,3 @@ class CoreNlpClient:
             target = out[index]
             if isinstance(target, list) and start < end:
                 target.append(NerSpan(start + offset, end + offset, span.type))
-
-
-class _Unavailable(Exception):
-    pass
-
-
-class _Refused(Exception):
-    pass
