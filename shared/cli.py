@@ -33,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 services_app = typer.Typer(
-    help="Local Redis, Elasticsearch and Apertium APy (no Docker).", no_args_is_help=True
+    help="Local Redis, Elasticsearch, Apertium APy and CoreNLP (no Docker).", no_args_is_help=True
 )
 sources_app = typer.Typer(help="Configure and inspect sources.", no_args_is_help=True)
 app.add_typer(services_app, name="services")

@@ -136,7 +136,9 @@ def enrich(
         help="Language hint (ISO 639-1) for input that declares none.")] = None,
     offline: Annotated[bool, typer.Option(
         help="No Redis: ids from name keys only, no shared cache, no clustering.")] = False,
-    translate: Annotated[bool, typer.Option(help="Call the translator.")] = True,
+    translate: Annotated[bool, typer.Option(
+        help="Call the translator and the CoreNLP server; --no-translate makes no HTTP "
+             "call at all (spaCy then reads English documents only).")] = True,
     limit: Annotated[int | None, typer.Option(help="--again: at most this many.")] = None,
     index: Annotated[str | None, typer.Option(
         help="--again: search this index or alias instead of the read alias.")] = None,
