@@ -34,6 +34,7 @@ from itertools import accumulate
 from typing import Any
 
 from services.enrich.aliases import Candidate, Resolver
+from services.enrich.given_names import GivenNames
 from services.enrich.known_names import KnownNames, KnownNamesCache
 from services.enrich.names import (
     _PARTICLES,
@@ -46,7 +47,7 @@ from services.enrich.names import (
     person_parts,
 )
 from services.enrich.ner_client import CoreNlpClient, NerFailure
-from services.enrich.places import Gazetteer, GeoEntry
+from services.enrich.places import _CONNECTORS, Gazetteer, GeoEntry
 from shared.models import Entity, Mention, NewsItem, Translation, TranslationStatus
 
 __all__ = [
@@ -132,6 +133,8 @@ class NerModels:
     server: CoreNlpClient | None = None
     # names the registry knows, for documents nothing else reads
     known: KnownNamesCache | None = None
+    # people by their given name, for languages with no model of their own
+    given: GivenNames | None = None
 
 
 # How a document got its entities (Enrichment.entities_status)
@@ -238,6 +241,16 @@ def person_end(text: str, start: int, end: int) -> int:
     return end
 
 
+def _name_start(text: str, start: int, end: int) -> int:
+    """Where an organisation's or a place's name starts: at its first
+    capitalised word ("de Barcelone" -> "Barcelone"; a model glues a
+    preposition or a title in lower case on)."""
+    for match in _SPAN_WORD.finditer(text, start, end):
+        if match.group()[:1].isupper() or match.group()[:1].isdigit():
+            return match.start()
+    return start
+
+
 def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, str]],
                   language: str) -> list[RawMention]:
     """Spans over the fields joined by FIELD_SEP, back in their fields (a
@@ -252,6 +265,8 @@ def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, 
             continue  # across two fields: a blank line ends every span
         if kind == "PERSON":
             end = person_end(text, start, end)
+        else:
+            start = _name_start(text, start, end)
         out.append(RawMention(fld, start, end, text[start:end], kind, text[start:end],
                               text[end:end + 60], language))
     return out
@@ -329,39 +344,118 @@ def recognise_batch(
         lang = (languages[index] or "").split("-")[0].lower()
         if result.status == FAILED:
             continue
-        if result.status == NATIVE:
-            result.mentions = [m for read in found[index] for m in read]
-            continue
         if names is None and models.known is not None:
             names = models.known.current()  # only when a document needs it
-        result.mentions = _merge(item, found[index], names, gazetteer, lang)
+        if result.status == NATIVE:
+            model = [m for read in found[index] for m in read]
+            result.mentions = model + _fill_gaps(item, model, names, gazetteer, lang)
+            continue
+        result.mentions = _merge(item, found[index], names, gazetteer, lang, models.given)
         if result.status == NO_MODEL and result.mentions:
             result.status = GAZETTEER
     return out
 
 
 def _merge(item: NewsItem, reads: list[list[RawMention]], names: KnownNames | None,
-           gazetteer: Gazetteer | None, language: str) -> list[RawMention]:
+           gazetteer: Gazetteer | None, language: str,
+           given: GivenNames | None = None) -> list[RawMention]:
     """The mentions of a document in a language with no recogniser of its
     own: the English translation's (kept in the ``*_en`` fields), and in
     the original fields, without overlaps, in this order of trust: full
-    names the registry knows, places of the gazetteer pass (exact,
-    inflection understood), a related language's model, one-word names the
-    registry knows, translation mentions whose name stands unchanged in the
-    original."""
+    names the registry knows, people named by a known given name
+    (:mod:`services.enrich.given_names`), places of the gazetteer pass
+    (exact, inflection understood; a small place inside a longer
+    capitalised run, such as "União" in "União Europeia", is left out), a
+    related language's model, one-word names the registry knows,
+    translation mentions whose name stands unchanged in the original."""
     translated = [m for read in reads for m in read if m.field.endswith("_en")]
     original = [m for read in reads for m in read if not m.field.endswith("_en")]
     places, known = _gazetteer_pass(item, names, gazetteer, language)
     # a full name the registry knows beats a place inside it (the given name
     # "Володимир" is also a city)
     full = [m for m in known if " " in m.text]
-    ranked = [*full, *places, *original, *[m for m in known if " " not in m.text],
+    people = _given_name_people(item, given, gazetteer, language) if given is not None else []
+    # A model that reads the document's own script and name shapes (natasha
+    # on Ukrainian) keeps a person it read at least as long ("Реджеп Тайїп
+    # Ердоган" over the run "Тайїп Ердоган"); a related language's model
+    # does not (it glues titles on: "Presidente Recep Tayyip Erdoğan").
+    people = [p for p in people if not any(
+        m.type == "PERSON" and m.language == language and _overlap(m, p)
+        and m.end - m.start >= p.end - p.start for m in original)]
+    ranked = [*full, *people, *places, *original, *[m for m in known if " " not in m.text],
               *_in_original(item, translated, language)]
     kept: list[RawMention] = []
     for mention in ranked:
         if not any(_overlap(m, mention) for m in kept):
             kept.append(mention)
     return [*translated, *sorted(kept, key=lambda m: (FIELD_ORDER.get(m.field, 9), m.start))]
+
+
+def _given_name_people(item: NewsItem, given: GivenNames, gazetteer: Gazetteer | None,
+                       language: str) -> list[RawMention]:
+    def is_place(run: str) -> bool:
+        return gazetteer is not None and gazetteer.lookup(run, language or None) is not None
+
+    out = []
+    for fld, text in _fields(item):
+        for start, end in given.find(text, language, is_place):
+            out.append(RawMention(fld, start, end, text[start:end], "PERSON", text[start:end],
+                                  text[end:end + 60], language))
+    return out
+
+
+def _fill_gaps(item: NewsItem, model: Sequence[RawMention], names: KnownNames | None,
+               gazetteer: Gazetteer | None, language: str) -> list[RawMention]:
+    """What a language's own model missed and the gazetteer pass is sure of:
+    full names the registry knows, and countries, capitals and big cities
+    that stand alone (no capitalised word touching them, so "Madrid" inside
+    a missed "Real Madrid" stays out)."""
+    places, known = _gazetteer_pass(item, names, gazetteer, language, major_only=True)
+    candidates = [m for m in known if " " in m.text] + places
+    added: list[RawMention] = []
+    for mention in candidates:
+        if not any(_overlap(m, mention) for m in (*model, *added)):
+            added.append(mention)
+    return added
+
+
+def _major(entry: GeoEntry, gazetteer: Gazetteer) -> bool:
+    return (entry.kind in ("country", "government") or gazetteer.is_capital(entry)
+            or entry.population >= GAP_CITY_POPULATION)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_WORD_AFTER = re.compile(r"[ \u00a0]+([^\W\d_])")
+# a city the model missed is added only when it is big enough to be meant
+# ("Kyiv", "Beijing"), never a village that shares a word ("Tour", "Gold")
+GAP_CITY_POPULATION = 500_000
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """No capitalised word touches ``text[start:end]``: none right after
+    it, none right before it (through a connector: "Tour de France"),
+    unless that word starts a sentence."""
+    after = _WORD_AFTER.match(text, end)
+    if after and after.group(1).isupper():
+        return False
+    before = list(_LETTERS.finditer(text, max(0, start - 60), start))
+    edge = start
+    for word in reversed(before):
+        if text[word.end():edge].strip(" \u00a0'\u2019") or word.group().isdigit():
+            return True
+        if word.group()[:1].isupper():
+            # a sentence's first word is capitalised anyway, but only a
+            # short one ("In Kyiv", "W Kijowie") is surely not part of a name
+            return _sentence_start(text, word.start()) and len(word.group()) <= 3
+        if word.group() not in _CONNECTORS:
+            return True
+        edge = word.start()
+    return True
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    head = text[:start].rstrip(" \u00a0\"\u201c\u201e\u00ab(")
+    return not head or head[-1] in ".!?:;\n"
 
 
 _CAPITALISED = re.compile(r"(?<![\w-])[A-Z][a-z]+(?:-[A-Za-z]+)?(?![\w-])")
@@ -388,15 +482,23 @@ def _overlap(a: RawMention, b: RawMention) -> bool:
 
 
 def _gazetteer_pass(item: NewsItem, names: KnownNames | None, gazetteer: Gazetteer | None,
-                    language: str) -> tuple[list[RawMention], list[RawMention]]:
+                    language: str, major_only: bool = False
+                    ) -> tuple[list[RawMention], list[RawMention]]:
     """Places (:meth:`Gazetteer.find_places`, inflected forms included) and
     the names the registry knows (services.enrich.known_names) in the
     original fields. The mention's normal form is the place's or the
-    registry's name, so it resolves and keys as the nominative would."""
+    registry's name, so it resolves and keys as the nominative would.
+    A place that is not a country, capital or big city must stand alone
+    (:func:`_stands_alone`); with ``major_only``, every place must be
+    major and stand alone."""
     places, known = [], []
     for fld, text in _fields(item):
         if gazetteer is not None:
             for start, end, entry in gazetteer.find_places(text, language or None):
+                major = _major(entry, gazetteer)
+                if not ((major or not major_only) and (
+                        (major and not major_only) or _stands_alone(text, start, end))):
+                    continue
                 places.append(RawMention(fld, start, end, text[start:end], "GPE", entry.name,
                                          text[end:end + 60], language))
         if names is not None:

@@ -16,6 +16,7 @@ import redis
 from services.enrich.aliases import EntityRegistry, OfflineResolver
 from services.enrich.clusters import ClusterIndex
 from services.enrich.entities import NerModels, load_english, load_russian
+from services.enrich.given_names import load_given_names
 from services.enrich.keywords import KeywordExtractors
 from services.enrich.known_names import KnownNamesCache, known_names_from_registry
 from services.enrich.language import build_detector
@@ -48,8 +49,10 @@ def build_ner(settings: Settings, http: httpx.Client | None, *, russian: bool = 
         server = CoreNlpClient(http, settings.ner.corenlp_url, timeout=settings.ner.timeout,
                                max_chars=settings.ner.max_request_chars,
                                languages=settings.ner.languages)
-        return NerModels(english=None, russian=natasha, server=server, known=known)
-    return NerModels(english=load_english(), russian=natasha, known=known)
+        return NerModels(english=None, russian=natasha, server=server, known=known,
+                         given=load_given_names())
+    return NerModels(english=load_english(), russian=natasha, known=known,
+                     given=load_given_names())
 
 
 def load_models(

@@ -337,8 +337,10 @@ def find_places(text: str, language: str | None,
         for j in reversed(ends):
             start, end = tokens[i][0], tokens[j][1]
             entry = gazetteer.lookup(text[start:end], language)
-            if entry is not None and (j > i or _plausible_word(
-                    text, tokens, i, entry, language, lowered, gazetteer)):
+            # one word, or "the" and one word ("The Gold" is not Gold Coast)
+            single = i if j == i else i + 1 if j == i + 1 and tokens[i][2].lower() == "the" else -1
+            if entry is not None and (single < 0 or _plausible_word(
+                    text, tokens, single, entry, language, lowered, gazetteer)):
                 hit = (start, end, entry, j)
                 break
         if hit is None:

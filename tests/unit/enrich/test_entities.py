@@ -368,3 +368,52 @@ def test_a_full_name_the_registry_knows_beats_a_city_named_like_its_given_name(
     spans = {(text[m.start:m.end], m.type) for m in found.mentions}
     assert ("Володимир Зеленський", "PERSON") in spans
     assert not any(t == "Володимир" for t, _ in spans)
+
+
+@pytest.mark.parametrize(("text", "places"), [
+    ("Zelensky later returned to Kyiv on an overnight train.", ["Kyiv"]),
+    # a missed club or event: the city or country inside it is not added
+    ("Real Madrid lost, and the Tour de France starts in Lille.", []),
+    # a village sharing a word, and a city named in lower case elsewhere
+    ("The Gold reserve grew.", []),
+    ("Beijing said the talks would go on.", ["Beijing"]),
+])
+def test_a_native_model_s_missed_countries_and_big_cities_are_filled_in(
+        gazetteer: Gazetteer, text: str, places: list[str]) -> None:
+    from services.enrich.entities import _fill_gaps
+
+    item = make_item(id="gap", headline="", body_text=text, language="en")
+    added = _fill_gaps(item, [], None, gazetteer, "en")
+    assert [m.text for m in added] == places
+    assert all(m.type == "GPE" for m in added)
+
+
+def test_a_mention_the_model_read_is_never_overlapped_by_the_gap_pass(
+        gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import _fill_gaps, _split_fields
+
+    text = "Zelensky returned to Kyiv."
+    item = make_item(id="gap", headline="", body_text=text, language="en")
+    model = _split_fields([("body_text", text)], [(21, 25, "GPE")], "en")
+    assert _fill_gaps(item, model, None, gazetteer, "en") == []
+
+
+def test_an_organisation_or_place_starts_at_its_first_capitalised_word() -> None:
+    from services.enrich.entities import _split_fields
+
+    text = "une usine de Barcelone"
+    [mention] = _split_fields([("body_text", text)], [(10, 22, "ORG")], "fr")
+    assert (mention.text, mention.start) == ("Barcelone", 13)
+
+
+def test_a_given_name_beats_a_related_model_s_span_with_a_title_glued_on(
+        gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import _merge, _split_fields
+    from services.enrich.given_names import load_given_names
+
+    text = "O Presidente Recep Tayyip Erdoğan prometeu reconstruir."
+    item = make_item(id="pt", headline="", body_text=text, language="pt")
+    # what the Spanish model reads in the Portuguese text
+    spanish = _split_fields([("body_text", text)], [(2, 33, "PERSON")], "es")
+    merged = _merge(item, [spanish], None, gazetteer, "pt", load_given_names())
+    assert [(m.text, m.type) for m in merged] == [("Recep Tayyip Erdoğan", "PERSON")]
