@@ -95,8 +95,10 @@ def entities_load(
     locked; aliases merge)."""
     import yaml
 
+    from shared import yaml_data
+
     try:
-        records = _registry().load(yaml.safe_load(path.read_text(encoding="utf-8")))
+        records = _registry().load(yaml_data.safe_load(path.read_text(encoding="utf-8")))
     except (WirestreamError, OSError, yaml.YAMLError) as exc:
         raise _fail(str(exc)) from exc
     for record in records:

