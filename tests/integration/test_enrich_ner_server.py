@@ -86,6 +86,27 @@ def test_polish_names_the_registry_knows_are_found_inflected(models: Models) -> 
     assert found[next(iter(tusk))] == ["Donaldem Tuskiem"]
 
 
+def test_people_nobody_has_met_are_found_by_their_given_name_in_polish(
+        models: Models) -> None:
+    saved = models.ner.known
+    models.ner.known = None  # no registry: the given names alone
+    try:
+        [pl] = enrich_items([make_item(
+            id="pl-given", headline="Astronauta w Gdańsku",
+            body_text="Astronauta Sławosz Uznański-Wiśniewski spotkał się w Gdańsku ze "
+                      "Swiatłaną Cichanouską i z premierem Donaldem Tuskiem.",
+            language="pl")], models)
+    finally:
+        models.ner.known = saved
+    assert pl.enrichment is not None
+    assert pl.enrichment.entities_status == "related"
+    people = {m.surface for e in pl.enrichment.entities if e.type == "PERSON"
+              for m in e.mentions}
+    assert {"Sławosz Uznański-Wiśniewski", "Swiatłaną Cichanouską",
+            "Donaldem Tuskiem"} <= people, people
+    assert "Gdańsk" in {p.name for p in pl.enrichment.places}
+
+
 def test_ner_server_down_records_the_step_error_and_keeps_the_rest(
         settings: Settings, redis_db: redis.Redis, http: httpx.Client) -> None:
     dead = settings.model_copy(update={"ner": settings.ner.model_copy(
