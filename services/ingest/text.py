@@ -406,11 +406,9 @@ def load_boilerplate_rules(
     paths = ([base] if base is not None else []) + [Path(p) for p in extra_paths]
     for path in paths:
         try:
-            data = yaml_data.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            data = yaml_data.load_table(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError, yaml_data.TableError) as exc:
             raise ConfigError(f"cannot read boilerplate rules {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
         html_part = data.get("html") or {}
         tags.update(str(t).lower() for t in html_part.get("drop_tags") or [])
         classes.update(str(c).lower() for c in html_part.get("drop_classes") or [])
