@@ -81,6 +81,21 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "tagged as people ('Сахновщині'), capitalised sentence-initial words ('Уночі'), "
         "Latin-script names; ru - organisations in quotes and abbreviations.",
     ),
+    "identity-quality": (
+        "bench.identity_quality",
+        {},
+        {},
+        "Person identity (issue #16, one person, one id) on the labelled set of "
+        "bench/data/identity (real copy with provenance, person labels by reading, README "
+        "there): every two labelled person mentions are a pair, same or different person; "
+        "pairwise precision/recall of 'same entity id', test half only (both documents in "
+        "it), within a document, across documents of one language and across languages; "
+        "written text apart. A labelled mention takes the id of the predicted entity at its "
+        "exact, else an overlapping, span; a mention the NER misses is predicted different "
+        "from all. The entity step as the workers run it (CoreNLP, natasha, APy); ids from "
+        "folded keys (offline) or from the registry on a scratch Redis db (registry). "
+        "python -m bench.identity_quality --errors FILE lists the wrong pairs.",
+    ),
     "end-to-end": (
         "bench.e2e_bench",
         {"items": 600, "feeds": 6, "runs": 3, "latency_seconds": 60},
