@@ -152,7 +152,9 @@ class EntityRegistry:
             members = pipe.execute()
         people = {s: sorted(_s(m) or "" for m in ids) for s, ids in zip(surnames, members,
                                                                           strict=True)}
-        namesakes = self._names(sorted({i for ids in people.values() for i in ids}))
+        namesakes = self._names(sorted({i for ids in people.values() for i in ids}
+                                       | {found[f"PERSON:{c.surname}"] or "" for c in candidates
+                                          if c.surname and found.get(f"PERSON:{c.surname}")}))
         ids: list[str | None] = []
         for c, keys in zip(candidates, lookups, strict=True):
             hit = next((found[k] for k in keys[:-1] if k.startswith("X:") and found[k]), None)
@@ -162,8 +164,11 @@ class EntityRegistry:
                 bare = found.get(f"PERSON:{c.surname}")
                 if c.surname_only and len(same) == 1:
                     hit = same[0]
-                elif not c.surname_only and bare and (not same or same == [bare]):
-                    hit = bare  # adopt the entity first seen by its bare surname
+                elif (not c.surname_only and bare and (not same or same == [bare])
+                      and self._fits(c.name, namesakes.get(bare, ""))):
+                    # adopt the entity first seen by its bare surname, unless
+                    # another full name took it first (Barack, not Michelle)
+                    hit = bare
                 elif not c.surname_only and len(same) == 1:
                     # one person with this surname whose given name is a
                     # spelling variant of ours ("Recep"/"Реджеп")
@@ -187,6 +192,15 @@ class EntityRegistry:
         self._remember(candidates, final, records)
         # every candidate of one entity gets the name the registry now holds
         return [(entity_id, records[entity_id]["name"]) for entity_id in final]
+
+    @staticmethod
+    def _fits(ours: str, theirs: str) -> bool:
+        """Our full name may join an entity named ``theirs``: it has no
+        given name yet, or one that matches ours."""
+        their_given = person_parts(theirs)[0].split()
+        our_given = person_parts(ours)[0].split()
+        return not their_given or not our_given or given_names_match(our_given[0],
+                                                                      their_given[0])
 
     def _names(self, ids: list[str]) -> dict[str, str]:
         if not ids:

@@ -34,8 +34,8 @@ from itertools import accumulate
 from typing import Any
 
 from services.enrich.aliases import Candidate, Resolver
-from services.enrich.given_names import GivenNames
-from services.enrich.known_names import KnownNames, KnownNamesCache
+from services.enrich.given_names import INFLECTING, GivenNames, load_given_names
+from services.enrich.known_names import KnownNames, KnownNamesCache, is_form_of
 from services.enrich.names import (
     _PARTICLES,
     acronym,
@@ -592,7 +592,8 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
     others: dict[str, LocalEntity] = {}
     person_mentions: list[tuple[RawMention, str]] = []
     rest: list[tuple[RawMention, str]] = []
-    for mention in _split_leading_country(_split_hyphenated(raw, gazetteer), gazetteer):
+    for mention in _split_glued_names(
+            _split_leading_country(_split_hyphenated(raw, gazetteer), gazetteer), gazetteer):
         cleaned = clean_surface(mention.normal, mention.type)
         if not cleaned or not _name_like(cleaned):
             continue
@@ -665,6 +666,52 @@ def _split_leading_country(raw: Sequence[RawMention],
                                    normal=normal[1] if len(normal) == 2
                                    and len(mention.normal.split()) == len(words)
                                    else mention.text[rest - mention.start:]))
+                continue
+        out.append(mention)
+    return out
+
+
+def _split_glued_names(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[RawMention]:
+    """Two names a model read as one ("Lukashenka China" as an organisation,
+    "Lukashenka Li" as one person): a mention of two words whose first word
+    is the surname of another person of the document (Lukashenko) and whose
+    second is a country or another person's name (Li, of Li Qiang) is two
+    mentions, each typed by what it names."""
+    names = []  # (folded full name, first word, last word) of the document's people
+    for mention in raw:
+        if mention.type == "PERSON":
+            words = fold(clean_surface(mention.normal, "PERSON")).split()
+            if len(words) >= 2:
+                names.append((" ".join(words), words[0], words[-1]))
+    if not names:
+        return list(raw)
+
+    def persons_word(word: str, besides: str, opening: bool) -> bool:
+        """``word`` ends another person's name (or, with ``opening``, opens
+        it: a family name written first)."""
+        key = fold(word)
+        if len(key) < 2 or word.isupper():  # "II" in "Charles II", initials, acronyms
+            return False
+        return any(full != besides and (_surnames_match(key, last) or (opening and key == first))
+                   for full, first, last in names)
+
+    out: list[RawMention] = []
+    for mention in raw:
+        spans = list(_SPAN_WORD.finditer(mention.text))
+        if mention.type in ("PERSON", "ORG", "MISC") and len(spans) == 2:
+            itself = fold(clean_surface(mention.normal, "PERSON"))
+            a, b = spans[0].group(), spans[1].group()
+            place = gazetteer.lookup(b, mention.language or None)
+            country = place is not None and place.kind == "country"
+            # the first word must be a surname: "Luís Montenegro" is a name
+            # even when a "Luiz" opens another one
+            if persons_word(a, itself, False) and (country or persons_word(b, itself, True)):
+                for word, kind in ((spans[0], "PERSON"), (spans[1], "GPE" if country
+                                                          else "PERSON")):
+                    start = mention.start + word.start()
+                    out.append(replace(mention, start=start, end=start + len(word.group()),
+                                       text=word.group(), normal=word.group(), type=kind,
+                                       following=mention.text[word.end():][:60]))
                 continue
         out.append(mention)
     return out
@@ -763,7 +810,15 @@ def _geo_entry(mention: RawMention, cleaned: str, gazetteer: Gazetteer) -> GeoEn
 
 
 def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEntity]) -> None:
-    # longest names first, so bare surnames find their full form
+    """People of one document. Longest names first, so a shorter form finds
+    its full name: a bare surname ("Murray") or an initial and surname ("J.
+    Murray") joins the one person of the story it fits, and stays a person
+    of its own when two fit (John and Mary Murray) or none does; "J. Murray"
+    never joins "M. Murray". A surname may differ in its last vowel
+    (Lukashenko, Lukashenka: the Russian and Belarusian forms). A one-word
+    name that opens exactly one longer name and closes none joins it: the
+    family name written first ("Xi" for "Xi Jinping", "Orbán" for "Orbán
+    Viktor")."""
     ordered = sorted(mentions, key=lambda m: (-len(m[1].split()), m[0].field != "headline",
                                               m[0].start))
     for mention, cleaned in ordered:
@@ -775,15 +830,60 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
         for person in people:
             p_given, p_surname = person_parts(person.best_name())
             p_first = p_given.split()[0] if p_given else ""
-            if p_surname != surname and not p_surname.endswith(" " + surname):
+            if not (_surnames_match(surname, p_surname, mention.language)
+                    or p_surname.endswith(" " + surname)):
                 continue
             if given_names_match(first, p_first):
                 matches.append(person)
-        if matches:
+        if not matches and not given:
+            # a bare name also fits the one whose name it opens
+            matches = _family_name_first(surname, people)
+            matches = matches if len(matches) == 1 else []
+        if len(matches) > 1 and len(first) <= 1:
+            # a bare surname or an initial that fits two people: neither
+            # (unless one is written exactly so); a "person" whose given name
+            # is no given name ("Armeesprecher Hagari") does not count
+            real = [p for p in matches if _has_given_name(p.best_name())]
+            exact = [p for p in matches if person_parts(p.best_name()) == (given, surname)]
+            matches = exact or (real if len(real) <= 1 else []) or (
+                [] if real else matches)
+        if len(matches) == 1 or (matches and len(first) > 1):
             best = max(matches, key=lambda p: len(p.mentions))
             best.mentions.append((mention, cleaned))
         else:
             people.append(LocalEntity(type="PERSON", mentions=[(mention, cleaned)]))
+
+
+# Surnames this long may end in -o or -a and still be one name (the
+# Ukrainian/Russian and Belarusian forms: Lukashenko, Lukashenka); -i/-y
+# against -a is not one name but two people (Zelensky, Zelenska).
+SURNAME_VOWEL_MIN = 6
+
+
+def _surnames_match(a: str, b: str, language: str = "") -> bool:
+    """Two folded surnames of one document name one person: equal; -o/-a
+    (above); in a Slavic language, one a case form of the other (Tusk,
+    Tuskiem; Zełenski, Zełenskiego; Łukaszenka, Łukaszenkę); in German, a
+    genitive -s (Selenskyjs)."""
+    if a == b:
+        return True
+    if (len(a) == len(b) >= SURNAME_VOWEL_MIN and a[:-1] == b[:-1]
+            and {a[-1], b[-1]} == {"o", "a"}):
+        return True
+    if language in INFLECTING and " " not in a + b:
+        return is_form_of(a, b) or is_form_of(b, a)
+    return language == "de" and (a == b + "s" or b == a + "s")
+
+
+def _has_given_name(name: str) -> bool:
+    words = name.split()
+    return len(words) >= 2 and load_given_names().is_given(words[0])
+
+
+def _family_name_first(word: str, people: list[LocalEntity]) -> list[LocalEntity]:
+    """The people whose longer name opens with ``word`` (folded)."""
+    return [p for p in people if len(words := fold(p.best_name()).split()) >= 2
+            and words[0] == word]
 
 
 def _merge_acronyms(others: dict[str, LocalEntity]) -> None:

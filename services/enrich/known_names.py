@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from services.enrich.aliases import ALIAS
 from services.enrich.names import _GIVEN_FOLDED, fold
 
-__all__ = ["KnownNames", "KnownNamesCache", "known_names_from_registry"]
+__all__ = ["KnownNames", "KnownNamesCache", "is_form_of", "known_names_from_registry"]
 
 # Types worth finding by name alone: nationalities and events are too
 # often ordinary words.
@@ -43,7 +43,9 @@ _WORD = re.compile(r"\w+(?:[-'\u2019]\w+)*")
 _VOWELS = frozenset("aeiouy")
 
 
-def _word_matches(word: str, known: str) -> bool:
+def is_form_of(word: str, known: str) -> bool:
+    """``word`` is ``known`` or one of its case forms (both folded; the
+    rules of the module docstring)."""
     if word == known:
         return True
     if len(known) < 4 or not word.startswith(known[:-1]):
@@ -70,10 +72,10 @@ class _Entry:
         last = len(self.words) - 1
         for k, known in enumerate(self.words):
             word = folded[at + k]
-            if _word_matches(word, known):
+            if is_form_of(word, known):
                 continue
             if self.type == "PERSON" and k < last and any(
-                    _word_matches(word, spelling) for spelling in _GIVEN_SPELLINGS.get(known, ())):
+                    is_form_of(word, spelling) for spelling in _GIVEN_SPELLINGS.get(known, ())):
                 continue
             return False
         return True

@@ -193,14 +193,13 @@ _PARTICLES_FOLDED = frozenset(fold_word(p) for p in _PARTICLES)
 
 def name_key(name: str, entity_type: str) -> str:
     """The registry key of a cleaned name: ``PERSON:vladimir selenski``,
-    ``ORG:nato``. People use their first given name only (middle names and
-    initials come and go between outlets)."""
+    ``ORG:nato``. People use their first given name only (middle names come
+    and go between outlets); an initial stays in the key as evidence
+    (``PERSON:j murai`` is not ``PERSON:m murai``; the registry joins "V.
+    Zelensky" to the one Zelensky whose given name starts with V)."""
     if entity_type == "PERSON":
         given, surname = person_parts(name)
         first = given.split()[0] if given else ""
-        # a lone initial ("V. Zelensky") says too little: surname only
-        if len(first) == 1:
-            first = ""
         return f"PERSON:{first} {surname}".replace(": ", ":") if surname else ""
     folded = fold(name)
     return f"{entity_type}:{folded}" if folded else ""
@@ -208,8 +207,9 @@ def name_key(name: str, entity_type: str) -> str:
 
 # Two folded given names this alike are one name spelt two ways
 # ("rekep"/"redshep" for Recep/Реджеп, "beniamin"/"biniamin"); "ioe"/"iill"
-# (Joe/Jill) are not. difflib's ratio: 2 * matching characters / total.
-GIVEN_SIMILARITY = 0.6
+# (Joe/Jill), "danil"/"daria" (0.6) are not. difflib's ratio: 2 * matching
+# characters / total.
+GIVEN_SIMILARITY = 0.65
 
 
 def given_names_match(a: str, b: str) -> bool:

@@ -56,6 +56,26 @@ def test_a_shared_surname_is_not_guessed(redis_db: redis.Redis) -> None:
     assert bare not in (joe, jill)
 
 
+def test_initials_are_evidence_across_documents(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(j, _)] = registry.resolve([person("J. Murray")])
+    [(m, _)] = registry.resolve([person("M. Murray")])
+    assert j != m
+    # the one Zelensky whose given name starts with V takes "V. Zelensky"
+    [(full, _)] = registry.resolve([person("Volodymyr Zelensky")])
+    [(initial, _)] = registry.resolve([person("V. Zelensky")])
+    assert initial == full
+
+
+def test_a_bare_surname_adopted_by_one_full_name_is_not_adopted_by_another(
+        redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(bare, _)] = registry.resolve([person("Obama")])
+    [(barack, _)] = registry.resolve([person("Barack Obama")])
+    [(michelle, _)] = registry.resolve([person("Michelle Obama")])
+    assert bare == barack != michelle
+
+
 def test_ids_are_stable_and_agree_between_workers(redis_db: redis.Redis) -> None:
     first = EntityRegistry(redis_db).resolve([org("European Union")])
     second = EntityRegistry(redis_db).resolve([org("European Union")])

@@ -216,7 +216,48 @@ def test_two_people_with_one_surname_stay_apart(gazetteer: Gazetteer) -> None:
     grouped = group_mentions([m("Joe Biden", 0), m("Jill Biden", 20), m("Biden", 40),
                               m("Joe Biden", 60)], gazetteer)
     names = sorted((e.best_name(), len(e.mentions)) for e in grouped)
-    assert names == [("Jill Biden", 1), ("Joe Biden", 3)]
+    # the bare surname fits two people of the story: it joins neither
+    assert names == [("Biden", 1), ("Jill Biden", 1), ("Joe Biden", 2)]
+
+
+def person(text: str, start: int) -> RawMention:
+    return RawMention("body_text", start, start + len(text), text, "PERSON", text, "", "en")
+
+
+def people_of(gazetteer: Gazetteer, *names: str) -> list[tuple[str, list[str]]]:
+    mentions = [person(n, 20 * k) for k, n in enumerate(names)]
+    return sorted((e.best_name(), sorted(e.surfaces)) for e in group_mentions(mentions, gazetteer)
+                  if e.type == "PERSON")
+
+
+def test_initials_are_evidence(gazetteer: Gazetteer) -> None:
+    assert people_of(gazetteer, "Judy Murray", "Mark Murray", "J. Murray", "M. Murray") == [
+        ("Judy Murray", ["J. Murray", "Judy Murray"]),
+        ("Mark Murray", ["M. Murray", "Mark Murray"])]
+    # one Murray in the story: the bare surname is hers
+    assert people_of(gazetteer, "Judy Murray", "Murray") == [
+        ("Judy Murray", ["Judy Murray", "Murray"])]
+    # the keys keep the initial: J. Murray and M. Murray are two registry names
+    from services.enrich.names import name_key
+
+    assert name_key("J. Murray", "PERSON") != name_key("M. Murray", "PERSON")
+
+
+def test_a_family_name_written_first_joins_its_full_name(gazetteer: Gazetteer) -> None:
+    assert people_of(gazetteer, "Xi Jinping", "Li Qiang", "Xi", "Li") == [
+        ("Li Qiang", ["Li", "Li Qiang"]), ("Xi Jinping", ["Xi", "Xi Jinping"])]
+    # a word that also ends a name is that surname, not a family name first
+    assert people_of(gazetteer, "Kim Jong Un", "Lisa Kim", "Kim") == [
+        ("Kim Jong Un", ["Kim Jong Un"]), ("Lisa Kim", ["Kim", "Lisa Kim"])]
+    # a role glued on is not a second person with the surname
+    assert people_of(gazetteer, "Daniel Hagari", "Armeesprecher Hagari", "Hagari") == [
+        ("Armeesprecher Hagari", ["Armeesprecher Hagari"]),
+        ("Daniel Hagari", ["Daniel Hagari", "Hagari"])]
+
+
+def test_a_surname_s_russian_and_belarusian_forms_are_one_person(gazetteer: Gazetteer) -> None:
+    assert people_of(gazetteer, "Alexander Lukashenko", "Lukashenka") == [
+        ("Alexander Lukashenko", ["Alexander Lukashenko", "Lukashenka"])]
 
 
 def test_provider_people_become_entities_without_mentions(
@@ -433,3 +474,34 @@ def test_a_norwegian_story_keeps_its_entities(gazetteer: Gazetteer) -> None:
     names = by_name(entities)
     assert gazetteer.demonym("Norwegian") == "NO"
     assert {"Jonas Gahr Store", "Keir Starmer", "Oslo"} <= set(names)
+
+
+def test_two_names_read_as_one_are_two(gazetteer: Gazetteer) -> None:
+    text = ("Alexander Lukashenko met Li Qiang. Lukashenka China ties grew, and "
+            "Lukashenka Li talks ended.")
+    spans = [("Alexander Lukashenko", "PERSON"), ("Li Qiang", "PERSON"),
+             ("Lukashenka China", "ORG"), ("Lukashenka Li", "PERSON")]
+    raw = [RawMention("body_text", text.index(t), text.index(t) + len(t), t, kind, t, "", "en")
+           for t, kind in spans]
+    grouped = group_mentions(raw, gazetteer)
+    people = sorted((e.best_name(), sorted(e.surfaces)) for e in grouped if e.type == "PERSON")
+    assert people == [("Alexander Lukashenko", ["Alexander Lukashenko", "Lukashenka"]),
+                      ("Li Qiang", ["Li", "Li Qiang"])]
+    assert not [e for e in grouped if e.type == "ORG"]
+    assert "CN" in {e.country_code for e in grouped if e.type == "GPE"}
+
+
+def test_case_forms_of_a_surname_are_its_person_in_slavic_text(gazetteer: Gazetteer) -> None:
+    def pl(text: str, start: int) -> RawMention:
+        return RawMention("body_text", start, start + len(text), text, "PERSON", text, "", "pl")
+
+    grouped = group_mentions([pl("Donald Tusk", 0), pl("Radosławem Sikorskim", 20),
+                              pl("Tuskiem", 50), pl("Sikorski", 70)], gazetteer)
+    assert sorted(sorted(e.surfaces) for e in grouped) == [
+        ["Donald Tusk", "Tuskiem"], ["Radosławem Sikorskim", "Sikorski"]]
+
+
+def test_husband_and_wife_stay_two_people(gazetteer: Gazetteer) -> None:
+    assert people_of(gazetteer, "Volodymyr Zelensky", "Olena Zelenska", "Zelensky") == [
+        ("Olena Zelenska", ["Olena Zelenska"]),
+        ("Volodymyr Zelensky", ["Volodymyr Zelensky", "Zelensky"])]

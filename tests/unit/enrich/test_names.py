@@ -65,9 +65,9 @@ def test_titles_articles_possessives_and_quotes_are_stripped(
     assert clean_surface(surface, kind) == clean
 
 
-def test_surname_keeps_its_particles_and_initials_say_nothing() -> None:
+def test_surname_keeps_its_particles_and_initials_are_evidence() -> None:
     assert person_parts("Ursula von der Leyen") == ("ursula", "von der leien")
-    assert name_key("V. Zelensky", "PERSON") == "PERSON:selenski"
+    assert name_key("V. Zelensky", "PERSON") == "PERSON:v selenski"
     assert name_key("Zelensky", "PERSON") == "PERSON:selenski"
 
 
