@@ -11,6 +11,8 @@ Shared by every worker through Redis. Layout (prefix ``ws:ent:``)::
     ws:ent:v:<id>           SET   surface forms seen (the variants)
     ws:ent:k:<id>           SET   alias keys that point at the entity
     ws:ent:sn:<surname>     SET   ids of people with this folded surname
+    ws:ent:sk:<skeleton>    SET   ids of people whose surname has this skeleton
+                                  (services.enrich.names.surname_skeletons)
 
 Contract of :meth:`EntityRegistry.resolve` (a handful of round trips per
 batch, whatever its size):
@@ -18,7 +20,10 @@ batch, whatever its size):
 * lookup order per candidate: an operator's exact-surface alias, then the
   folded full key, then - for a bare surname ("Zelensky") - the one person
   with that surname if there is exactly one; a full name adopts an entity
-  first seen by its bare surname;
+  first seen by its bare surname when their given names fit; last, the one
+  person whose surname shares a skeleton with ours (Putin, Poutine, Путин;
+  Netanjahu, Nétanyahou), if exactly one does and the given names fit (or
+  ours is a bare surname);
 * a new entity's id is derived from its first key (``person-3f2a...``), so
   two workers meeting a new name at once agree on the id (HSETNX);
 * ids are never reused; a merged entity keeps ``merged_into`` and lookups
@@ -85,6 +90,7 @@ class Candidate:
     surname: str | None = None  # folded, people only
     surname_only: bool = False
     extra_keys: list[str] = field(default_factory=list)  # e.g. an ORG's acronym
+    skeletons: list[str] = field(default_factory=list)  # people only
 
 
 @dataclass
@@ -146,13 +152,19 @@ class EntityRegistry:
         flat = sorted({k for keys in lookups for k in keys})
         found = dict(zip(flat, (_s(v) for v in self.client.hmget(ALIAS, flat)), strict=True))
         surnames = sorted({c.surname for c in candidates if c.surname})
+        skeletons = sorted({k for c in candidates for k in c.skeletons})
         with self.client.pipeline(transaction=False) as pipe:
             for surname in surnames:
                 pipe.smembers(f"{P}sn:{surname}")
+            for skeleton in skeletons:
+                pipe.smembers(f"{P}sk:{skeleton}")
             members = pipe.execute()
-        people = {s: sorted(_s(m) or "" for m in ids) for s, ids in zip(surnames, members,
-                                                                          strict=True)}
+        people = {s: sorted(_s(m) or "" for m in ids) for s, ids in zip(
+            surnames, members[:len(surnames)], strict=True)}
+        alike = {k: {_s(m) or "" for m in ids} for k, ids in zip(
+            skeletons, members[len(surnames):], strict=True)}
         namesakes = self._names(sorted({i for ids in people.values() for i in ids}
+                                       | {i for ids in alike.values() for i in ids}
                                        | {found[f"PERSON:{c.surname}"] or "" for c in candidates
                                           if c.surname and found.get(f"PERSON:{c.surname}")}))
         ids: list[str | None] = []
@@ -176,6 +188,11 @@ class EntityRegistry:
                     ours = person_parts(c.name)[0].split()
                     if theirs and ours and given_names_match(ours[0], theirs[0]):
                         hit = same[0]
+            if hit is None and c.type == "PERSON" and c.skeletons and not people.get(
+                    c.surname or ""):
+                spelt = sorted(set().union(*(alike.get(k, set()) for k in c.skeletons)))
+                if len(spelt) == 1 and self._fits(c.name, namesakes.get(spelt[0], "")):
+                    hit = spelt[0]  # the one person spelt alike
             ids.append(hit)
         # allocate the new ones; HSETNX makes concurrent workers agree
         new = [(i, c) for i, (c, hit) in enumerate(zip(candidates, ids, strict=True))
@@ -275,6 +292,8 @@ class EntityRegistry:
             writes.add("SADD", f"{P}k:{entity_id}", *keys)
             if c.type == "PERSON" and c.surname and not c.surname_only:
                 writes.add("SADD", f"{P}sn:{c.surname}", entity_id)
+                for skeleton in c.skeletons:
+                    writes.add("SADD", f"{P}sk:{skeleton}", entity_id)
         writes.execute()
 
     # ----------------------------------------------------------- operators

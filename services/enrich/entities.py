@@ -45,6 +45,7 @@ from services.enrich.names import (
     is_latin,
     name_key,
     person_parts,
+    surname_skeletons,
 )
 from services.enrich.ner_client import CoreNlpClient, NerFailure
 from services.enrich.places import _CONNECTORS, Gazetteer, GeoEntry
@@ -910,12 +911,25 @@ def to_candidate(entity: LocalEntity) -> Candidate:
     name = entity.best_name()
     surname = None
     surname_only = False
+    skeletons: list[str] = []
     if entity.type == "PERSON":
         given, surname = person_parts(name)
         surname_only = not given
+        language = next((m.language for m, cleaned in entity.mentions if cleaned == name), "")
+        skeletons = sorted(surname_skeletons(_surname_surface(name, surname), language))
     return Candidate(type=entity.type, name=name, key=entity.key,
                      variants=entity.surfaces, surname=surname or None,
-                     surname_only=surname_only, extra_keys=list(entity.extra_keys))
+                     surname_only=surname_only, extra_keys=list(entity.extra_keys),
+                     skeletons=skeletons)
+
+
+def _surname_surface(name: str, surname: str) -> str:
+    """The words of ``name`` that make its folded ``surname`` (as written)."""
+    count = len(surname.split())
+    words = name.split()
+    if len(words) == 2 and fold(words[0]) == surname:  # "Зеленський Володимир"
+        return words[0]
+    return " ".join(words[-count:]) if count else name
 
 
 def tag_entities(

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF002  (the docstring shows Cyrillic examples on purpose)
+# ruff: noqa: RUF002, RUF003  (docstrings and comments show Cyrillic examples on purpose)
 """Name normalisation: the keys that make spelling variants meet.
 
 Contract (what the entity registry relies on): :func:`fold` maps spelling
@@ -44,6 +44,7 @@ __all__ = [
     "is_latin",
     "name_key",
     "person_parts",
+    "surname_skeletons",
 ]
 
 KEY_SCHEME = "fold-1"
@@ -95,7 +96,8 @@ GIVEN_NAME_VARIANTS: dict[str, tuple[str, ...]] = {row[0]: row[1:] for row in _G
 
 # Name particles that belong to the surname ("von der Leyen", "da Silva").
 _PARTICLES = frozenset({"von", "van", "der", "den", "de", "da", "do", "dos", "das", "di",
-                        "du", "del", "della", "la", "le", "al", "el", "bin", "ibn", "ter"})
+                        "du", "del", "della", "la", "le", "al", "el", "bin", "ben", "ibn",
+                        "ter"})
 
 # Titles and honorifics stripped from the front of a person's name, longest
 # first, in the languages we run NER on (English and Russian).
@@ -236,3 +238,53 @@ def acronym(name: str) -> str:
     if len(words) < 2:
         return ""
     return "".join(w[0] for w in words if w[0].isalpha()).upper()
+
+
+# ------------------------------------------------------------ skeletons
+# How a language writes the sounds other languages spell differently, applied
+# to a lower-case Latin-script surname before folding (Łukaszenka, Lukaschenko,
+# Loukachenko, Miedwiediew, Netanjahu, Poutine all come out as the English
+# transliteration would).
+_WRITING: dict[str, tuple[tuple[str, str], ...]] = {
+    "pl": (("sz", "sh"), ("cz", "ch"), ("rz", "zh"), ("ch", "kh"), ("ie", "e"), ("c", "ts"),
+           ("w", "v"), ("ł", "l")),
+    "de": (("tsch", "ch"), ("sch", "sh"), ("ch", "kh"), ("z", "ts"), ("w", "v"), ("j", "y")),
+    "fr": (("ou", "u"), ("ch", "sh"), ("j", "zh")),
+    "cs": (("ch", "kh"), ("c", "ts"), ("w", "v")),
+}
+_SKELETON_VOWELS = re.compile(r"[aeiouy]")
+# h, kh and g are one sound class: Russian writes foreign h as г (Нетаниягу)
+_SKELETON_CLASSES = (("kh", "h"), ("g", "h"))
+
+
+def surname_skeletons(surname: str, language: str | None = None) -> frozenset[str]:
+    """Transliteration-blind keys of a surname (with its particles): the
+    folded surname's first letter and its consonants, h/kh/g as one class,
+    a silent final e dropped; once as written and once read with the
+    spelling rules of ``language`` (:data:`_WRITING`). Two surnames that
+    share a skeleton may be one name spelt two ways ("Putin", "Poutine",
+    "Путин" -> "ptn"; "Netanjahu", "Nétanyahou", "Нетаниягу" -> "ntnh");
+    the registry joins them only under guards (same given name or none, one
+    person with the skeleton)."""
+    out = set()
+    lowered = " ".join(surname.lower().split())
+    forms = {lowered}
+    rules = _WRITING.get((language or "").split("-")[0].lower())
+    if rules and is_latin(lowered):
+        written = lowered
+        for old, new in rules:
+            written = written.replace(old, new)
+        forms.add(written)
+    for form in forms:
+        folded = fold(form).replace(" ", "")
+        if len(folded) < 3:
+            continue
+        if folded.endswith("e") and len(folded) > 4:
+            folded = folded[:-1]
+        for old, new in _SKELETON_CLASSES:
+            folded = folded.replace(old, new)
+        skeleton = folded[0] + _SKELETON_VOWELS.sub("", folded[1:])
+        skeleton = _DOUBLE.sub(r"\1", skeleton)
+        if len(skeleton) >= 3:
+            out.add(skeleton)
+    return frozenset(out)

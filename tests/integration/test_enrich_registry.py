@@ -153,3 +153,37 @@ def test_resolve_follows_a_chain_of_merges_to_the_survivor(redis_db: redis.Redis
     redis_db.hset(f"ws:ent:e:{middle}", "merged_into", first)
     assert registry.resolve([person("Augusta King"), person("Augusta Byron")]) == [
         (first, "Ada Lovelace"), (first, "Ada Lovelace")]
+
+
+def skeleton_person(surface: str, language: str) -> Candidate:
+    from services.enrich.names import surname_skeletons
+
+    candidate = person(surface)
+    surname = candidate.name.split()[-1]
+    candidate.skeletons = sorted(surname_skeletons(surname, language))
+    return candidate
+
+
+def test_surnames_spelt_alike_in_other_languages_are_one_person(
+        redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(putin, _)] = registry.resolve([skeleton_person("Vladimir Putin", "en")])
+    [(netanyahu, _)] = registry.resolve([skeleton_person("Benjamin Netanyahu", "en")])
+    assert putin != netanyahu
+    for surface, language in [("Poutine", "fr"), ("Vladimir Poutine", "fr"),
+                              ("Władimir Putin", "pl")]:
+        assert registry.resolve([skeleton_person(surface, language)])[0][0] == putin, surface
+    for surface, language in [("Nétanyahou", "fr"), ("Benjamin Netanjahu", "de"),
+                              ("Биньямин Нетаниягу", "ru")]:
+        assert registry.resolve([skeleton_person(surface, language)])[0][0] == netanyahu, surface
+    # a different given name is a different person, however alike the surname
+    [(other, _)] = registry.resolve([skeleton_person("Sara Netanjahu", "de")])
+    assert other != netanyahu
+
+
+def test_a_skeleton_two_people_share_decides_nothing(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    ids = {i for i, _ in registry.resolve([skeleton_person("Anna Tusk", "en"),
+                                            skeleton_person("Piotr Task", "en")])}
+    [(bare, name)] = registry.resolve([skeleton_person("Tuska", "pl")])
+    assert bare not in ids and name == "Tuska"
