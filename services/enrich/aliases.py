@@ -194,21 +194,49 @@ class EntityRegistry:
                 if len(spelt) == 1 and self._fits(c.name, namesakes.get(spelt[0], "")):
                     hit = spelt[0]  # the one person spelt alike
             ids.append(hit)
+        self._join_in_batch(candidates, ids)
         # allocate the new ones; HSETNX makes concurrent workers agree
         new = [(i, c) for i, (c, hit) in enumerate(zip(candidates, ids, strict=True))
                if hit is None]
         if new:
+            keys = [self._allocation_key(c, candidates) for _, c in new]
             with self.client.pipeline(transaction=False) as pipe:
-                for _, c in new:
-                    pipe.hsetnx(ALIAS, c.key, entity_id_for(c.key))
+                for key in keys:
+                    pipe.hsetnx(ALIAS, key, entity_id_for(key))
                 pipe.execute()
-            winners = self.client.hmget(ALIAS, [c.key for _, c in new])
+            winners = self.client.hmget(ALIAS, keys)
             for (i, _), winner in zip(new, winners, strict=True):
                 ids[i] = _s(winner)
         final, records = self._follow_records([i or "" for i in ids])
         self._remember(candidates, final, records)
         # every candidate of one entity gets the name the registry now holds
         return [(entity_id, records[entity_id]["name"]) for entity_id in final]
+
+    @staticmethod
+    def _namesake_in_batch(c: Candidate, candidates: Sequence[Candidate]) -> list[int]:
+        """Indices of the full names of one person, in this batch, whose
+        surname a bare surname ``c`` has (one person: one distinct key)."""
+        if not (c.type == "PERSON" and c.surname_only and c.surname):
+            return []
+        found = [i for i, o in enumerate(candidates)
+                 if o.type == "PERSON" and not o.surname_only and o.surname == c.surname]
+        return found if len({candidates[i].key for i in found}) == 1 else []
+
+    def _join_in_batch(self, candidates: Sequence[Candidate], ids: list[str | None]) -> None:
+        """A bare surname the registry does not know yet takes the id of the
+        one full name with its surname in the same batch, when that one is
+        known ("Putin" and "Vladimir Putin" met in one batch)."""
+        for i, c in enumerate(candidates):
+            if ids[i] is None:
+                known = {ids[j] for j in self._namesake_in_batch(c, candidates)} - {None}
+                if len(known) == 1:
+                    ids[i] = known.pop()
+
+    def _allocation_key(self, c: Candidate, candidates: Sequence[Candidate]) -> str:
+        """The key a new entity's id derives from: a bare surname new in
+        this batch shares the id of its one full name new in the batch."""
+        same = self._namesake_in_batch(c, candidates)
+        return candidates[same[0]].key if same else c.key
 
     @staticmethod
     def _fits(ours: str, theirs: str) -> bool:

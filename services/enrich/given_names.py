@@ -165,9 +165,12 @@ def load_given_names(stop: frozenset[str] = STOP) -> GivenNames:
             continue
         for variant in {head.group(1).replace("+", sep) for sep in ("", "-")}:
             plain.add(_plain(variant))
-            folded.add(fold(variant))
+            folded.add(_fold_uncached(variant))  # keep fold's cache for running text
     return GivenNames(frozenset(plain), frozenset(folded),
                       frozenset(_plain(w) for w in stop))
+
+
+_fold_uncached = fold.__wrapped__
 
 
 def _plain(word: str) -> str:

@@ -76,6 +76,18 @@ def test_a_bare_surname_adopted_by_one_full_name_is_not_adopted_by_another(
     assert bare == barack != michelle
 
 
+def test_a_bare_surname_and_its_full_name_in_one_batch_are_one_person(
+        redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    (bare, _), (full, name) = registry.resolve([person("Putin"), person("Vladimir Putin")])
+    assert bare == full and name == "Vladimir Putin"
+    [(later, _)] = registry.resolve([person("Putin")])
+    assert later == full
+    # two full names of the surname in the batch: the bare one joins neither
+    ids = registry.resolve([person("Biden"), person("Joe Biden"), person("Jill Biden")])
+    assert len({i for i, _ in ids}) == 3
+
+
 def test_ids_are_stable_and_agree_between_workers(redis_db: redis.Redis) -> None:
     first = EntityRegistry(redis_db).resolve([org("European Union")])
     second = EntityRegistry(redis_db).resolve([org("European Union")])
