@@ -15,7 +15,7 @@ import redis
 
 __all__ = ["ALLOWED", "WriteBatch"]
 
-ALLOWED = frozenset({"HSET", "HSETNX", "SADD", "EXPIRE", "SET"})
+ALLOWED = frozenset({"HSET", "HSETNX", "SADD", "EXPIRE", "SET", "XADD"})
 
 # KEYS: one per command. ARGV: per command, its name, the number of its
 # other arguments, then those arguments.

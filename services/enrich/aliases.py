@@ -13,6 +13,8 @@ Shared by every worker through Redis. Layout (prefix ``ws:ent:``)::
     ws:ent:sn:<surname>     SET   ids of people with this folded surname
     ws:ent:sk:<skeleton>    SET   ids of people whose surname has this skeleton
                                   (services.enrich.names.surname_skeletons)
+    ws:ent:review           STREAM joins made by a rule weaker than a key, and
+                                  near misses, with their evidence (capped)
 
 Contract of :meth:`EntityRegistry.resolve` (a handful of round trips per
 batch, whatever its size):
@@ -40,6 +42,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import redis
@@ -66,6 +69,11 @@ __all__ = [
 
 P = "ws:ent:"
 ALIAS = f"{P}alias"
+# Every join made by a rule weaker than a key, and every near miss, with its
+# evidence, newest last (``wirestream entities review``); about this many kept
+REVIEW = f"{P}review"
+REVIEW_LENGTH = 10_000
+JOIN, NEAR = "join", "near"
 MAX_MERGE_HOPS = 8
 
 
@@ -168,7 +176,8 @@ class EntityRegistry:
                                        | {found[f"PERSON:{c.surname}"] or "" for c in candidates
                                           if c.surname and found.get(f"PERSON:{c.surname}")}))
         ids: list[str | None] = []
-        for c, keys in zip(candidates, lookups, strict=True):
+        evidence: dict[int, tuple[str, str, str]] = {}  # index -> (kind, rule, detail)
+        for n, (c, keys) in enumerate(zip(candidates, lookups, strict=True)):
             hit = next((found[k] for k in keys[:-1] if k.startswith("X:") and found[k]), None)
             hit = hit or found.get(c.key)
             if hit is None and c.type == "PERSON" and c.surname:
@@ -176,11 +185,14 @@ class EntityRegistry:
                 bare = found.get(f"PERSON:{c.surname}")
                 if c.surname_only and len(same) == 1:
                     hit = same[0]
+                    evidence[n] = (JOIN, "bare_surname", f"the one person surnamed {c.surname}")
                 elif (not c.surname_only and bare and (not same or same == [bare])
                       and self._fits(c.name, namesakes.get(bare, ""))):
                     # adopt the entity first seen by its bare surname, unless
                     # another full name took it first (Barack, not Michelle)
                     hit = bare
+                    evidence[n] = (JOIN, "adopted_bare_surname",
+                                   f"first seen as {namesakes.get(bare, '')!r}")
                 elif not c.surname_only and len(same) == 1:
                     # one person with this surname whose given name is a
                     # spelling variant of ours ("Recep"/"Реджеп")
@@ -188,13 +200,24 @@ class EntityRegistry:
                     ours = person_parts(c.name)[0].split()
                     if theirs and ours and given_names_match(ours[0], theirs[0]):
                         hit = same[0]
+                        evidence[n] = (JOIN, "given_name_spelling",
+                                       f"{ours[0]} ~ {theirs[0]}, surname {c.surname}")
+                if c.surname_only and len(same) > 1:
+                    evidence[n] = (NEAR, "surname_of_several",
+                                   ", ".join(namesakes.get(i, i) for i in same[:5]))
             if hit is None and c.type == "PERSON" and c.skeletons and not people.get(
                     c.surname or ""):
                 spelt = sorted(set().union(*(alike.get(k, set()) for k in c.skeletons)))
+                detail = (f"skeleton {'/'.join(c.skeletons)}: "
+                          + ", ".join(namesakes.get(i, i) for i in spelt[:5]))
                 if len(spelt) == 1 and self._fits(c.name, namesakes.get(spelt[0], "")):
                     hit = spelt[0]  # the one person spelt alike
+                    evidence[n] = (JOIN, "surname_skeleton", detail)
+                elif spelt:
+                    evidence[n] = (NEAR, "surname_skeleton", detail)
             ids.append(hit)
-        self._join_in_batch(candidates, ids)
+        for n, entity_id in self._join_in_batch(candidates, ids):
+            evidence[n] = (JOIN, "same_batch", f"a full name of the batch ({entity_id})")
         # allocate the new ones; HSETNX makes concurrent workers agree
         new = [(i, c) for i, (c, hit) in enumerate(zip(candidates, ids, strict=True))
                if hit is None]
@@ -208,7 +231,7 @@ class EntityRegistry:
             for (i, _), winner in zip(new, winners, strict=True):
                 ids[i] = _s(winner)
         final, records = self._follow_records([i or "" for i in ids])
-        self._remember(candidates, final, records)
+        self._remember(candidates, final, records, evidence)
         # every candidate of one entity gets the name the registry now holds
         return [(entity_id, records[entity_id]["name"]) for entity_id in final]
 
@@ -222,15 +245,20 @@ class EntityRegistry:
                  if o.type == "PERSON" and not o.surname_only and o.surname == c.surname]
         return found if len({candidates[i].key for i in found}) == 1 else []
 
-    def _join_in_batch(self, candidates: Sequence[Candidate], ids: list[str | None]) -> None:
+    def _join_in_batch(self, candidates: Sequence[Candidate],
+                       ids: list[str | None]) -> list[tuple[int, str]]:
         """A bare surname the registry does not know yet takes the id of the
         one full name with its surname in the same batch, when that one is
-        known ("Putin" and "Vladimir Putin" met in one batch)."""
+        known ("Putin" and "Vladimir Putin" met in one batch). Returns the
+        (index, id) joined."""
+        joined = []
         for i, c in enumerate(candidates):
             if ids[i] is None:
                 known = {ids[j] for j in self._namesake_in_batch(c, candidates)} - {None}
                 if len(known) == 1:
                     ids[i] = known.pop()
+                    joined.append((i, ids[i] or ""))
+        return joined
 
     def _allocation_key(self, c: Candidate, candidates: Sequence[Candidate]) -> str:
         """The key a new entity's id derives from: a bare surname new in
@@ -297,9 +325,17 @@ class EntityRegistry:
                 for i, r in zip(unique, raw, strict=True)}
 
     def _remember(self, candidates: Sequence[Candidate], ids: list[str],
-                  records: dict[str, dict[str, str]]) -> None:
+                  records: dict[str, dict[str, str]],
+                  evidence: dict[int, tuple[str, str, str]] | None = None) -> None:
         # thousands of small writes per batch: one script call, not a pipeline
         writes = WriteBatch(self.client)
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        for n, (kind, rule, detail) in sorted((evidence or {}).items()):
+            c = candidates[n]
+            writes.add("XADD", REVIEW, "MAXLEN", "~", str(REVIEW_LENGTH), "*",
+                       "kind", kind, "rule", rule, "name", c.name, "type", c.type,
+                       "id", ids[n], "into", records.get(ids[n], {}).get("name", c.name),
+                       "detail", detail, "at", now)
         for c, entity_id in zip(candidates, ids, strict=True):
             key = f"{P}e:{entity_id}"
             record = records.setdefault(entity_id, {})
@@ -325,6 +361,23 @@ class EntityRegistry:
         writes.execute()
 
     # ----------------------------------------------------------- operators
+    def review(self, count: int = 50, kind: str | None = None) -> list[dict[str, str]]:
+        """The newest joins and near misses (``kind``: join, near, or both),
+        newest first, each with its rule and evidence."""
+        out: list[dict[str, str]] = []
+        last = "+"
+        while len(out) < count:
+            batch = self.client.xrevrange(REVIEW, max=last, min="-", count=max(count, 100))
+            if not batch:
+                break
+            for raw_id, fields in batch:
+                entry = {_s(k) or "": _s(v) or "" for k, v in (fields or {}).items()}
+                entry["entry"] = _s(raw_id) or ""
+                if kind is None or entry.get("kind") == kind:
+                    out.append(entry)
+            last = "(" + (_s(batch[-1][0]) or "")
+        return out[:count]
+
     def get(self, entity_id: str) -> EntityRecord | None:
         raw = self.client.hgetall(f"{P}e:{entity_id}")
         if not raw:
@@ -393,10 +446,11 @@ class EntityRegistry:
                 if drop.variants:
                     pipe.sadd(f"{P}v:{keep.id}", *drop.variants)
                 pipe.hset(f"{P}e:{drop.id}", "merged_into", keep.id)
-                for sn_key in self.client.scan_iter(match=f"{P}sn:*", count=1000):
-                    if self.client.sismember(sn_key, drop.id):
-                        pipe.srem(sn_key, drop.id)
-                        pipe.sadd(sn_key, keep.id)
+                for pattern in (f"{P}sn:*", f"{P}sk:*"):
+                    for set_key in self.client.scan_iter(match=pattern, count=1000):
+                        if self.client.sismember(set_key, drop.id):
+                            pipe.srem(set_key, drop.id)
+                            pipe.sadd(set_key, keep.id)
                 pipe.execute()
         record = self.get(keep.id)
         assert record is not None

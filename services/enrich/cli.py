@@ -5,7 +5,7 @@
 * ``wirestream enrich --again QUERY`` - re-send indexed documents matching a
   Lucene query through the enrich queue (after a translator outage, a model
   or rule change, an alias correction);
-* ``wirestream entities show|merge|split|load`` - the alias registry.
+* ``wirestream entities show|merge|split|load|review`` - the alias registry.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from shared.errors import WirestreamError
 __all__ = ["enrich", "entities_app"]
 
 entities_app = typer.Typer(
-    help="The entity alias registry: show, merge, split, load.", no_args_is_help=True
+    help="The entity alias registry: show, merge, split, load, review.", no_args_is_help=True
 )
 
 
@@ -103,6 +103,38 @@ def entities_load(
         raise _fail(str(exc)) from exc
     for record in records:
         typer.echo(f"{record.id}\t{record.type}\t{record.name}\t{len(record.variants)} variants")
+
+
+@entities_app.command("review")
+def entities_review(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
+    near: Annotated[bool, typer.Option("--near", help="Near misses only.")] = False,
+    joins: Annotated[bool, typer.Option("--joins", help="Joins only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list.")] = False,
+) -> None:
+    """The registry's recent joins made by a rule weaker than a key (a bare
+    surname, a given-name spelling, a surname skeleton, a batch neighbour)
+    and its near misses, with the evidence. Undo a join with `wirestream
+    entities split ID NAME`; make a near miss one with `entities merge`."""
+    kind = "near" if near and not joins else "join" if joins and not near else None
+    try:
+        entries = _registry().review(limit, kind)
+    except WirestreamError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        _print(entries)
+        return
+    if not entries:
+        typer.echo("nothing to review")
+        return
+    for e in entries:
+        arrow = "->" if e.get("kind") == "join" else "?"
+        typer.echo(f"{e.get('at', '')}  {e.get('kind', ''):4}  {e.get('rule', ''):22}  "
+                   f"{e.get('name', '')!r} {arrow} {e.get('into', '')!r} [{e.get('id', '')}]  "
+                   f"{e.get('detail', '')}")
+        if e.get("kind") == "join":
+            typer.echo(f"      undo: wirestream entities split {e.get('id', '')} "
+                       f"{e.get('name', '')!r}")
 
 
 def _read(source: str) -> bytes:

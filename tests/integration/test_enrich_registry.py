@@ -4,6 +4,8 @@ cross-script merging, and the operator commands."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from services.enrich.aliases import Candidate, EntityRegistry
@@ -199,3 +201,41 @@ def test_a_skeleton_two_people_share_decides_nothing(redis_db: redis.Redis) -> N
                                             skeleton_person("Piotr Task", "en")])}
     [(bare, name)] = registry.resolve([skeleton_person("Tuska", "pl")])
     assert bare not in ids and name == "Tuska"
+
+
+def test_weak_joins_and_near_misses_are_kept_for_review(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(putin, _)] = registry.resolve([skeleton_person("Vladimir Putin", "en")])
+    [(poutine, _)] = registry.resolve([skeleton_person("Vladimir Poutine", "fr")])
+    assert poutine == putin
+    registry.resolve([person("Joe Biden"), person("Jill Biden")])
+    registry.resolve([person("Biden")])
+    joins = registry.review(kind="join")
+    assert [(e["rule"], e["name"], e["into"], e["id"]) for e in joins] == [
+        ("surname_skeleton", "Vladimir Poutine", "Vladimir Putin", putin)]
+    assert "ptn" in joins[0]["detail"]
+    [near] = registry.review(kind="near")
+    assert (near["rule"], near["name"]) == ("surname_of_several", "Biden")
+    assert "Joe Biden" in near["detail"] and "Jill Biden" in near["detail"]
+    assert [e["kind"] for e in registry.review()] == ["near", "join"]  # newest first
+    # the operator undoes the join: the spelling is its own entity from now on
+    split = registry.split(putin, "Vladimir Poutine")
+    assert registry.resolve([skeleton_person("Vladimir Poutine", "fr")])[0][0] == split.id
+
+
+def test_entities_review_command(redis_db: redis.Redis, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from services.enrich import cli
+
+    monkeypatch.setattr(cli, "_registry", lambda: EntityRegistry(redis_db))
+    registry = EntityRegistry(redis_db)
+    registry.resolve([skeleton_person("Benjamin Netanyahu", "en")])
+    registry.resolve([skeleton_person("Nétanyahou", "fr")])
+    result = CliRunner().invoke(cli.entities_app, ["review", "--joins"])
+    assert result.exit_code == 0, result.output
+    assert "surname_skeleton" in result.output and "'Nétanyahou' -> 'Benjamin Netanyahu'" in (
+        result.output)
+    assert "undo: wirestream entities split" in result.output
+    empty = CliRunner().invoke(cli.entities_app, ["review", "--near"])
+    assert empty.exit_code == 0 and "nothing to review" in empty.output
