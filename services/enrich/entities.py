@@ -264,12 +264,19 @@ def _split_fields(texts: list[tuple[str, str]], spans: Sequence[tuple[int, int, 
         start, end = begin - starts[which], finish - starts[which]
         if end > len(text):
             continue  # across two fields: a blank line ends every span
-        if kind == "PERSON":
-            end = person_end(text, start, end)
-        else:
-            start = _name_start(text, start, end)
-        out.append(RawMention(fld, start, end, text[start:end], kind, text[start:end],
-                              text[end:end + 60], language))
+        # a line break ends a name: "Minsk\nAlexander Lukashenko" is two
+        for line in re.finditer(r"[^\n]+", text[start:end]):
+            a, b = start + line.start(), start + line.end()
+            a += len(text[a:b]) - len(text[a:b].lstrip())
+            b -= len(text[a:b]) - len(text[a:b].rstrip())
+            if a >= b:
+                continue
+            if kind == "PERSON":
+                b = person_end(text, a, b)
+            else:
+                a = _name_start(text, a, b)
+            out.append(RawMention(fld, a, b, text[a:b], kind, text[a:b], text[b:b + 60],
+                                  language))
     return out
 
 
@@ -593,8 +600,8 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
     others: dict[str, LocalEntity] = {}
     person_mentions: list[tuple[RawMention, str]] = []
     rest: list[tuple[RawMention, str]] = []
-    for mention in _split_glued_names(
-            _split_leading_country(_split_hyphenated(raw, gazetteer), gazetteer), gazetteer):
+    for mention in _one_type_per_name(_split_glued_names(
+            _split_leading_country(_split_hyphenated(raw, gazetteer), gazetteer), gazetteer)):
         cleaned = clean_surface(mention.normal, mention.type)
         if not cleaned or not _name_like(cleaned):
             continue
@@ -670,6 +677,32 @@ def _split_leading_country(raw: Sequence[RawMention],
                 continue
         out.append(mention)
     return out
+
+
+def _one_type_per_name(raw: Sequence[RawMention]) -> list[RawMention]:
+    """One name, one type in a story: a name the models typed two ways
+    ("Chega" as a person once, as an organisation twice) takes the type
+    most of its mentions have (a tie keeps each mention's own)."""
+    votes: dict[str, dict[str, int]] = {}
+    for mention in raw:
+        if mention.type in _VOTING:
+            kind = "LOC" if mention.type == "GPE" else mention.type
+            folded = fold(clean_surface(mention.normal, mention.type))
+            votes.setdefault(folded, {}).setdefault(kind, 0)
+            votes[folded][kind] += 1
+    out = []
+    for mention in raw:
+        if mention.type in _VOTING:
+            counts = votes[fold(clean_surface(mention.normal, mention.type))]
+            ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+            mine = "LOC" if mention.type == "GPE" else mention.type
+            if (len(ranked) > 1 and ranked[0][1] > ranked[1][1] and ranked[0][0] != mine):
+                mention = replace(mention, type=ranked[0][0])
+        out.append(mention)
+    return out
+
+
+_VOTING = frozenset({"PERSON", "ORG", "LOC", "GPE"})
 
 
 def _split_glued_names(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[RawMention]:

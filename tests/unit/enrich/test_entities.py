@@ -505,3 +505,20 @@ def test_husband_and_wife_stay_two_people(gazetteer: Gazetteer) -> None:
     assert people_of(gazetteer, "Volodymyr Zelensky", "Olena Zelenska", "Zelensky") == [
         ("Olena Zelenska", ["Olena Zelenska"]),
         ("Volodymyr Zelensky", ["Volodymyr Zelensky", "Zelensky"])]
+
+
+def test_a_line_break_ends_a_name() -> None:
+    from services.enrich.entities import _split_fields
+
+    text = "MINSK\nAlexander Lukashenko said"
+    found = _split_fields([("body_text", text)], [(0, 26, "PERSON")], "en")
+    assert [(m.text, m.start) for m in found] == [("MINSK", 0), ("Alexander Lukashenko", 6)]
+
+
+def test_a_name_typed_two_ways_takes_the_type_of_most_mentions(gazetteer: Gazetteer) -> None:
+    text = "Chega won. Ventura leads Chega, and Chega grew."
+    spans = [(0, 5, "PERSON"), (25, 30, "ORG"), (36, 41, "ORG")]
+    raw = [RawMention("body_text", a, b, text[a:b], kind, text[a:b], "", "pt")
+           for a, b, kind in spans]
+    grouped = group_mentions(raw, gazetteer)
+    assert [(e.type, len(e.mentions)) for e in grouped] == [("ORG", 3)]
