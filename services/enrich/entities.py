@@ -357,10 +357,47 @@ def recognise_batch(
         if result.status == NATIVE:
             model = [m for read in found[index] for m in read]
             result.mentions = model + _fill_gaps(item, model, names, gazetteer, lang)
-            continue
-        result.mentions = _merge(item, found[index], names, gazetteer, lang, models.given)
-        if result.status == NO_MODEL and result.mentions:
-            result.status = GAZETTEER
+        else:
+            result.mentions = _merge(item, found[index], names, gazetteer, lang, models.given)
+            if result.status == NO_MODEL and result.mentions:
+                result.status = GAZETTEER
+        if models.given is not None:
+            result.mentions = _repair_people(item, result.mentions, models.given, gazetteer,
+                                             lang)
+    return out
+
+
+def _repair_people(item: NewsItem, mentions: list[RawMention], given: GivenNames,
+                   gazetteer: Gazetteer | None = None, language: str = "") -> list[RawMention]:
+    """Person spans of three words or more with a word glued on: a first
+    word that is a place or an ordinary word (the text also writes it in
+    lower case) before a given name ("Wilno Swiatłana Cichanouska"); a last
+    word the text also writes in lower case ("Микола Сосницький Про": the
+    next sentence's first word). A first word that merely is no given name
+    we know stays ("Luiz Inácio Lula da Silva")."""
+    texts = dict(_fields(item))
+    lowered: dict[str, set[str]] = {}
+    out = []
+    for m in mentions:
+        text = texts.get(m.field)
+        words = list(_SPAN_WORD.finditer(m.text))
+        if m.type == "PERSON" and text is not None and len(words) >= 3 and m.text == m.normal:
+            if m.field not in lowered:
+                lowered[m.field] = {w.group() for w in _SPAN_WORD.finditer(text)
+                                    if w.group()[:1].islower()}
+            fld_lower = lowered[m.field]
+            start, end = m.start, m.end
+            first, second, last = words[0].group(), words[1].group(), words[-1].group()
+            if given.is_given(second) and not given.is_given(first) and (
+                    first.lower() in fld_lower or (gazetteer is not None and gazetteer.lookup(
+                        first, language or None) is not None)):
+                start = m.start + words[1].start()
+            if last.lower() in fld_lower and last[:1].isupper():
+                end = m.start + words[-2].end()
+            if (start, end) != (m.start, m.end):
+                m = replace(m, start=start, end=end, text=text[start:end],
+                            normal=text[start:end], following=text[end:end + 60])
+        out.append(m)
     return out
 
 
@@ -628,8 +665,11 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
         if mention.type != "NORP":
             folded = fold(cleaned)
             owner = names.get(folded)
-            if owner is None and len(surnames.get(folded, [])) == 1:
-                owner = surnames[folded][0]
+            if owner is None:
+                fitting = surnames.get(folded, [])
+                if len(fitting) > 1:  # "Armeesprecher Hagari" is no second Hagari
+                    fitting = [p for p in fitting if _has_given_name(p.best_name())]
+                owner = fitting[0] if len(fitting) == 1 else None
             if owner is not None:
                 owner.mentions.append((mention, clean_surface(mention.normal, "PERSON")))
                 continue

@@ -522,3 +522,34 @@ def test_a_name_typed_two_ways_takes_the_type_of_most_mentions(gazetteer: Gazett
            for a, b, kind in spans]
     grouped = group_mentions(raw, gazetteer)
     assert [(e.type, len(e.mentions)) for e in grouped] == [("ORG", 3)]
+
+
+def test_a_word_glued_onto_a_person_is_cut_off(gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import _repair_people
+    from services.enrich.given_names import load_given_names
+
+    text = ("Загинули мешканець Києва Микола Сосницький та боєць Іван Ткачук. "
+            "Микола Сосницький Про загибель повідомили про це рідні. "
+            "Президент Луїс Інасіу Лула да Сілва.")
+    item = make_item(id="uk", headline="", body_text=text, language="uk")
+    spans = ["Києва Микола Сосницький", "Микола Сосницький Про", "Іван Ткачук",
+             "Луїс Інасіу Лула да Сілва"]
+    raw = [RawMention("body_text", text.index(t), text.index(t) + len(t), t, "PERSON", t, "",
+                      "uk") for t in spans]
+    repaired = _repair_people(item, raw, load_given_names(), gazetteer, "uk")
+    # a place before the given name goes; a first word we merely do not know stays
+    assert [m.text for m in repaired] == ["Микола Сосницький", "Микола Сосницький",
+                                          "Іван Ткачук", "Луїс Інасіу Лула да Сілва"]
+    assert all(text[m.start:m.end] == m.text for m in repaired)
+
+
+def test_an_organisation_typed_surname_joins_the_one_real_person(gazetteer: Gazetteer) -> None:
+    text = "Daniel Hagari said. Armeesprecher Hagari added. Hagari warned."
+    spans = [("Daniel Hagari", "PERSON"), ("Armeesprecher Hagari", "PERSON"),
+             ("Hagari", "ORG")]
+    raw = [RawMention("body_text", text.index(t), text.index(t) + len(t), t, kind, t, "", "de")
+           for t, kind in spans]
+    grouped = group_mentions(raw, gazetteer)
+    daniel = next(e for e in grouped if e.best_name() == "Daniel Hagari")
+    assert sorted(daniel.surfaces) == ["Daniel Hagari", "Hagari"]
+    assert not [e for e in grouped if e.type == "ORG"]
