@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from functools import cache, lru_cache
+from pathlib import Path
 
 from unidecode import unidecode
 
@@ -40,6 +42,7 @@ __all__ = [
     "clean_surface",
     "fold",
     "fold_word",
+    "given_name_items",
     "given_names_match",
     "is_latin",
     "name_key",
@@ -216,15 +219,47 @@ GIVEN_SIMILARITY = 0.65
 
 def given_names_match(a: str, b: str) -> bool:
     """Whether two folded first given names can be the same name: equal,
-    one an initial of the other, or spelling variants (first letter equal
-    and similarity at least :data:`GIVEN_SIMILARITY`)."""
+    one an initial of the other, spellings of one Wikidata given name
+    (:func:`given_name_items`: Jarosław/Yaroslav, Mykola/Nikolai,
+    Sviatlana/Svetlana), or spelling variants (first letter equal and
+    similarity at least :data:`GIVEN_SIMILARITY`); never a man's name and a
+    woman's (Aleksandr/Aleksandra)."""
     if not a or not b:
         return True
     if a == b or (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
         return True
-    from difflib import SequenceMatcher
-
+    items = given_name_items()
+    ours, theirs = items.get(a), items.get(b)
+    if ours and theirs and {ours[1], theirs[1]} == {"M", "F"}:
+        return False  # Aleksandr is not Aleksandra, however alike
+    if ours and theirs and ours[0] & theirs[0]:
+        return True
     return a[0] == b[0] and SequenceMatcher(None, a, b).ratio() >= GIVEN_SIMILARITY
+
+
+GIVEN_NAME_VARIANTS_FILE = Path(__file__).parent / "data" / "given_name_variants.tsv"
+
+
+@cache
+def given_name_items() -> dict[str, tuple[frozenset[int], str]]:
+    """Folded given name -> (the Wikidata items it spells, its gender: M or
+    F when those of its items that have one agree, else "?"), from
+    ``data/given_name_variants.tsv`` (built from the rigour package's
+    Wikidata table by scripts/build_given_name_variants.py)."""
+    items: dict[str, set[int]] = {}
+    genders: dict[str, set[str]] = {}
+    for line in GIVEN_NAME_VARIANTS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        item, gender, spellings = line.split("\t")
+        number = int(item[1:])
+        for spelling in spellings.split():
+            key = fold.__wrapped__(spelling)
+            if len(key) >= 3:
+                items.setdefault(key, set()).add(number)
+                genders.setdefault(key, set()).add(gender)
+    return {k: (frozenset(v), g.pop() if len(g := genders[k] - {"?"}) == 1 else "?")
+            for k, v in items.items()}
 
 
 _ACRONYM_STOP = frozenset({"of", "the", "and", "for", "on", "in", "de", "des", "du", "la",

@@ -76,3 +76,20 @@ def test_acronyms_and_scripts() -> None:
     assert acronym("European Union") == "EU"
     assert acronym("Reuters") == ""
     assert is_latin("Zelenskyy") and not is_latin("Зеленский")
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("Volodymyr", "Vladimir", True),
+    ("Jarosław", "Yaroslav", True),
+    ("Mykola", "Nikolai", True),
+    ("Sviatlana", "Svetlana", True),
+    ("Recep", "Реджеп", True),
+    ("Joe", "Jill", False),
+    ("Danil", "Daria", False),
+    ("Aleksandr", "Aleksandra", False),
+    ("Michelle", "Barack", False),
+])
+def test_given_names_meet_through_the_wikidata_table(a: str, b: str, same: bool) -> None:
+    from services.enrich.names import fold, given_names_match
+
+    assert given_names_match(fold(a), fold(b)) is same
