@@ -907,7 +907,11 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             if not (_surnames_match(surname, p_surname, mention.language)
                     or p_surname.endswith(" " + surname)):
                 continue
-            if given_names_match(first, p_first):
+            if given_names_match(first, p_first) or (
+                    mention.language in INFLECTING and first and p_first
+                    and (is_form_of(first, p_first) or is_form_of(p_first, first))):
+                # in Slavic copy a given name's case form is that name
+                # ("Дениса Рашплю", "Денис Рашпля"), whatever gender it looks
                 matches.append(person)
         if not matches and not given:
             # a bare name also fits the one whose name it opens

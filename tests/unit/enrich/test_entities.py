@@ -553,3 +553,11 @@ def test_an_organisation_typed_surname_joins_the_one_real_person(gazetteer: Gaze
     daniel = next(e for e in grouped if e.best_name() == "Daniel Hagari")
     assert sorted(daniel.surfaces) == ["Daniel Hagari", "Hagari"]
     assert not [e for e in grouped if e.type == "ORG"]
+
+
+def test_a_given_name_s_case_form_is_that_name_in_slavic_copy(gazetteer: Gazetteer) -> None:
+    def uk(text: str, start: int) -> RawMention:
+        return RawMention("body_text", start, start + len(text), text, "PERSON", text, "", "uk")
+
+    grouped = group_mentions([uk("Денис Рашпля", 0), uk("Дениса Рашплю", 30)], gazetteer)
+    assert [sorted(e.surfaces) for e in grouped] == [["Денис Рашпля", "Дениса Рашплю"]]
