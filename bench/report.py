@@ -49,10 +49,23 @@ def _previous(path: Path) -> dict[str, float]:
                 if figures:
                     break
                 continue
-            cells = [c.strip() for c in line.strip("|").split("|")]
+            cells = _cells(line)
             if len(cells) >= 3 and re.fullmatch(r"-?[0-9.]+(e[-+]?\d+)?", cells[2]):
                 figures[f"{cells[0]} / {cells[1]}"] = float(cells[2])
     return figures
+
+
+def _cells(line: str) -> list[str]:
+    """A table row's cells; a pipe inside a cell is written ``\\|`` (a
+    translation route such as ``spa|eng``)."""
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
 
 
 def _previous_rows(path: Path, skip: set[str]) -> list[str]:
@@ -61,7 +74,7 @@ def _previous_rows(path: Path, skip: set[str]) -> list[str]:
         return []
     rows = []
     for line in path.read_text().splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
+        cells = _cells(line)
         if line.startswith("| ") and len(cells) >= 7 and re.fullmatch(
             r"-?[0-9.]+(e[-+]?\d+)?", cells[2]
         ) and cells[0] not in skip:
@@ -137,8 +150,8 @@ def write_report(path: Path, figures: list[Figure], *, command: str,
             lines_out.append(f"{key}: {f.value:.4g} {f.unit} (previous {old:.4g}, {ratio}){flag}")
         else:
             lines_out.append(f"{key}: {f.value:.4g} {f.unit} (no previous figure)")
-        rows.append(f"| {f.section} | {f.name} | {f.value:.4g} | {f.unit} | {f.better} | "
-                    f"{ratio or '-'} | {f.note} |")
+        rows.append(f"| {f.section} | {_escape(f.name)} | {f.value:.4g} | {f.unit} | "
+                    f"{f.better} | {ratio or '-'} | {_escape(f.note)} |")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"

@@ -35,3 +35,14 @@ def test_a_drop_is_flagged_against_the_previous_figure(tmp_path: Path) -> None:
 
 def text_count(path: Path, needle: str) -> int:
     return path.read_text().count(needle)
+
+
+def test_a_figure_named_with_a_pipe_survives_a_run_of_another_section(tmp_path: Path) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    route = Figure("e2e", "translation pt (por|spa|eng)", 1.1, "ms/article", "lower", "a|b")
+    write_report(path, [route], command="make bench", notes={"e2e": "n"})
+    assert "| e2e | translation pt (por\\|spa\\|eng) | 1.1 |" in path.read_text()
+    write_report(path, [Figure("ingest", "speed", 1.0, "items/s", "higher", "")],
+                 command="python -m bench.run --only ingest", notes={"ingest": "n"})
+    lines = write_report(path, [route], command="make bench", notes={"e2e": "n"})
+    assert lines == ["e2e / translation pt (por|spa|eng): 1.1 ms/article (previous 1.1, 1.00x)"]
