@@ -26,14 +26,12 @@ offline|registry|both] [--errors FILE]``; :func:`run` returns figures for
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.identity_sets import KINDS, Document, MentionRef, Scored, load, score_pairs
-from bench.report import Figure
+from bench.report import Figure, write_jsonl
 from shared.models import NewsItem, Translation, content_hash
 
 __all__ = ["predict", "run"]
@@ -222,10 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         errors += [{"resolver": resolver, **e}
                    for e in error_rows(documents, predicted, scored)]
     if args.errors:
-        with open(args.errors, "w", encoding="utf-8") as out:
-            for e in errors:
-                out.write(json.dumps(e, ensure_ascii=False) + "\n")
-        print(f"errors: {args.errors}", file=sys.stderr)
+        write_jsonl(args.errors, errors)
 
 
 if __name__ == "__main__":

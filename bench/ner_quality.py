@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.ner_sets import DATA, Passage, load
-from bench.report import Figure
+from bench.report import Figure, write_jsonl
 from shared.corenlp import CORENLP_LANGUAGES
 from shared.models import NewsItem, Translation, content_hash
 
@@ -359,10 +358,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                   f"{score.type_f1('LOC'):5.2f}")
             errors += [{"lang": lang, "system": system, **e} for e in score.errors]
     if args.errors:
-        with open(args.errors, "w", encoding="utf-8") as out:
-            for e in errors:
-                out.write(json.dumps(e, ensure_ascii=False) + "\n")
-        print(f"errors: {args.errors}", file=sys.stderr)
+        write_jsonl(args.errors, errors)
 
 
 if __name__ == "__main__":

@@ -5,15 +5,18 @@ regression shows up the moment `make bench` runs.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
 import statistics
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = ["Figure", "median_of", "write_report"]
 
@@ -53,6 +56,14 @@ def _previous(path: Path) -> dict[str, float]:
             if len(cells) >= 3 and re.fullmatch(r"-?[0-9.]+(e[-+]?\d+)?", cells[2]):
                 figures[f"{cells[0]} / {cells[1]}"] = float(cells[2])
     return figures
+
+
+def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    """Error rows of a quality run, one JSON object a line (``--errors``)."""
+    with open(path, "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"errors: {path}", file=sys.stderr)
 
 
 def _cells(line: str) -> list[str]:

@@ -541,8 +541,9 @@ def _gazetteer_pass(item: NewsItem, names: KnownNames | None, gazetteer: Gazette
         if gazetteer is not None:
             for start, end, entry in gazetteer.find_places(text, language or None):
                 major = _major(entry, gazetteer)
-                if not ((major or not major_only) and (
-                        (major and not major_only) or _stands_alone(text, start, end))):
+                if major_only and not major:
+                    continue
+                if (major_only or not major) and not _stands_alone(text, start, end):
                     continue
                 places.append(RawMention(fld, start, end, text[start:end], "GPE", entry.name,
                                          text[end:end + 60], language))
