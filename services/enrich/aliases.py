@@ -216,6 +216,7 @@ class EntityRegistry:
                 elif spelt:
                     evidence[n] = (NEAR, "surname_skeleton", detail)
             ids.append(hit)
+        self._one_adopter(candidates, ids, evidence)
         for n, entity_id in self._join_in_batch(candidates, ids):
             evidence[n] = (JOIN, "same_batch", f"a full name of the batch ({entity_id})")
         # allocate the new ones; HSETNX makes concurrent workers agree
@@ -234,6 +235,28 @@ class EntityRegistry:
         self._remember(candidates, final, records, evidence)
         # every candidate of one entity gets the name the registry now holds
         return [(entity_id, records[entity_id]["name"]) for entity_id in final]
+
+    @staticmethod
+    def _one_adopter(candidates: Sequence[Candidate], ids: list[str | None],
+                     evidence: dict[int, tuple[str, str, str]]) -> None:
+        """Two full names of one batch that would adopt one bare-surname
+        entity ("Barack Obama" and "Michelle Obama" meeting "Obama"), and
+        whose given names do not fit each other: neither does; each is a
+        near miss instead."""
+        adopters: dict[str, list[int]] = {}
+        for n, (kind, rule, _) in evidence.items():
+            if kind == JOIN and rule == "adopted_bare_surname" and ids[n]:
+                adopters.setdefault(ids[n] or "", []).append(n)
+        for entity_id, found in adopters.items():
+            names = [person_parts(candidates[n].name)[0].split()[:1] or [""] for n in found]
+            if all(given_names_match(a[0], b[0]) for a in names for b in names):
+                continue
+            for n in found:
+                ids[n] = None
+                evidence[n] = (NEAR, "adopted_bare_surname",
+                               "another full name of the batch fits "
+                               f"{entity_id} as well: "
+                               + ", ".join(candidates[k].name for k in found))
 
     @staticmethod
     def _namesake_in_batch(c: Candidate, candidates: Sequence[Candidate]) -> list[int]:

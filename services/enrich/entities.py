@@ -41,6 +41,7 @@ from services.enrich.names import (
     acronym,
     clean_surface,
     fold,
+    given_name_items,
     given_names_match,
     is_latin,
     name_key,
@@ -364,40 +365,224 @@ def recognise_batch(
         if models.given is not None:
             result.mentions = _repair_people(item, result.mentions, models.given, gazetteer,
                                              lang)
+            result.mentions += _story_surnames(item, result.mentions, models.given, lang)
     return out
 
 
 def _repair_people(item: NewsItem, mentions: list[RawMention], given: GivenNames,
                    gazetteer: Gazetteer | None = None, language: str = "") -> list[RawMention]:
-    """Person spans of three words or more with a word glued on: a first
-    word that is a place or an ordinary word (the text also writes it in
-    lower case) before a given name ("Wilno Swiatłana Cichanouska"); a last
-    word the text also writes in lower case ("Микола Сосницький Про": the
-    next sentence's first word). A first word that merely is no given name
-    we know stays ("Luiz Inácio Lula da Silva")."""
+    """Person spans with something glued on, cut to the name:
+
+    * a line break inside the span ends the name (a headline's name glued
+      to the first word of the next line);
+    * two names written without a space ("Bogdan CzajkowskiJacek Kurski"):
+      a word whose capital inside opens a given name is two mentions;
+    * three words or more: a first word that is a place, an ordinary word
+      (the text also writes it in lower case) or an acronym (the army's,
+      in Ukrainian copy) before a given name ("Wilno Swiatłana Cichanouska"); leading
+      words that are no given name before another person mention's whole
+      name ("Tesla-Gründer Elon Musk", "Дідичі Микола Сосницький"); a last
+      word the text also writes in lower case ("Микола Сосницький Про": the
+      next sentence's first word).
+
+    A first word that merely is no given name we know stays ("Luiz Inácio
+    Lula da Silva")."""
     texts = dict(_fields(item))
+    inflected = language in INFLECTING
+    mentions = _with_surname(_glued_names(_person_lines(mentions, texts), given, texts),
+                             given, texts)
+    full = {fold(m.text) for m in mentions
+            if m.type == "PERSON" and len(m.text.split()) >= 2}
     lowered: dict[str, set[str]] = {}
     out = []
     for m in mentions:
         text = texts.get(m.field)
         words = list(_SPAN_WORD.finditer(m.text))
-        if m.type == "PERSON" and text is not None and len(words) >= 3 and m.text == m.normal:
+        if m.type == "PERSON" and text is not None and len(words) >= 3:
             if m.field not in lowered:
                 lowered[m.field] = {w.group() for w in _SPAN_WORD.finditer(text)
                                     if w.group()[:1].islower()}
             fld_lower = lowered[m.field]
             start, end = m.start, m.end
             first, second, last = words[0].group(), words[1].group(), words[-1].group()
-            if given.is_given(second) and not given.is_given(first) and (
-                    first.lower() in fld_lower or (gazetteer is not None and gazetteer.lookup(
-                        first, language or None) is not None)):
+            acronym = first.isupper() and len(first) > 1
+            if given.is_given(second, inflected) and (acronym or (
+                    not given.is_given(first, inflected) and (
+                        first.lower() in fld_lower or (
+                            gazetteer is not None
+                            and gazetteer.lookup(first, language or None) is not None)))):
                 start = m.start + words[1].start()
+            else:
+                for k in range(1, len(words) - 1):
+                    if given.is_given(words[k - 1].group()):
+                        break
+                    if fold(m.text[words[k].start():]) in full:
+                        start = m.start + words[k].start()
+                        break
             if last.lower() in fld_lower and last[:1].isupper():
                 end = m.start + words[-2].end()
             if (start, end) != (m.start, m.end):
-                m = replace(m, start=start, end=end, text=text[start:end],
-                            normal=text[start:end], following=text[end:end + 60])
+                m = _narrowed(m, start, end, text)
         out.append(m)
+    return out
+
+
+# Words before a capitalised word that make it a common noun, not a name
+# ("der Koch", "die Fischer"): German writes every noun with a capital.
+_DETERMINERS = frozenset({
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines",
+    "kein", "keine", "the", "a", "an", "le", "la", "les", "un", "une", "el", "los", "las", "o",
+    "os", "as", "um", "uma", "il", "lo", "gli", "i", "una", "uno"})
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+# a surname found alone has at least this many letters; a family name
+# written first ("Xi" of "Xi Jinping") may be shorter
+STORY_SURNAME_MIN = 4
+FAMILY_NAME_MAX = 6
+
+
+def _story_surnames(item: NewsItem, mentions: Sequence[RawMention], given: GivenNames,
+                    language: str) -> list[RawMention]:
+    """A person the story names in full, later named by surname alone where
+    the model saw no name ("Blinken", "Котін", in Polish "Tuskiem" for
+    Donald Tusk): each such word is a person mention. The full name's
+    first word must be a given name, else (a family name written first,
+    "Xi Jinping") its first word is the one looked for. The word must be
+    capitalised, not in capitals, not touching another capitalised word
+    after it, not after a given name (another person of that surname) or an
+    article ("der Koch"), and not also written in lower case in the text."""
+    inflected = language in INFLECTING
+    wanted: dict[str, bool] = {}  # folded word -> may be an inflected form
+    full = [words for m in mentions
+            if m.type == "PERSON" and not m.field.endswith("_en") and m.field != "provider"
+            and len(words := clean_surface(m.text, "PERSON").split()) >= 2
+            and all(w[:1].isupper() for w in words)]
+    surnames = {fold(words[-1]) for words in full if given.is_given(words[0], inflected)}
+    for words in full:
+        if given.is_given(words[0], inflected):
+            if len(fold(words[-1])) >= STORY_SURNAME_MIN:
+                wanted[fold(words[-1])] = inflected
+        elif (len(words) == 2 and len(words[0]) <= FAMILY_NAME_MAX
+              and not given.is_given(words[1], inflected)
+              and fold(words[1]) not in surnames):
+            wanted[fold(words[0])] = False
+    if not wanted:
+        return []
+    out: list[RawMention] = []
+    taken = list(mentions)
+    for fld, text in _fields(item):
+        lower: set[str] | None = None
+        for match in _NAME_WORD.finditer(text):
+            word = match.group()
+            if not word[:1].isupper() or word.isupper():
+                continue
+            key = fold(word)
+            if not (key in wanted or any(may and is_form_of(key, known)
+                                         for known, may in wanted.items())):
+                continue
+            start, end = match.span()
+            mention = RawMention(fld, start, end, word, "PERSON", word, text[end:end + 60],
+                                 language)
+            if any(_overlap(m, mention) for m in taken):
+                continue
+            after = _WORD_AFTER.match(text, end)
+            if after and after.group(1).isupper():
+                continue
+            before = text[max(0, start - 40):start].split()
+            if before and (before[-1].lower() in _DETERMINERS
+                           or (before[-1][:1].isupper() and given.is_given(before[-1],
+                                                                           inflected))):
+                continue
+            if lower is None:
+                lower = {w.group() for w in _NAME_WORD.finditer(text) if w.group().islower()}
+            if word.lower() in lower:
+                continue
+            out.append(mention)
+            taken.append(mention)
+    return out
+
+
+def _narrowed(m: RawMention, start: int, end: int, text: str) -> RawMention:
+    """``m`` cut to ``text[start:end]`` (offsets in its field's text); a model's
+    normal form (natasha's lemma) keeps the same words when it has one per
+    word of the span."""
+    normal = text[start:end]
+    span_words = list(_SPAN_WORD.finditer(m.text))
+    lemma = m.normal.split()
+    if m.normal != m.text and len(lemma) == len(span_words):
+        kept = [w for w, x in zip(lemma, span_words, strict=True)
+                if m.start + x.start() >= start and m.start + x.end() <= end]
+        normal = " ".join(kept) or normal
+    return replace(m, start=start, end=end, text=text[start:end], normal=normal,
+                   following=text[end:end + 60])
+
+
+_NEXT_NAME_WORD = re.compile(r" ([^\W\d_][^\W\d_]+(?:-[^\W\d_]+)*)(?![\w-])")
+
+
+def _with_surname(mentions: list[RawMention], given: GivenNames,
+                  texts: dict[str, str]) -> list[RawMention]:
+    """A person read as a given name alone when a capitalised word follows
+    it ("Antony" of "Antony Blinken": the German model knows the verb
+    "blinken"): the name runs on to that word, unless it is another
+    mention, a given name of its own or an article."""
+    out = []
+    for m in mentions:
+        text = texts.get(m.field)
+        if (m.type == "PERSON" and text is not None and " " not in m.text
+                and m.text == m.normal and given.is_given(m.text)):
+            after = _NEXT_NAME_WORD.match(text, m.end)
+            if (after and after.group(1)[:1].isupper() and not after.group(1).isupper()
+                    and after.group(1).lower() not in _DETERMINERS
+                    and not given.is_given(after.group(1))
+                    and not any(o.field == m.field and o.start < after.end()
+                                and after.start(1) < o.end for o in mentions)):
+                m = _narrowed(m, m.start, after.end(), text)
+        out.append(m)
+    return out
+
+
+def _person_lines(mentions: list[RawMention], texts: dict[str, str]) -> list[RawMention]:
+    """A person's span ends at a line break (the first line with letters
+    is the name)."""
+    out = []
+    for m in mentions:
+        text = texts.get(m.field)
+        if m.type == "PERSON" and "\n" in m.text and text is not None:
+            line = next((x for x in re.finditer(r"[^\n]+", m.text)
+                         if any(ch.isalpha() for ch in x.group())), None)
+            if line is None:
+                continue
+            a = m.start + line.start() + len(line.group()) - len(line.group().lstrip())
+            m = _narrowed(m, a, m.start + line.start() + len(line.group().rstrip()), text)
+        out.append(m)
+    return out
+
+
+def _glued_names(mentions: list[RawMention], given: GivenNames,
+                 texts: dict[str, str]) -> list[RawMention]:
+    """Two people written without a space between them ("Bogdan
+    CzajkowskiJacek Kurski"): cut where a capital inside a word opens a
+    given name, after at least four letters ("McDonald", "DeSantis" and
+    "LeBron" stay whole)."""
+    out = []
+    for m in mentions:
+        cut = None
+        text = texts.get(m.field)
+        if m.type == "PERSON" and m.text == m.normal and text is not None:
+            for word in _SPAN_WORD.finditer(m.text):
+                w = word.group()
+                for i in range(4, len(w) - 1):
+                    if (w[i - 1].islower() and w[i].isupper() and w[i + 1].islower()
+                            and given.is_given(w[i:])):
+                        cut = word.start() + i
+                        break
+                if cut is not None:
+                    break
+        if cut is None or text is None or not m.text[cut:].strip() or not m.text[:cut].strip():
+            out.append(m)
+            continue
+        out.append(_narrowed(m, m.start, m.start + cut, text))
+        out.append(_narrowed(m, m.start + cut, m.end, text))
     return out
 
 
@@ -614,7 +799,8 @@ class LocalEntity:
             return self.geo.name
         surfaces = self.surfaces
         if self.type == "PERSON":
-            return max(surfaces, key=lambda s: (len(s.split()), is_latin(s), len(s)))
+            return max(surfaces, key=lambda s: (len(s.split()), _has_given_name(s),
+                                                is_latin(s), len(s)))
         counts = {s: sum(1 for _, c in self.mentions if c == s) for s in surfaces}
         return max(surfaces, key=lambda s: (counts[s], len(s) > 5, len(s)))
 
@@ -894,8 +1080,8 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
     name that opens exactly one longer name and closes none joins it: the
     family name written first ("Xi" for "Xi Jinping", "Orbán" for "Orbán
     Viktor")."""
-    ordered = sorted(mentions, key=lambda m: (-len(m[1].split()), m[0].field != "headline",
-                                              m[0].start))
+    ordered = sorted(mentions, key=lambda m: (-len(m[1].split()), not _has_given_name(m[1]),
+                                              m[0].field != "headline", m[0].start))
     for mention, cleaned in ordered:
         given, surname = person_parts(cleaned)
         if not surname:
@@ -918,14 +1104,26 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             # a bare name also fits the one whose name it opens
             matches = _family_name_first(surname, people)
             matches = matches if len(matches) == 1 else []
+        if (not matches and given and len(cleaned.split()) == 2
+                and not _maybe_given(cleaned.split()[0])):
+            # a role glued on ("Armeesprecher Hagari"): the one real person
+            # of the story with that surname, written the same (Ezer Weizman
+            # is not Chaim Weizmann)
+            written = cleaned.split()[-1].casefold()
+            matches = [p for p in people if _has_given_name(p.best_name())
+                       and any(c.split()[-1].casefold() == written for c in p.surfaces)]
+            matches = matches if len(matches) == 1 else []
         if len(matches) > 1 and len(first) <= 1:
             # a bare surname or an initial that fits two people: neither
-            # (unless one is written exactly so); a "person" whose given name
-            # is no given name ("Armeesprecher Hagari") does not count
+            # (unless one is written exactly so, or only one has exactly
+            # this surname: "Cichanouską" is Swiatłana Cichanouska, not
+            # Siarhiej Cichanouski); a "person" whose given name is no given
+            # name ("Armeesprecher Hagari") does not count
             real = [p for p in matches if _has_given_name(p.best_name())]
             exact = [p for p in matches if person_parts(p.best_name()) == (given, surname)]
-            matches = exact or (real if len(real) <= 1 else []) or (
-                [] if real else matches)
+            same = [p for p in matches if person_parts(p.best_name())[1] == surname]
+            matches = exact or (same if len(same) == 1 else []) or (
+                real if len(real) <= 1 else []) or ([] if real else matches)
         if len(matches) == 1 or (matches and len(first) > 1):
             best = max(matches, key=lambda p: len(p.mentions))
             best.mentions.append((mention, cleaned))
@@ -956,7 +1154,14 @@ def _surnames_match(a: str, b: str, language: str = "") -> bool:
 
 def _has_given_name(name: str) -> bool:
     words = name.split()
-    return len(words) >= 2 and load_given_names().is_given(words[0])
+    return len(words) >= 2 and _maybe_given(words[0])
+
+
+def _maybe_given(word: str) -> bool:
+    """A given name of either table: the given-name finder's or Wikidata's
+    (Barack, Ezer and Izchak are in one or the other; Armeesprecher in
+    neither)."""
+    return load_given_names().is_given(word) or fold(word) in given_name_items()
 
 
 def _family_name_first(word: str, people: list[LocalEntity]) -> list[LocalEntity]:

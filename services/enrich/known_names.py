@@ -45,14 +45,28 @@ _VOWELS = frozenset("aeiouy")
 
 def is_form_of(word: str, known: str) -> bool:
     """``word`` is ``known`` or one of its case forms (both folded; the
-    rules of the module docstring)."""
+    rules of the module docstring; never a form of the other gender of an
+    adjectival surname, :data:`_OTHER_GENDER`)."""
     if word == known:
         return True
     if len(known) < 4 or not word.startswith(known[:-1]):
         return False
+    if any(known.endswith(stem) and word.endswith(_OTHER_GENDER[stem])
+           for stem in _OTHER_GENDER):
+        return False
     if word.startswith(known) and len(word) - len(known) <= 3:
         return True
     return len(known) >= 5 and known[-1] in _VOWELS and len(word) - len(known) + 1 <= 4
+
+
+# Slavic surnames that are adjectives decline by gender: a case form of the
+# man's name is never the woman's ("Zełenskiego", "Zełenskiemu" are not
+# forms of Zełenska; "Zełenskiej", "Zełenska" not of Zełenski). Folded
+# endings of the nominative -> endings of the other gender's forms.
+_OTHER_GENDER = {
+    "ka": ("ego", "emu", "ogo", "omu", "im"),
+    "ki": ("a", "ei", "oi", "iu"),
+}
 
 
 # A registry key holds a person's given name in its table form

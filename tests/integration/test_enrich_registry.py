@@ -78,6 +78,21 @@ def test_a_bare_surname_adopted_by_one_full_name_is_not_adopted_by_another(
     assert bare == barack != michelle
 
 
+def test_two_full_names_of_one_batch_do_not_both_adopt_a_bare_surname(
+        redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(bare, _)] = registry.resolve([person("Obama")])
+    (barack, _), (michelle, _) = registry.resolve([person("Barack Obama"),
+                                                   person("Michelle Obama")])
+    assert len({bare, barack, michelle}) == 3
+    near = [e for e in registry.review(kind="near") if e["rule"] == "adopted_bare_surname"]
+    assert {e["name"] for e in near} == {"Barack Obama", "Michelle Obama"}
+    # two spellings of one given name in a batch still adopt it together
+    [(bare, _)] = registry.resolve([person("Lukashenko")])
+    ids = registry.resolve([person("Alexander Lukashenko"), person("Aleksandr Lukashenko")])
+    assert {i for i, _ in ids} == {bare}
+
+
 def test_a_bare_surname_and_its_full_name_in_one_batch_are_one_person(
         redis_db: redis.Redis) -> None:
     registry = EntityRegistry(redis_db)

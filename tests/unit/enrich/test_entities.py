@@ -249,10 +249,17 @@ def test_a_family_name_written_first_joins_its_full_name(gazetteer: Gazetteer) -
     # a word that also ends a name is that surname, not a family name first
     assert people_of(gazetteer, "Kim Jong Un", "Lisa Kim", "Kim") == [
         ("Kim Jong Un", ["Kim Jong Un"]), ("Lisa Kim", ["Kim", "Lisa Kim"])]
-    # a role glued on is not a second person with the surname
+    # a role glued on is not a second person with the surname: it is the
+    # one real person of the story written so (and the name stays his)
     assert people_of(gazetteer, "Daniel Hagari", "Armeesprecher Hagari", "Hagari") == [
-        ("Armeesprecher Hagari", ["Armeesprecher Hagari"]),
-        ("Daniel Hagari", ["Daniel Hagari", "Hagari"])]
+        ("Daniel Hagari", ["Armeesprecher Hagari", "Daniel Hagari", "Hagari"])]
+    # ... but a surname written otherwise is another person (Ezer Weizman,
+    # Chaim Weizmann), and so is a glued word when two people have the surname
+    assert people_of(gazetteer, "Chaim Weizmann", "Ezer Weizman") == [
+        ("Chaim Weizmann", ["Chaim Weizmann"]), ("Ezer Weizman", ["Ezer Weizman"])]
+    assert people_of(gazetteer, "Barack Obama", "Michelle Obama", "Ex-Präsident Obama") == [
+        ("Barack Obama", ["Barack Obama"]), ("Ex-Präsident Obama", ["Ex-Präsident Obama"]),
+        ("Michelle Obama", ["Michelle Obama"])]
 
 
 def test_a_surname_s_russian_and_belarusian_forms_are_one_person(gazetteer: Gazetteer) -> None:
@@ -551,7 +558,7 @@ def test_an_organisation_typed_surname_joins_the_one_real_person(gazetteer: Gaze
            for t, kind in spans]
     grouped = group_mentions(raw, gazetteer)
     daniel = next(e for e in grouped if e.best_name() == "Daniel Hagari")
-    assert sorted(daniel.surfaces) == ["Daniel Hagari", "Hagari"]
+    assert sorted(daniel.surfaces) == ["Armeesprecher Hagari", "Daniel Hagari", "Hagari"]
     assert not [e for e in grouped if e.type == "ORG"]
 
 
@@ -561,3 +568,72 @@ def test_a_given_name_s_case_form_is_that_name_in_slavic_copy(gazetteer: Gazette
 
     grouped = group_mentions([uk("Денис Рашпля", 0), uk("Дениса Рашплю", 30)], gazetteer)
     assert [sorted(e.surfaces) for e in grouped] == [["Денис Рашпля", "Дениса Рашплю"]]
+
+
+def repaired_people(gazetteer: Gazetteer, text: str, spans: list[str],
+                    language: str) -> list[str]:
+    from services.enrich.entities import _repair_people
+    from services.enrich.given_names import load_given_names
+
+    item = make_item(id="r", headline="", body_text=text, language=language)
+    raw = [RawMention("body_text", text.index(t), text.index(t) + len(t), t, "PERSON", t, "",
+                      language) for t in spans]
+    out = _repair_people(item, raw, load_given_names(), gazetteer, language)
+    assert all(text[m.start:m.end] == m.text for m in out)
+    return [m.text for m in out]
+
+
+def test_a_name_ends_at_a_line_break(gazetteer: Gazetteer) -> None:
+    text = "Дениса Рашплю\n\nФейковий лист ширять у мережі."
+    assert repaired_people(gazetteer, text, ["Дениса Рашплю\n\nФейковий"], "uk") == [
+        "Дениса Рашплю"]
+
+
+def test_two_names_written_without_a_space_are_two_people(gazetteer: Gazetteer) -> None:
+    text = "W radzie zasiadają Bogdan CzajkowskiJacek Kurski oraz Ronald McDonald."
+    assert repaired_people(gazetteer, text, ["Bogdan CzajkowskiJacek Kurski",
+                                             "Ronald McDonald"], "pl") == [
+        "Bogdan Czajkowski", "Jacek Kurski", "Ronald McDonald"]
+
+
+def test_an_acronym_or_a_role_before_a_full_name_is_cut_off(gazetteer: Gazetteer) -> None:
+    text = ("Речник ЗСУ Дениса Рашплю. Tesla-Gründer Elon Musk sagte, Elon Musk komme. "
+            "Luiz Inácio Lula da Silva e Lula da Silva.")
+    assert repaired_people(gazetteer, text, [
+        "ЗСУ Дениса Рашплю", "Tesla-Gründer Elon Musk", "Elon Musk",
+        "Luiz Inácio Lula da Silva", "Lula da Silva"], "uk") == [
+        "Дениса Рашплю", "Elon Musk", "Elon Musk", "Luiz Inácio Lula da Silva",
+        "Lula da Silva"]
+
+
+def test_a_given_name_read_alone_runs_on_to_its_surname(gazetteer: Gazetteer) -> None:
+    text = "Derweil wird US-Außenminister Antony Blinken erwartet. Sagte Maria Die Welt?"
+    assert repaired_people(gazetteer, text, ["Antony", "Maria"], "de") == [
+        "Antony Blinken", "Maria"]
+
+
+def story_surnames(text: str, spans: list[str], language: str) -> list[str]:
+    from services.enrich.entities import _story_surnames
+    from services.enrich.given_names import load_given_names
+
+    item = make_item(id="s", headline="", body_text=text, language=language)
+    raw = [RawMention("body_text", text.index(t), text.index(t) + len(t), t, "PERSON", t, "",
+                      language) for t in spans]
+    found = _story_surnames(item, raw, load_given_names(), language)
+    assert all(text[m.start:m.end] == m.text and m.type == "PERSON" for m in found)
+    return [m.text for m in found]
+
+
+def test_a_surname_alone_after_the_full_name_is_a_person() -> None:
+    text = ("US-Außenminister Antony Blinken reist. Danach schrieb Blinken auf X. "
+            "Thomas Koch kocht, der Koch lacht. Koch Media wächst.")
+    # the article makes "Koch" a noun; a capitalised word after it a company
+    assert story_surnames(text, ["Antony Blinken", "Thomas Koch"], "de") == ["Blinken"]
+    # Slavic case forms, but never the other gender's
+    text = ("Donald Tusk spotkał się z Ołeną Zełenską. Ołena Zełenska dziękowała "
+            "Tuskowi, a Zełenskiego nie było.")
+    assert story_surnames(text, ["Donald Tusk", "Ołena Zełenska"], "pl") == ["Tuskowi"]
+    # a family name written first is looked for as written; a word also
+    # written in lower case is not a name
+    text = "Xi Jinping llegó. Xi dijo que Rose Li y Sam Rose, rose."
+    assert story_surnames(text, ["Xi Jinping", "Sam Rose"], "es") == ["Xi"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.enrich.known_names import KnownNames, KnownNamesCache
-from services.enrich.names import name_key
+from services.enrich.known_names import KnownNames, KnownNamesCache, is_form_of
+from services.enrich.names import fold, name_key
 
 
 def _known(*names: tuple[str, str]) -> KnownNames:
@@ -84,3 +84,13 @@ def test_the_cache_reloads_after_its_age_and_keeps_the_old_index_while_redis_is_
     now[0] = 122
     cache.current()
     assert len(loads) == 2
+
+
+def test_a_case_form_of_one_gender_is_not_a_form_of_the_other() -> None:
+    def form(word: str, known: str) -> bool:
+        return is_form_of(fold(word), fold(known))
+
+    assert form("Zełenskiego", "Zełenski") and form("Zełenskiej", "Zełenska")
+    assert form("Cichanouską", "Cichanouska") and form("Łukaszenki", "Łukaszenka")
+    assert not form("Zełenskiego", "Zełenska") and not form("Zełenskiemu", "Zełenska")
+    assert not form("Zełenskiej", "Zełenski") and not form("Зеленская", "Зеленский")
