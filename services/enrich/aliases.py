@@ -13,8 +13,15 @@ Shared by every worker through Redis. Layout (prefix ``ws:ent:``)::
     ws:ent:sn:<surname>     SET   ids of people with this folded surname
     ws:ent:sk:<skeleton>    SET   ids of people whose surname has this skeleton
                                   (services.enrich.names.surname_skeletons)
-    ws:ent:review           STREAM joins made by a rule weaker than a key, and
-                                  near misses, with their evidence (capped)
+    ws:ent:m:<id>           SET   ids merged into the entity, at any depth (its
+                                  merge group, less itself)
+    ws:ent:review           STREAM joins made by a rule weaker than a key, near
+                                  misses, operator merges and unmerges, with
+                                  their evidence (capped)
+    ws:ent:published        SET   ids written to the entity directory (so a
+                                  full publish rewrites an unmerged one too)
+    ws:ent:scheme           STRING the key scheme of the newest keys
+                                  (services.enrich.names.KEY_SCHEME; see rekey)
 
 Contract of :meth:`EntityRegistry.resolve` (a handful of round trips per
 batch, whatever its size):
@@ -33,8 +40,13 @@ batch, whatever its size):
 * the canonical name is the operator's (locked) name, else the first
   Latin-script full form seen.
 
-Operators correct it with :meth:`merge`, :meth:`split` and :meth:`load`
-(a YAML file; see docs/enrichment.md), through ``wirestream entities``.
+Operators correct it with :meth:`merge`, :meth:`unmerge`, :meth:`split`
+and :meth:`load` (a YAML file; see docs/enrichment.md), through
+``wirestream entities``. A merge is reversible: the dropped entity keeps its
+keys and variants (``k:``/``v:``), so :meth:`unmerge` gives them back. The
+index is never rewritten for either: documents keep the id they were given,
+and :meth:`groups` (published to Elasticsearch's entity directory by
+``wirestream entities publish``) says which ids are one entity now.
 """
 
 from __future__ import annotations
@@ -48,11 +60,13 @@ from typing import Any, Protocol
 import redis
 
 from services.enrich.names import (
+    KEY_SCHEME,
     clean_surface,
     given_names_match,
     is_latin,
     name_key,
     person_parts,
+    surname_skeletons,
 )
 from shared.errors import PayloadError, ServiceUnavailable
 from shared.redis_writes import WriteBatch
@@ -73,7 +87,9 @@ ALIAS = f"{P}alias"
 # evidence, newest last (``wirestream entities review``); about this many kept
 REVIEW = f"{P}review"
 REVIEW_LENGTH = 10_000
-JOIN, NEAR = "join", "near"
+SCHEME = f"{P}scheme"
+PUBLISHED = f"{P}published"
+JOIN, NEAR, MERGE, UNMERGE = "join", "near", "merge", "unmerge"
 MAX_MERGE_HOPS = 8
 
 
@@ -352,7 +368,7 @@ class EntityRegistry:
                   evidence: dict[int, tuple[str, str, str]] | None = None) -> None:
         # thousands of small writes per batch: one script call, not a pipeline
         writes = WriteBatch(self.client)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = _now()
         for n, (kind, rule, detail) in sorted((evidence or {}).items()):
             c = candidates[n]
             writes.add("XADD", REVIEW, "MAXLEN", "~", str(REVIEW_LENGTH), "*",
@@ -461,7 +477,16 @@ class EntityRegistry:
             drop = self._one(ref)
             if drop.id == keep.id:
                 continue
+            inner = sorted(_s(m) or "" for m in self.client.smembers(f"{P}m:{drop.id}"))
+            ancestors = self._ancestors(keep.id)
             with self.client.pipeline(transaction=True) as pipe:
+                for survivor in (keep.id, *ancestors):
+                    pipe.sadd(f"{P}m:{survivor}", drop.id, *inner)
+                pipe.xadd(REVIEW, {"kind": MERGE, "rule": "operator", "name": drop.name,
+                                   "type": drop.type, "id": keep.id, "into": keep.name,
+                                   "detail": f"{drop.id} merged into {keep.id}",
+                                   "at": _now()},
+                          maxlen=REVIEW_LENGTH, approximate=True)
                 for alias in drop.keys:
                     pipe.hset(ALIAS, alias, keep.id)
                 if drop.keys:
@@ -478,6 +503,130 @@ class EntityRegistry:
         record = self.get(keep.id)
         assert record is not None
         return record
+
+    def _ancestors(self, entity_id: str) -> list[str]:
+        """The entities ``entity_id`` is merged into, nearest first."""
+        out: list[str] = []
+        current = entity_id
+        for _ in range(MAX_MERGE_HOPS):
+            parent = _s(self.client.hget(f"{P}e:{current}", "merged_into"))
+            if not parent or parent in out:
+                break
+            out.append(parent)
+            current = parent
+        return out
+
+    def unmerge(self, entity_id: str) -> EntityRecord:
+        """Undo the merge of ``entity_id`` (an id marked ``merged_into``): its
+        keys point at it again, it leaves its survivor's merge group (with
+        whatever was merged into it), and its surname counts again. The
+        survivor keeps the variants it saw."""
+        record = self.get(entity_id)
+        if record is None or not record.merged_into:
+            raise PayloadError(f"{entity_id!r} is not a merged entity (give the id that "
+                               "`entities show` lists with merged_into)",
+                               reason="entity_not_merged")
+        inner = sorted(_s(m) or "" for m in self.client.smembers(f"{P}m:{entity_id}"))
+        ancestors = self._ancestors(entity_id)
+        parent = record.merged_into
+        parent_record = self.get(parent)
+        with self.client.pipeline(transaction=True) as pipe:
+            for alias in record.keys:
+                pipe.hset(ALIAS, alias, entity_id)
+            if record.keys:
+                pipe.srem(f"{P}k:{parent}", *record.keys)
+            for survivor in ancestors:
+                pipe.srem(f"{P}m:{survivor}", entity_id, *inner)
+            pipe.hdel(f"{P}e:{entity_id}", "merged_into")
+            if record.type == "PERSON":
+                given, surname = person_parts(record.name)
+                if surname and given:
+                    pipe.sadd(f"{P}sn:{surname}", entity_id)
+                    for skeleton in surname_skeletons(record.name.split()[-1]):
+                        pipe.sadd(f"{P}sk:{skeleton}", entity_id)
+            pipe.xadd(REVIEW, {"kind": UNMERGE, "rule": "operator", "name": record.name,
+                               "type": record.type, "id": entity_id,
+                               "into": parent_record.name if parent_record else parent,
+                               "detail": f"{entity_id} no longer merged into {parent}",
+                               "at": _now()},
+                      maxlen=REVIEW_LENGTH, approximate=True)
+            pipe.execute()
+        out = self.get(entity_id)
+        assert out is not None
+        return out
+
+    def group(self, entity_id: str) -> tuple[str, list[str]]:
+        """(survivor, every id that is that entity now: the survivor and all
+        merged into it) for any id ever issued."""
+        survivor = self._follow([entity_id])[0]
+        members = {_s(m) or "" for m in self.client.smembers(f"{P}m:{survivor}")}
+        return survivor, sorted(members | {survivor})
+
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """Every merge group: (survivor, its ids), survivors not merged
+        themselves."""
+        out = []
+        for key in self.client.scan_iter(match=f"{P}m:*", count=1000):
+            survivor = (_s(key) or "")[len(f"{P}m:"):]
+            if self.client.hget(f"{P}e:{survivor}", "merged_into"):
+                continue
+            members = {_s(m) or "" for m in self.client.smembers(key)}
+            if members:
+                out.append((survivor, sorted(members | {survivor})))
+        return sorted(out)
+
+    def directory_groups(self, ids: Iterable[str] | None = None) -> list[tuple[str, list[str]]]:
+        """The merge groups to write to the entity directory: those of
+        ``ids``, or (None) every group plus every id ever written there (an
+        unmerged id is a group of itself). Marks their ids as written."""
+        if ids is None:
+            wanted = [i for _, members in self.groups() for i in members]
+            wanted += sorted(_s(m) or "" for m in self.client.smembers(PUBLISHED))
+        else:
+            wanted = list(ids)
+        groups: dict[str, list[str]] = {}
+        for entity_id in dict.fromkeys(wanted):
+            if not any(entity_id in members for members in groups.values()):
+                survivor, members = self.group(entity_id)
+                groups[survivor] = members
+        every = sorted({i for members in groups.values() for i in members})
+        if every:
+            self.client.sadd(PUBLISHED, *every)
+        return sorted(groups.items())
+
+    def rekey(self) -> tuple[int, int]:
+        """Add the current scheme's keys (names.KEY_SCHEME) for every
+        variant of every entity, never moving a key that exists; returns
+        (entities read, keys added). Keys of an older scheme stay, so ids
+        never change; run after an upgrade that changes the scheme."""
+        read = added = 0
+        ids = [(_s(k) or "")[len(f"{P}e:"):]
+               for k in self.client.scan_iter(match=f"{P}e:*", count=1000)]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            with self.client.pipeline(transaction=False) as pipe:
+                for entity_id in chunk:
+                    pipe.hmget(f"{P}e:{entity_id}", ["type", "merged_into"])
+                    pipe.smembers(f"{P}v:{entity_id}")
+                raw = pipe.execute()
+            writes: list[tuple[str, str]] = []
+            for n, entity_id in enumerate(chunk):
+                kind, merged = (_s(v) for v in raw[2 * n])
+                if not kind or merged:
+                    continue
+                read += 1
+                for variant in sorted(_s(v) or "" for v in raw[2 * n + 1]):
+                    key = name_key(clean_surface(variant, kind), kind)
+                    if key:
+                        writes.append((key, entity_id))
+            with self.client.pipeline(transaction=False) as pipe:
+                for key, entity_id in writes:
+                    pipe.hsetnx(ALIAS, key, entity_id)
+                    pipe.sadd(f"{P}k:{entity_id}", key)
+                results = pipe.execute()
+            added += sum(1 for r in results[0::2] if r)
+        self.client.set(SCHEME, KEY_SCHEME)
+        return read, added
 
     def split(self, ref: str, variant: str) -> EntityRecord:
         """Make ``variant`` its own entity: an exact alias for that surface
@@ -552,6 +701,10 @@ class EntityRegistry:
         record = self.get(keep)
         assert record is not None
         return record
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _better_name(candidate: Candidate, record: dict[str, str]) -> bool:

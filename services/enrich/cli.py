@@ -5,7 +5,8 @@
 * ``wirestream enrich --again QUERY`` - re-send indexed documents matching a
   Lucene query through the enrich queue (after a translator outage, a model
   or rule change, an alias correction);
-* ``wirestream entities show|merge|split|load|review`` - the alias registry.
+* ``wirestream entities show|merge|unmerge|split|load|review|publish|rekey``
+  - the alias registry and the entity directory in Elasticsearch.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from shared.errors import WirestreamError
 __all__ = ["enrich", "entities_app"]
 
 entities_app = typer.Typer(
-    help="The entity alias registry: show, merge, split, load, review.", no_args_is_help=True
+    help="The entity alias registry: show, merge, unmerge, split, load, review, publish, "
+         "rekey.", no_args_is_help=True
 )
 
 
@@ -63,16 +65,92 @@ def entities_show(
     _print([_record(r) for r in records])
 
 
+def _publish(registry: Any, ids: list[str] | None) -> None:
+    """Write the merge groups of ``ids`` (None: all) to the entity directory
+    in Elasticsearch, as the writer. The registry change stands if this
+    fails; the message says how to repeat it."""
+    from elasticsearch import ApiError, TransportError
+    from elasticsearch.helpers import BulkIndexError
+
+    from services.index.entity_directory import publish_groups
+    from services.index.names import IndexNames
+    from shared.runtime import es_client
+    from shared.settings import load_settings
+
+    settings = load_settings()
+    groups = registry.directory_groups(ids)
+    try:
+        with es_client(settings) as es:
+            written = publish_groups(es, IndexNames(settings.es.index_prefix), groups)
+    except (ApiError, TransportError, BulkIndexError) as exc:
+        raise _fail(f"the registry is changed, but the entity directory was not updated "
+                    f"({type(exc).__name__}: {exc}); searches by id follow it once "
+                    "`wirestream entities publish` succeeds") from exc
+    typer.echo(f"entity directory: {written} id(s) in {len(groups)} group(s) written",
+               err=True)
+
+
 @entities_app.command("merge")
 def entities_merge(
     keep: Annotated[str, typer.Argument(help="The entity that survives (id or name).")],
     others: Annotated[list[str], typer.Argument(help="Entities folded into it.")],
+    directory: Annotated[bool, typer.Option(
+        help="Update the entity directory in Elasticsearch, so searches by any of "
+             "the ids find every document of the entity.")] = True,
 ) -> None:
-    """Make several entities one: their spellings and ids point at KEEP."""
+    """Make several entities one: their spellings and ids point at KEEP.
+    Indexed documents are not rewritten: searches follow the merge through
+    the entity directory. Undo with `entities unmerge ID`."""
+    registry = _registry()
     try:
-        _print(_record(_registry().merge(keep, others)))
+        record = registry.merge(keep, others)
     except WirestreamError as exc:
         raise _fail(str(exc)) from exc
+    _print(_record(record))
+    if directory:
+        _publish(registry, [record.id])
+
+
+@entities_app.command("unmerge")
+def entities_unmerge(
+    entity_id: Annotated[str, typer.Argument(help="The id that was merged (`entities show "
+                                                  "ID` lists merged_into).")],
+    directory: Annotated[bool, typer.Option(
+        help="Update the entity directory in Elasticsearch.")] = True,
+) -> None:
+    """Undo a merge: the id is its own entity again, with its spellings;
+    documents indexed with it are found by it (and no longer by its former
+    survivor) once the directory is updated."""
+    registry = _registry()
+    try:
+        record = registry.get(entity_id)
+        parent = record.merged_into if record else None
+        restored = registry.unmerge(entity_id)
+    except WirestreamError as exc:
+        raise _fail(str(exc)) from exc
+    _print(_record(restored))
+    if directory:
+        _publish(registry, [entity_id, *([parent] if parent else [])])
+
+
+@entities_app.command("publish")
+def entities_publish() -> None:
+    """Rewrite every merge group to the entity directory (after a failed
+    update, a restored registry, or a new cluster)."""
+    _publish(_registry(), None)
+
+
+@entities_app.command("rekey")
+def entities_rekey() -> None:
+    """Add the current name-key scheme's keys for every entity's spellings
+    (after an upgrade that changes the scheme; ids never change)."""
+    from services.enrich.names import KEY_SCHEME
+
+    try:
+        read, added = _registry().rekey()
+    except WirestreamError as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"{read} entities, {added} new {KEY_SCHEME} key(s)")
 
 
 @entities_app.command("split")
@@ -90,6 +168,8 @@ def entities_split(
 @entities_app.command("load")
 def entities_load(
     path: Annotated[Path, typer.Argument(help="YAML file with an `entities:` list.")],
+    directory: Annotated[bool, typer.Option(
+        help="Write the merges the file makes to the entity directory.")] = True,
 ) -> None:
     """Seed or correct the registry from a YAML file (canonical names are
     locked; aliases merge)."""
@@ -97,12 +177,16 @@ def entities_load(
 
     from shared import yaml_data
 
+    registry = _registry()
     try:
-        records = _registry().load(yaml_data.safe_load(path.read_text(encoding="utf-8")))
+        records = registry.load(yaml_data.safe_load(path.read_text(encoding="utf-8")))
+        merged = [r.id for r in records if len(registry.group(r.id)[1]) > 1]
     except (WirestreamError, OSError, yaml.YAMLError) as exc:
         raise _fail(str(exc)) from exc
     for record in records:
         typer.echo(f"{record.id}\t{record.type}\t{record.name}\t{len(record.variants)} variants")
+    if directory and merged:
+        _publish(registry, merged)
 
 
 @entities_app.command("review")

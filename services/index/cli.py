@@ -145,7 +145,8 @@ def search(
 
     filters = SearchFilters(lang=lang, entity=entity, topic=topic, since=since, source=source)
     with _client("reader") as (settings, es):
-        result = es.search(index=settings.es.index_prefix, **search_body(query, filters, size))
+        result = es.search(index=settings.es.index_prefix,
+                           **search_body(query, filters, size, settings.es.index_prefix))
     hits = result["hits"]["hits"]
     if as_json:
         for hit in hits:

@@ -10,6 +10,8 @@ one prefix (``WIRESTREAM_ES__INDEX_PREFIX``, default ``wirestream-news``).
 ``<prefix>-v<G>-<YYYY.MM>`` concrete index of generation ``G`` holding the
                             stories first created in that month.
 ``<prefix>-v<G>``           index template of generation ``G``.
+``<prefix>-entities``       the entity directory: which entity ids are one
+                            entity now (services.index.entity_directory).
 ==========================  =================================================
 
 A generation is one complete copy of the data built from one template;
@@ -42,6 +44,10 @@ class IndexNames:
     @property
     def write_alias(self) -> str:
         return f"{self.prefix}-write"
+
+    @property
+    def entities(self) -> str:
+        return f"{self.prefix}-entities"
 
     def template(self, generation: int) -> str:
         return f"{self.prefix}-v{generation}"

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from services.index.entity_directory import entity_clause
+from services.index.names import IndexNames
+
 __all__ = ["FULL_TEXT_FIELDS", "SearchFilters", "build_query", "search_body", "since_expression"]
 
 # Original text (language-neutral and analysed for its language) first, then
@@ -45,7 +48,8 @@ def since_expression(value: str) -> str:
     return value
 
 
-def build_query(text: str, filters: SearchFilters | None = None) -> dict[str, Any]:
+def build_query(text: str, filters: SearchFilters | None = None,
+                prefix: str | None = None) -> dict[str, Any]:
     filters = filters or SearchFilters()
     must: list[dict[str, Any]] = []
     if text.strip():
@@ -70,11 +74,14 @@ def build_query(text: str, filters: SearchFilters | None = None) -> dict[str, An
             {"term": {"entities.name": filters.entity}},
             {"term": {"entities.variants.lower": filters.entity.lower()}},
         ]
+        by_id: list[dict[str, Any]] = (
+            entity_clause(filters.entity, IndexNames(prefix)) if prefix
+            else [{"term": {"entity_ids": filters.entity}}])
         flt.append(
             {
                 "bool": {
                     "should": [
-                        {"term": {"entity_ids": filters.entity}},
+                        *by_id,
                         {
                             "nested": {
                                 "path": "entities",
@@ -106,10 +113,13 @@ def build_query(text: str, filters: SearchFilters | None = None) -> dict[str, An
     return {"bool": {"must": must, "filter": flt}}
 
 
-def search_body(text: str, filters: SearchFilters | None = None, size: int = 10) -> dict[str, Any]:
-    """The whole request: newest first when there is no text to rank by."""
+def search_body(text: str, filters: SearchFilters | None = None, size: int = 10,
+                prefix: str | None = None) -> dict[str, Any]:
+    """The whole request: newest first when there is no text to rank by.
+    With the index ``prefix``, an entity id follows merges through the
+    entity directory (services.index.entity_directory)."""
     body: dict[str, Any] = {
-        "query": build_query(text, filters),
+        "query": build_query(text, filters, prefix),
         "size": size,
         "_source": {"excludes": ["body_text", "body_text_en", "text_*"]},
         "track_total_hits": True,

@@ -8,7 +8,9 @@ What one run does, in order (each step safe to repeat):
 2. finds the live generation: the indices behind the write alias; on a
    cluster set up before the write alias existed, the indices behind the read
    alias are adopted;
-3. installs the generation's template (``<prefix>-v<G>``);
+3. installs the generation's template (``<prefix>-v<G>``) and creates the
+   entity directory ``<prefix>-entities`` (services.index.entity_directory)
+   if it is missing;
 4. (re)attaches both aliases to every live index, with the current filter;
 5. puts the current mapping on every live index: additive changes (new
    fields) apply at once; anything else is reported as needing
@@ -32,6 +34,7 @@ from typing import Any
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
 
+from services.index.entity_directory import create_directory
 from services.index.mapping import (
     LANGUAGES,
     AnalysisPlan,
@@ -157,6 +160,9 @@ def run_setup(
     put_template(es, names, report.generation, plan)
     report.lines.append(f"template {names.template(report.generation)} installed")
 
+    if create_directory(es, names):
+        report.lines.append(f"created the entity directory {names.entities}")
+
     month = month_of(now or datetime.now(UTC))
     current = names.index(report.generation, month)
     if not es.indices.exists(index=current):
@@ -240,6 +246,9 @@ _READER_ALIAS = {
     "delete_index": False,
 }
 _READER_CONCRETE = {"indices:data/read/search": False, "indices:data/read/get": False}
+# the terms lookup of an entity search gets a directory document by id
+_READER_DIRECTORY = {"indices:data/read/get": True, "indices:data/write/index": False}
+_WRITER_DIRECTORY = {"indices:data/write/index": True, "indices:data/write/bulk[s]": True}
 
 
 def check_roles(
@@ -269,11 +278,13 @@ def check_roles(
                     problems.append(f"{user}: {privilege} on {index} should be {expected}")
 
     if "writer" in users:
-        check(users["writer"], {concrete: _WRITER_INDEX}, _WRITER_CLUSTER)
+        check(users["writer"], {concrete: _WRITER_INDEX, names.entities: _WRITER_DIRECTORY},
+              _WRITER_CLUSTER)
     if "reader" in users:
         check(
             users["reader"],
-            {names.read_alias: _READER_ALIAS, concrete: _READER_CONCRETE},
+            {names.read_alias: _READER_ALIAS, concrete: _READER_CONCRETE,
+             names.entities: _READER_DIRECTORY},
             {"monitor": False, "manage": False},
         )
     return problems

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis
 
 from services.enrich.aliases import Candidate, EntityRegistry
 from services.enrich.names import clean_surface, name_key, person_parts
+from shared.errors import PayloadError
 
 
 def person(surface: str) -> Candidate:
@@ -254,3 +256,44 @@ def test_entities_review_command(redis_db: redis.Redis, monkeypatch: Any) -> Non
     assert "undo: wirestream entities split" in result.output
     empty = CliRunner().invoke(cli.entities_app, ["review", "--near"])
     assert empty.exit_code == 0 and "nothing to review" in empty.output
+
+
+def test_rekey_adds_the_current_scheme_keys_and_moves_none(redis_db: redis.Redis) -> None:
+    from services.enrich.aliases import ALIAS, SCHEME
+    from services.enrich.names import KEY_SCHEME
+
+    registry = EntityRegistry(redis_db)
+    [(zelensky, _)] = registry.resolve([person("Volodymyr Zelensky")])
+    [(biden, _)] = registry.resolve([person("Joe Biden")])
+    # as a registry of the older scheme would hold it: its old key only
+    redis_db.hdel(ALIAS, "PERSON:vladimir selenski")
+    redis_db.srem(f"ws:ent:k:{zelensky}", "PERSON:vladimir selenski")
+    redis_db.hset(ALIAS, "PERSON:volodimir selenski", zelensky)
+    # a key another entity holds is never moved
+    redis_db.hset(ALIAS, "PERSON:ioe biden", "person-someone-else")
+    assert registry.rekey() == (2, 1)
+    assert redis_db.hget(ALIAS, "PERSON:vladimir selenski") == zelensky.encode()
+    assert redis_db.hget(ALIAS, "PERSON:volodimir selenski") == zelensky.encode()
+    assert redis_db.hget(ALIAS, "PERSON:ioe biden") == b"person-someone-else"
+    assert redis_db.get(SCHEME) == KEY_SCHEME.encode()
+    assert registry.rekey() == (2, 0)  # idempotent
+    assert redis_db.hget(ALIAS, "PERSON:ioe biden") != biden.encode()
+
+
+def test_unmerge_gives_an_entity_back_its_keys_and_surname(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(edward, _)] = registry.resolve([person("Edward Heath")])
+    [(ted, _)] = registry.resolve([person("Ted Heath")])
+    assert edward != ted
+    registry.merge(edward, [ted])
+    assert registry.resolve([person("Ted Heath")])[0][0] == edward
+    assert registry.group(ted) == (edward, sorted([edward, ted]))
+    assert registry.groups() == [(edward, sorted([edward, ted]))]
+    restored = registry.unmerge(ted)
+    assert restored.merged_into is None and "PERSON:ted heath" in restored.keys
+    assert registry.resolve([person("Ted Heath")])[0][0] == ted
+    assert registry.group(ted) == (ted, [ted]) and registry.groups() == []
+    # two people with the surname again: a bare "Heath" is neither
+    assert registry.resolve([person("Heath")])[0][0] not in (edward, ted)
+    with pytest.raises(PayloadError):
+        registry.unmerge(edward)  # never merged

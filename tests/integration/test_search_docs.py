@@ -41,7 +41,9 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from services.index.bulk import BulkIndexer
+from services.index.entity_directory import publish_groups
 from services.index.mapping import TEXT_LANGUAGES, AnalysisPlan, mappings
+from services.index.names import IndexNames
 from services.index.setup import probe_analysis, run_setup
 from services.ingest.parsers import SourceRef, parse_document
 from shared.models import (
@@ -81,6 +83,7 @@ SOURCES = {
 }
 
 # ---------------------------------------------------------- synthetic enrichment
+MERGED_ID = "person-1f0e3dd2b1c4"
 ENTITIES = [  # id, type, canonical name, spellings
     ("Q22686", "PERSON", "Donald Trump", r"(?:Donald )?Trump(?:['\u2019]s)?"),
     ("Q56226", "PERSON", "Kim Jong-un", r"Kim Jong-un"),
@@ -267,6 +270,8 @@ def docs_index(
         indexer = BulkIndexer(writer, prefix)
         assert len(indexer.write(first).indexed) == len(first)
         assert len(indexer.write(later).indexed) == len(later)
+        # an id merged into Donald Trump's after a consumer stored it
+        publish_groups(writer, IndexNames(prefix), [("Q22686", ["Q22686", MERGED_ID])])
         writer.close()
         es_admin.indices.refresh(index=f"{prefix}-*")
         yield {"prefix": prefix, "hunspell": plan.hunspell, "plan": request.param}
@@ -275,10 +280,12 @@ def docs_index(
 def run(settings: Settings, prefix: str, example: Example) -> Any:
     assert example.path.startswith("/wirestream-news/"), example.path
     path = prefix + example.path[len("/wirestream-news"):]
+    body = json.loads(json.dumps(example.body).replace('"wirestream-news-entities"',
+                                                       json.dumps(f"{prefix}-entities")))
     secret = settings.es.reader_password
     assert secret is not None
     response = httpx.request(
-        example.method, f"{settings.es.url}/{path}", json=example.body, timeout=30,
+        example.method, f"{settings.es.url}/{path}", json=body, timeout=30,
         auth=(settings.es.reader_username, secret.get_secret_value()),
     )
     assert response.status_code == 200, response.text

@@ -611,13 +611,21 @@ def test_roles_file() -> None:
         "index",
         "view_index_metadata",
     }
-    [names] = [entry["names"] for entry in reader["indices"]]
-    pattern = re.compile(names[0].strip("/"))
+    alias, directory = reader["indices"]
+    pattern = re.compile(alias["names"][0].strip("/"))
     assert pattern.fullmatch("wirestream-news") and pattern.fullmatch("wirestream-news-t0a1b2c3d")
     assert not pattern.fullmatch("wirestream-news-2026.11")
-    privileges = set(reader["indices"][0]["privileges"])
+    assert not pattern.fullmatch("wirestream-news-entities")
+    privileges = set(alias["privileges"])
     assert "indices:data/read/search*" in privileges
     assert not privileges & {"read", "all", "write", "indices:data/read/get*"}
+    # the entity directory: GET by id (the terms lookup), nothing else
+    pattern = re.compile(directory["names"][0].strip("/"))
+    assert pattern.fullmatch("wirestream-news-entities")
+    assert pattern.fullmatch("wirestream-news-t0a1b2c3d-entities")
+    assert not pattern.fullmatch("wirestream-news") and not pattern.fullmatch(
+        "wirestream-news-v1-2026.11")
+    assert directory["privileges"] == ["indices:data/read/get"]
     assert not reader.get("cluster")
 
 
