@@ -30,7 +30,7 @@ import redis
 from redis.exceptions import RedisError
 
 from services.enrich.aliases import ALIAS
-from services.enrich.names import _GIVEN_FOLDED, fold
+from services.enrich.names import fold, given_name_spellings
 
 __all__ = ["KnownNames", "KnownNamesCache", "is_form_of", "known_names_from_registry"]
 
@@ -69,12 +69,9 @@ _OTHER_GENDER = {
 }
 
 
-# A registry key holds a person's given name in its table form
-# ("vladimir" for Volodymyr, Wolodymyr, Wołodymyr ...): every spelling of the
-# table matches it.
-_GIVEN_SPELLINGS: dict[str, tuple[str, ...]] = {
-    canonical: tuple(s for s, c in _GIVEN_FOLDED.items() if c == canonical)
-    for canonical in set(_GIVEN_FOLDED.values())}
+# A registry key holds a person's given name in its Wikidata form
+# ("vladimir" for Volodymyr, Wolodymyr, Wołodymyr ...): every spelling of
+# its items matches it (services.enrich.names.given_name_spellings).
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ class _Entry:
             if is_form_of(word, known):
                 continue
             if self.type == "PERSON" and k < last and any(
-                    is_form_of(word, spelling) for spelling in _GIVEN_SPELLINGS.get(known, ())):
+                    is_form_of(word, spelling) for spelling in given_name_spellings(known)):
                 continue
             return False
         return True
@@ -113,7 +110,7 @@ class KnownNames:
                 if entry not in seen and (len(entry.words) > 1 or len(entry.words[0]) >= 4):
                     seen.add(entry)
                     first = entry.words[0]
-                    spellings = (_GIVEN_SPELLINGS.get(first, ()) if kind == "PERSON"
+                    spellings = (given_name_spellings(first) if kind == "PERSON"
                                  and len(entry.words) > 1 else ())
                     for prefix in {first[:3], *(s[:3] for s in spellings)}:
                         self._by_prefix.setdefault(prefix, []).append(entry)

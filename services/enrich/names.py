@@ -5,7 +5,7 @@ Contract (what the entity registry relies on): :func:`fold` maps spelling
 and transliteration variants of one name to one string, and is stable - a
 change here changes keys, so it bumps :data:`KEY_SCHEME`.
 
-The scheme (``fold-1``), applied in order:
+The scheme (``fold-2``), applied in order:
 
 1. transliterate to ASCII with ``unidecode`` (Cyrillic by its BGN-like
    table: ``й`` -> ``i``, ``х`` -> ``kh``, ``ц`` -> ``ts``, ``ь`` -> ``'``;
@@ -20,9 +20,15 @@ The scheme (``fold-1``), applied in order:
 
 So ``Zelensky``, ``Zelenskyy``, ``Zelenskiy``, ``Selenskyj``, ``Зеленский`` and
 ``Зеленський`` all fold to ``selenski``; ``Macron``/``Макрон`` to ``makron``;
-``Scholz``/``Шольц`` to ``shols``. Given names that differ by more than
-spelling (``Volodymyr``/``Vladimir``) meet through :data:`GIVEN_NAME_VARIANTS`.
-Keys are for matching only; what people read is the canonical name.
+``Scholz``/``Шольц`` to ``shols``. A person key's given name is then
+replaced by its Wikidata-derived form (:func:`given_name_canonical`), so
+given names that differ by more than spelling (``Volodymyr``/``Vladimir``)
+meet too (``fold-1`` used a hand-written table of 17 Slavic and Arabic
+names instead; the registry keeps ``fold-1`` keys and adds ``fold-2`` ones:
+``wirestream entities rekey``). Given names the key still tells apart
+(Serhii/Sergei: two Wikidata items) meet in the registry through
+:func:`given_names_match`. Keys are for matching only; what people read is
+the canonical name.
 """
 
 from __future__ import annotations
@@ -36,13 +42,14 @@ from pathlib import Path
 from unidecode import unidecode
 
 __all__ = [
-    "GIVEN_NAME_VARIANTS",
     "KEY_SCHEME",
     "acronym",
     "clean_surface",
     "fold",
     "fold_word",
+    "given_name_canonical",
     "given_name_items",
+    "given_name_spellings",
     "given_names_match",
     "is_latin",
     "name_key",
@@ -50,7 +57,7 @@ __all__ = [
     "surname_skeletons",
 ]
 
-KEY_SCHEME = "fold-1"
+KEY_SCHEME = "fold-2"
 
 _APOSTROPHES = re.compile("['`\u2019\u02bc\u00b4\u02b9]")
 _NON_LETTER = re.compile(r"[^a-z0-9]+")
@@ -72,30 +79,6 @@ _WORD_FOLDS: tuple[tuple[str, str], ...] = (
     ("z", "s"),
     ("ts", "s"),
 )
-
-# Given names whose common spellings differ by more than the folds: each
-# row's variants (folded at import) map to the first one. Slavic names in
-# their Russian, Ukrainian and English forms, plus a few frequent others.
-_GIVEN_ROWS: tuple[tuple[str, ...], ...] = (
-    ("Vladimir", "Volodymyr", "Volodimir", "Wladimir", "Włodzimierz"),
-    ("Aleksandr", "Alexander", "Oleksandr", "Alexandr", "Aleksander", "Olexander"),
-    ("Aleksei", "Alexei", "Alexey", "Aleksey", "Oleksii", "Oleksiy", "Olexiy"),
-    ("Sergei", "Sergey", "Serhii", "Serhiy", "Sergiy", "Serguei"),
-    ("Dmitri", "Dmitry", "Dmytro", "Dmitrii"),
-    ("Nikolai", "Nikolay", "Mykola", "Nicolai"),
-    ("Mikhail", "Mykhailo", "Mykhaylo", "Michail"),
-    ("Yuri", "Yury", "Yurii", "Iurii", "Yuriy"),
-    ("Andrei", "Andrey", "Andrii", "Andriy"),
-    ("Yevgeny", "Yevgeniy", "Evgeny", "Yevhen", "Ievgen"),
-    ("Pyotr", "Petr", "Petro", "Peter"),
-    ("Grigory", "Hryhoriy", "Grigori"),
-    ("Anatoly", "Anatolii", "Anatoliy"),
-    ("Viktor", "Victor"),
-    ("Yulia", "Yuliya", "Julia", "Iuliia"),
-    ("Olena", "Elena", "Yelena", "Helena"),
-    ("Mohammed", "Muhammad", "Mohamed", "Mohammad", "Muhammed"),
-)
-GIVEN_NAME_VARIANTS: dict[str, tuple[str, ...]] = {row[0]: row[1:] for row in _GIVEN_ROWS}
 
 # Name particles that belong to the surname ("von der Leyen", "da Silva").
 _PARTICLES = frozenset({"von", "van", "der", "den", "de", "da", "do", "dos", "das", "di",
@@ -145,11 +128,6 @@ def fold(text: str) -> str:
     return " ".join(fold_word(w) for w in words if w)
 
 
-_GIVEN_FOLDED: dict[str, str] = {
-    fold(variant): fold(row[0]) for row in _GIVEN_ROWS for variant in row
-}
-
-
 @lru_cache(maxsize=65536)
 def is_latin(text: str) -> bool:
     """True when every letter of ``text`` is Latin script."""
@@ -175,21 +153,25 @@ def clean_surface(text: str, entity_type: str) -> str:
 
 
 def person_parts(name: str) -> tuple[str, str]:
-    """(given names, surname) of a cleaned person name, both folded. The
-    surname keeps its particles (``von der Leyen`` -> ``von der leien``); a
-    one-word name is all surname; "Surname Given" is recognised when the
-    given name is in :data:`GIVEN_NAME_VARIANTS`."""
+    """(given names, surname) of a cleaned person name, both folded; each
+    given name in its :func:`given_name_canonical` form. The surname keeps
+    its particles (``von der Leyen`` -> ``von der leien``); a one-word name
+    is all surname; "Surname Given" in Cyrillic is recognised when the last
+    word is a given name of the Wikidata table and the first is not."""
     words = fold(name).split()
     if not words:
         return "", ""
-    # "Зеленський Володимир": agency metadata often puts the surname first;
-    # a known given name last and none first gives it away
-    if len(words) == 2 and words[1] in _GIVEN_FOLDED and words[0] not in _GIVEN_FOLDED:
+    canonical = given_name_canonical()
+    # "Зеленський Володимир": agency metadata in Cyrillic often puts the
+    # surname first; a known given name last and none first gives it away
+    # (not in Latin script, where many surnames are given names too: Murray)
+    if (len(words) == 2 and words[1] in canonical and words[0] not in canonical
+            and len(words[0]) >= 3 and not is_latin(name)):
         words.reverse()
     start = len(words) - 1
     while start > 0 and words[start - 1] in _PARTICLES_FOLDED:
         start -= 1
-    given = [_GIVEN_FOLDED.get(w, w) for w in words[:start]]
+    given = [canonical.get(w, w) for w in words[:start]]
     return " ".join(given), " ".join(words[start:])
 
 
@@ -200,8 +182,9 @@ def name_key(name: str, entity_type: str) -> str:
     """The registry key of a cleaned name: ``PERSON:vladimir selenski``,
     ``ORG:nato``. People use their first given name only (middle names come
     and go between outlets); an initial stays in the key as evidence
-    (``PERSON:j murai`` is not ``PERSON:m murai``; the registry joins "V.
-    Zelensky" to the one Zelensky whose given name starts with V)."""
+    (``PERSON:i murai`` - j folds to i - is not ``PERSON:m murai``; the
+    registry joins "V. Zelensky" to the one Zelensky whose given name
+    starts with V)."""
     if entity_type == "PERSON":
         given, surname = person_parts(name)
         first = given.split()[0] if given else ""
@@ -241,13 +224,14 @@ GIVEN_NAME_VARIANTS_FILE = Path(__file__).parent / "data" / "given_name_variants
 
 
 @cache
-def given_name_items() -> dict[str, tuple[frozenset[int], str]]:
-    """Folded given name -> (the Wikidata items it spells, its gender: M or
-    F when those of its items that have one agree, else "?"), from
-    ``data/given_name_variants.tsv`` (built from the rigour package's
-    Wikidata table by scripts/build_given_name_variants.py)."""
+def _given_name_table() -> tuple[dict[str, tuple[frozenset[int], str]], dict[int, str],
+                                 dict[int, frozenset[str]]]:
+    """(folded spelling -> (items, gender), item -> its first spelling folded,
+    item -> its spellings folded) from ``data/given_name_variants.tsv``."""
     items: dict[str, set[int]] = {}
     genders: dict[str, set[str]] = {}
+    first: dict[int, str] = {}
+    spelt: dict[int, set[str]] = {}
     for line in GIVEN_NAME_VARIANTS_FILE.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
@@ -258,8 +242,51 @@ def given_name_items() -> dict[str, tuple[frozenset[int], str]]:
             if len(key) >= 3:
                 items.setdefault(key, set()).add(number)
                 genders.setdefault(key, set()).add(gender)
-    return {k: (frozenset(v), g.pop() if len(g := genders[k] - {"?"}) == 1 else "?")
-            for k, v in items.items()}
+                first.setdefault(number, key)
+                spelt.setdefault(number, set()).add(key)
+    table = {k: (frozenset(v), g.pop() if len(g := genders[k] - {"?"}) == 1 else "?")
+             for k, v in items.items()}
+    return table, first, {n: frozenset(v) for n, v in spelt.items()}
+
+
+def given_name_items() -> dict[str, tuple[frozenset[int], str]]:
+    """Folded given name -> (the Wikidata items it spells, its gender: M or
+    F when those of its items that have one agree, else "?"), from
+    ``data/given_name_variants.tsv`` (built from the rigour package's
+    Wikidata table by scripts/build_given_name_variants.py)."""
+    return _given_name_table()[0]
+
+
+@cache
+def given_name_canonical() -> dict[str, str]:
+    """Folded given name -> the form keys use: the first spelling (in the
+    table's order) of the lowest-numbered Wikidata item it spells whose
+    first spelling has the same initial. So Volodymyr, Vladimir, Wladimir,
+    Владимир and Володимир are all ``vladimir``; a spelling of two items
+    takes the older item's form. A name the table lacks, or whose items all
+    begin with another letter (Olena, whose item is Elena's), is its own
+    form."""
+    table, first, _ = _given_name_table()
+    out = {}
+    for key, (numbers, _) in table.items():
+        # the form keeps the initial, which keys hold as evidence ("J. Biden")
+        same = [n for n in numbers if first[n][:1] == key[:1]]
+        out[key] = first[min(same)] if same else key
+    return out
+
+
+@lru_cache(maxsize=4096)
+def given_name_spellings(name: str) -> frozenset[str]:
+    """Every folded spelling of the Wikidata items the folded given name
+    ``name`` spells, of its gender or none ("vladimir" -> volodimir,
+    vlodsimiers ...); empty when the table lacks it."""
+    table, _, spelt = _given_name_table()
+    found = table.get(name)
+    if found is None:
+        return frozenset()
+    numbers, gender = found
+    out = {s for n in numbers for s in spelt.get(n, ())}
+    return frozenset(s for s in out if gender == "?" or table[s][1] in (gender, "?"))
 
 
 _ACRONYM_STOP = frozenset({"of", "the", "and", "for", "on", "in", "de", "des", "du", "la",

@@ -93,3 +93,26 @@ def test_given_names_meet_through_the_wikidata_table(a: str, b: str, same: bool)
     from services.enrich.names import fold, given_names_match
 
     assert given_names_match(fold(a), fold(b)) is same
+
+
+def test_keys_write_a_given_name_in_its_wikidata_form_keeping_its_initial() -> None:
+    from services.enrich.names import given_name_canonical
+
+    canonical = given_name_canonical()
+    forms = {w: canonical.get(fold(w), fold(w)) for w in
+             ["Volodymyr", "Vladimir", "Wladimir", "Владимир", "Володимир",
+              "Aleksandr", "Alexander", "Swiatłana", "Svetlana", "Joe", "Olena"]}
+    assert {forms[w] for w in ["Volodymyr", "Vladimir", "Wladimir", "Владимир",
+                               "Володимир"]} == {"vladimir"}
+    assert forms["Aleksandr"] == forms["Alexander"]
+    assert forms["Swiatłana"] == forms["Svetlana"]
+    # every form keeps the initial its spelling has (keys hold initials as evidence)
+    assert all(form[0] == fold(word)[0] for word, form in forms.items())
+    assert name_key("Wołodymyr Zełenski", "PERSON") == name_key("Vladimir Zelensky", "PERSON")
+
+
+def test_surname_first_order_is_read_in_cyrillic_only() -> None:
+    assert person_parts("Зеленський Володимир") == person_parts("Володимир Зеленський")
+    # in Latin script many surnames are given names too
+    assert person_parts("Judy Murray")[1] == person_parts("J. Murray")[1] == "murai"
+    assert person_parts("Kamala Harris")[1] == "haris"
