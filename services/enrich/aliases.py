@@ -66,6 +66,7 @@ from services.enrich.names import (
     is_latin,
     name_key,
     person_parts,
+    surname_core,
     surname_skeletons,
 )
 from shared.errors import PayloadError, ServiceUnavailable
@@ -172,10 +173,13 @@ class EntityRegistry:
             keys.append(c.key)
             if c.type == "PERSON" and c.surname and not c.surname_only:
                 keys.append(f"PERSON:{c.surname}")
+                if core := surname_core(c.surname):
+                    keys.append(f"PERSON:{core}")  # first seen as "Assad"
             lookups.append(keys)
         flat = sorted({k for keys in lookups for k in keys})
         found = dict(zip(flat, (_s(v) for v in self.client.hmget(ALIAS, flat)), strict=True))
-        surnames = sorted({c.surname for c in candidates if c.surname})
+        surnames = sorted({s for c in candidates if c.surname
+                           for s in (c.surname, surname_core(c.surname)) if s})
         skeletons = sorted({k for c in candidates for k in c.skeletons})
         with self.client.pipeline(transaction=False) as pipe:
             for surname in surnames:
@@ -189,8 +193,8 @@ class EntityRegistry:
             skeletons, members[len(surnames):], strict=True)}
         namesakes = self._names(sorted({i for ids in people.values() for i in ids}
                                        | {i for ids in alike.values() for i in ids}
-                                       | {found[f"PERSON:{c.surname}"] or "" for c in candidates
-                                          if c.surname and found.get(f"PERSON:{c.surname}")}))
+                                       | {self._bare(found, c) or "" for c in candidates
+                                          if c.surname and self._bare(found, c)}))
         ids: list[str | None] = []
         evidence: dict[int, tuple[str, str, str]] = {}  # index -> (kind, rule, detail)
         for n, (c, keys) in enumerate(zip(candidates, lookups, strict=True)):
@@ -198,7 +202,7 @@ class EntityRegistry:
             hit = hit or found.get(c.key)
             if hit is None and c.type == "PERSON" and c.surname:
                 same = people.get(c.surname, [])
-                bare = found.get(f"PERSON:{c.surname}")
+                bare = self._bare(found, c)
                 if c.surname_only and len(same) == 1:
                     hit = same[0]
                     evidence[n] = (JOIN, "bare_surname", f"the one person surnamed {c.surname}")
@@ -209,15 +213,20 @@ class EntityRegistry:
                     hit = bare
                     evidence[n] = (JOIN, "adopted_bare_surname",
                                    f"first seen as {namesakes.get(bare, '')!r}")
-                elif not c.surname_only and len(same) == 1:
-                    # one person with this surname whose given name is a
-                    # spelling variant of ours ("Recep"/"Реджеп")
-                    theirs = person_parts(namesakes.get(same[0], ""))[0].split()
+                elif not c.surname_only:
+                    # the one person with this surname (or, none having it,
+                    # with its core: "ben laden", "bin laden") whose given
+                    # name is a spelling variant of ours ("Recep"/"Реджеп";
+                    # "Oussama" is Osama, not Hamza bin Laden)
+                    core = surname_core(c.surname)
                     ours = person_parts(c.name)[0].split()
-                    if theirs and ours and given_names_match(ours[0], theirs[0]):
-                        hit = same[0]
+                    fitting = [(one, theirs[0]) for one in (same or people.get(core, []))
+                               if (theirs := person_parts(namesakes.get(one, ""))[0].split())
+                               and ours and given_names_match(ours[0], theirs[0])]
+                    if len(fitting) == 1:
+                        hit = fitting[0][0]
                         evidence[n] = (JOIN, "given_name_spelling",
-                                       f"{ours[0]} ~ {theirs[0]}, surname {c.surname}")
+                                       f"{ours[0]} ~ {fitting[0][1]}, surname {c.surname}")
                 if c.surname_only and len(same) > 1:
                     evidence[n] = (NEAR, "surname_of_several",
                                    ", ".join(namesakes.get(i, i) for i in same[:5]))
@@ -226,8 +235,17 @@ class EntityRegistry:
                 spelt = sorted(set().union(*(alike.get(k, set()) for k in c.skeletons)))
                 detail = (f"skeleton {'/'.join(c.skeletons)}: "
                           + ", ".join(namesakes.get(i, i) for i in spelt[:5]))
+                ours = person_parts(c.name)[0].split()
+                named = [i for i in spelt if ours and (
+                    theirs := person_parts(namesakes.get(i, ""))[0].split())
+                    and given_names_match(ours[0], theirs[0])]
                 if len(spelt) == 1 and self._fits(c.name, namesakes.get(spelt[0], "")):
                     hit = spelt[0]  # the one person spelt alike
+                    evidence[n] = (JOIN, "surname_skeleton", detail)
+                elif len(named) == 1:
+                    # several spelt alike, one with our given name ("Барака
+                    # Обамы" is Barack, not Michelle Obama)
+                    hit = named[0]
                     evidence[n] = (JOIN, "surname_skeleton", detail)
                 elif spelt:
                     evidence[n] = (NEAR, "surname_skeleton", detail)
@@ -251,6 +269,16 @@ class EntityRegistry:
         self._remember(candidates, final, records, evidence)
         # every candidate of one entity gets the name the registry now holds
         return [(entity_id, records[entity_id]["name"]) for entity_id in final]
+
+    @staticmethod
+    def _bare(found: dict[str, str | None], c: Candidate) -> str | None:
+        """The entity first seen by ``c``'s bare surname, or by its core
+        ("Assad" for Bashar al-Assad)."""
+        if not c.surname:
+            return None
+        core = surname_core(c.surname)
+        return found.get(f"PERSON:{c.surname}") or (found.get(f"PERSON:{core}") if core
+                                                      else None)
 
     @staticmethod
     def _one_adopter(candidates: Sequence[Candidate], ids: list[str | None],
@@ -395,6 +423,9 @@ class EntityRegistry:
             writes.add("SADD", f"{P}k:{entity_id}", *keys)
             if c.type == "PERSON" and c.surname and not c.surname_only:
                 writes.add("SADD", f"{P}sn:{c.surname}", entity_id)
+                if core := surname_core(c.surname):
+                    # a bare "Assad" finds Bashar al-Assad
+                    writes.add("SADD", f"{P}sn:{core}", entity_id)
                 for skeleton in c.skeletons:
                     writes.add("SADD", f"{P}sk:{skeleton}", entity_id)
         writes.execute()
@@ -542,6 +573,8 @@ class EntityRegistry:
                 given, surname = person_parts(record.name)
                 if surname and given:
                     pipe.sadd(f"{P}sn:{surname}", entity_id)
+                    if core := surname_core(surname):
+                        pipe.sadd(f"{P}sn:{core}", entity_id)
                     for skeleton in surname_skeletons(record.name.split()[-1]):
                         pipe.sadd(f"{P}sk:{skeleton}", entity_id)
             pipe.xadd(REVIEW, {"kind": UNMERGE, "rule": "operator", "name": record.name,
@@ -694,6 +727,8 @@ class EntityRegistry:
                 _, surname = person_parts(name)
                 if surname:
                     pipe.sadd(f"{P}sn:{surname}", keep)
+                    if core := surname_core(surname):
+                        pipe.sadd(f"{P}sn:{core}", keep)
             pipe.execute()
         others = [i for i in dict.fromkeys(current) if i != keep]
         if others:

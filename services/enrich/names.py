@@ -54,6 +54,7 @@ __all__ = [
     "is_latin",
     "name_key",
     "person_parts",
+    "surname_core",
     "surname_skeletons",
 ]
 
@@ -176,6 +177,18 @@ def person_parts(name: str) -> tuple[str, str]:
 
 
 _PARTICLES_FOLDED = frozenset(fold_word(p) for p in _PARTICLES)
+
+
+def surname_core(surname: str) -> str:
+    """A folded surname less its leading particles ("bin laden" -> "laden",
+    "al asad" -> "asad", "von der leien" -> "leien"); empty when it has
+    none. Copy drops them as often as it spells them differently (Assad,
+    al-Assad; bin Laden, ben Laden)."""
+    words = surname.split()
+    start = 0
+    while start < len(words) - 1 and words[start] in _PARTICLES_FOLDED:
+        start += 1
+    return " ".join(words[start:]) if start else ""
 
 
 def name_key(name: str, entity_type: str) -> str:
@@ -314,6 +327,7 @@ _WRITING: dict[str, tuple[tuple[str, str], ...]] = {
     "fr": (("ou", "u"), ("ch", "sh"), ("j", "zh")),
     "cs": (("ch", "kh"), ("c", "ts"), ("w", "v")),
 }
+_BELARUSIAN_AS_RUSSIAN = (("ts", "t"), ("dz", "d"), ("ou", "ov"))
 _SKELETON_VOWELS = re.compile(r"[aeiouy]")
 # h, kh and g are one sound class: Russian writes foreign h as г (Нетаниягу)
 _SKELETON_CLASSES = (("kh", "h"), ("g", "h"))
@@ -323,7 +337,9 @@ def surname_skeletons(surname: str, language: str | None = None) -> frozenset[st
     """Transliteration-blind keys of a surname (with its particles): the
     folded surname's first letter and its consonants, h/kh/g as one class,
     a silent final e dropped; once as written and once read with the
-    spelling rules of ``language`` (:data:`_WRITING`). Two surnames that
+    spelling rules of ``language`` (:data:`_WRITING`), and each Latin form
+    once more as Russian writes a Belarusian name (ts/t, dz/d, ou/ov:
+    Tsikhanouskaya, Cichanouska and Тихановская share ``thnvsk``). Two surnames that
     share a skeleton may be one name spelt two ways ("Putin", "Poutine",
     "Путин" -> "ptn"; "Netanjahu", "Nétanyahou", "Нетаниягу" -> "ntnh");
     the registry joins them only under guards (same given name or none, one
@@ -337,6 +353,14 @@ def surname_skeletons(surname: str, language: str | None = None) -> frozenset[st
         for old, new in rules:
             written = written.replace(old, new)
         forms.add(written)
+    for form in list(forms):
+        if is_latin(form):
+            # a Belarusian name read the Russian way: Tsikhanouskaya is
+            # Тихановская (ц/т, дз/д, ў/в)
+            russian = form
+            for old, new in _BELARUSIAN_AS_RUSSIAN:
+                russian = russian.replace(old, new)
+            forms.add(russian)
     for form in forms:
         folded = fold(form).replace(" ", "")
         if len(folded) < 3:

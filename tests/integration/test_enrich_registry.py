@@ -297,3 +297,26 @@ def test_unmerge_gives_an_entity_back_its_keys_and_surname(redis_db: redis.Redis
     assert registry.resolve([person("Heath")])[0][0] not in (edward, ted)
     with pytest.raises(PayloadError):
         registry.unmerge(edward)  # never merged
+
+
+def test_of_several_people_with_one_surname_the_one_whose_given_name_fits(
+        redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(osama, _)] = registry.resolve([person("Osama bin Laden")])
+    [(hamza, _)] = registry.resolve([person("Hamza bin Laden")])
+    # particles spelt otherwise: the surname's core, and the one given name that fits
+    assert registry.resolve([person("Oussama ben Laden")])[0][0] == osama
+    [(bashar, _)] = registry.resolve([person("Bashar al-Assad")])
+    assert registry.resolve([person("Assad")])[0][0] == bashar  # the core, bare
+    assert hamza != osama
+    # a given name neither fits: no guess
+    assert registry.resolve([person("Saad bin Laden")])[0][0] not in (osama, hamza)
+    # a case form of a foreign name in Russian: two Obamas spelt alike, one Barack
+    [(barack, _)] = registry.resolve([skeleton_person("Barack Obama", "en")])
+    [(michelle, _)] = registry.resolve([skeleton_person("Michelle Obama", "en")])
+    assert registry.resolve([skeleton_person("Барака Обамы", "ru")])[0][0] == barack != michelle
+    # a Belarusian name in its Russian form
+    [(sviatlana, _)] = registry.resolve([skeleton_person("Sviatlana Tsikhanouskaya", "en")])
+    for surface, language in [("Светлана Тихановская", "ru"), ("Swiatłana Cichanouska", "pl"),
+                              ("Swjatlana Zichanouskaja", "de")]:
+        assert registry.resolve([skeleton_person(surface, language)])[0][0] == sviatlana, surface
