@@ -377,13 +377,15 @@ def _repair_people(item: NewsItem, mentions: list[RawMention], given: GivenNames
       to the first word of the next line);
     * two names written without a space ("Bogdan CzajkowskiJacek Kurski"):
       a word whose capital inside opens a given name is two mentions;
+    * a given name read alone runs on to the capitalised word after it
+      (:func:`_with_surname`);
     * three words or more: a first word that is a place, an ordinary word
-      (the text also writes it in lower case) or an acronym (the army's,
-      in Ukrainian copy) before a given name ("Wilno Swiatłana Cichanouska"); leading
-      words that are no given name before another person mention's whole
-      name ("Tesla-Gründer Elon Musk", "Дідичі Микола Сосницький"); a last
-      word the text also writes in lower case ("Микола Сосницький Про": the
-      next sentence's first word).
+      (the text also writes it in lower case) or an acronym (the army's, in
+      Ukrainian copy) before a given name ("Wilno Swiatłana Cichanouska");
+      leading words that are no given name before another person mention's
+      whole name ("Tesla-Gründer Elon Musk", "Дідичі Микола Сосницький"); a
+      last word the text also writes in lower case ("Микола Сосницький
+      Про": the next sentence's first word).
 
     A first word that merely is no given name we know stays ("Luiz Inácio
     Lula da Silva")."""

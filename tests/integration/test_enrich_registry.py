@@ -320,3 +320,45 @@ def test_of_several_people_with_one_surname_the_one_whose_given_name_fits(
     for surface, language in [("Светлана Тихановская", "ru"), ("Swiatłana Cichanouska", "pl"),
                               ("Swjatlana Zichanouskaja", "de")]:
         assert registry.resolve([skeleton_person(surface, language)])[0][0] == sviatlana, surface
+
+
+def test_round_trips_per_batch_do_not_grow_with_the_batch(
+        redis_db: redis.Redis, monkeypatch: Any) -> None:
+    """Issue #16's speed promise: a batch costs the same few round trips
+    whether it holds 5 people or 60 (new ones, then the same ones again)."""
+    from redis.client import Pipeline
+
+    trips = [0]
+    direct = redis_db.execute_command
+    pipelined = Pipeline.execute
+
+    def count_direct(*args: Any, **options: Any) -> Any:
+        trips[0] += 1
+        return direct(*args, **options)
+
+    def count_pipeline(self: Pipeline, *args: Any, **options: Any) -> Any:
+        trips[0] += 1
+        return pipelined(self, *args, **options)
+
+    monkeypatch.setattr(redis_db, "execute_command", count_direct)
+    monkeypatch.setattr(Pipeline, "execute", count_pipeline)
+    registry = EntityRegistry(redis_db)
+    given = ["Anna", "Boris", "Clara", "David", "Emil", "Fiona", "Georg", "Hanna", "Ivan", "Jana",
+             "Karl", "Lena"]
+    surnames = ["Novak", "Kowalski", "Horvat", "Petrov", "Jensen"]
+
+    def batch(count: int, offset: int) -> list[Candidate]:
+        people = [skeleton_person(f"{given[n % 12]} {surnames[(n // 12) % 5]}{offset + n}", "en")
+                  for n in range(count)]
+        return [*people, person(f"{surnames[0]}{offset}")]  # and a bare surname
+
+    costs = []
+    for count, offset in ((5, 1000), (60, 2000)):
+        trips[0] = 0
+        registry.resolve(batch(count, offset))
+        new = trips[0]
+        trips[0] = 0
+        registry.resolve(batch(count, offset))
+        costs.append((new, trips[0]))
+    assert costs[0] == costs[1], costs
+    assert max(costs[0]) <= 8, costs
