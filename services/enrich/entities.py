@@ -233,14 +233,20 @@ def person_end(text: str, start: int, end: int) -> int:
     """Where a person's name ends: before the first word in lower case that
     is not a name particle ("Wojciech Wierzejski powiedział", "Hugo Miguel
     é", "Олексій Дзюбка з Сахновщини" - a model that reads a related
-    language glues the next word on). Names never end in lower case."""
-    for match in _SPAN_WORD.finditer(text, start, end):
+    language glues the next word on). Names never end in lower case, nor in
+    a name particle ("Michael Phelps de")."""
+    words = list(_SPAN_WORD.finditer(text, start, end))
+    for n, match in enumerate(words):
         word = match.group()
         prefixed = _PREFIXED_NAME.match(word)
         if (match.start() > start and word[:1].islower() and word not in _NAME_PARTICLES
                 and not (prefixed and prefixed.group(1).isupper())):
-            return len(text[start:match.start()].rstrip()) + start
-    return end
+            words = words[:n]
+            break
+    # nor in a particle: "Michael Phelps de" is the model reading on
+    while len(words) > 1 and words[-1].group() in _NAME_PARTICLES:
+        words.pop()
+    return words[-1].end() if words else end
 
 
 def _name_start(text: str, start: int, end: int) -> int:

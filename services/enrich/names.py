@@ -169,6 +169,8 @@ def person_parts(name: str) -> tuple[str, str]:
     if (len(words) == 2 and words[1] in canonical and words[0] not in canonical
             and len(words[0]) >= 3 and not is_latin(name)):
         words.reverse()
+    while len(words) > 1 and words[-1] in _PARTICLES_FOLDED:
+        words.pop()  # a name never ends in a particle ("Michael Phelps de")
     start = len(words) - 1
     while start > 0 and words[start - 1] in _PARTICLES_FOLDED:
         start -= 1

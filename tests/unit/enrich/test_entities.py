@@ -368,6 +368,7 @@ def test_nationalities_of_english_text_come_from_the_demonym_table(gazetteer: Ga
     ("Ursula von der Leyen", "Ursula von der Leyen"),
     ("John Smith co-founder", "John Smith"),
     ("José Ortega y Gasset", "José Ortega y Gasset"),
+    ("Michael Phelps de", "Michael Phelps"),  # never in a particle either
 ])
 def test_a_person_span_ends_before_a_glued_on_lower_case_word(span: str, name: str) -> None:
     from services.enrich.entities import person_end

@@ -116,3 +116,8 @@ def test_surname_first_order_is_read_in_cyrillic_only() -> None:
     # in Latin script many surnames are given names too
     assert person_parts("Judy Murray")[1] == person_parts("J. Murray")[1] == "murai"
     assert person_parts("Kamala Harris")[1] == "haris"
+
+
+def test_a_name_never_ends_in_a_particle() -> None:
+    assert person_parts("Michael Phelps de") == person_parts("Michael Phelps")
+    assert person_parts("Ursula von der Leyen")[1] == "von der leien"
