@@ -219,14 +219,13 @@ class EntityRegistry:
                     # name is a spelling variant of ours ("Recep"/"Реджеп";
                     # "Oussama" is Osama, not Hamza bin Laden)
                     core = surname_core(c.surname)
-                    ours = person_parts(c.name)[0].split()
-                    fitting = [(one, theirs[0]) for one in (same or people.get(core, []))
-                               if (theirs := person_parts(namesakes.get(one, ""))[0].split())
-                               and ours and given_names_match(ours[0], theirs[0])]
+                    fitting = _given_name_fits(c.name, same or people.get(core, []), namesakes)
                     if len(fitting) == 1:
-                        hit = fitting[0][0]
+                        hit = fitting[0]
                         evidence[n] = (JOIN, "given_name_spelling",
-                                       f"{ours[0]} ~ {fitting[0][1]}, surname {c.surname}")
+                                       f"{person_parts(c.name)[0].split()[0]} ~ "
+                                       f"{person_parts(namesakes[hit])[0].split()[0]}, "
+                                       f"surname {c.surname}")
                 if c.surname_only and len(same) > 1:
                     evidence[n] = (NEAR, "surname_of_several",
                                    ", ".join(namesakes.get(i, i) for i in same[:5]))
@@ -235,10 +234,7 @@ class EntityRegistry:
                 spelt = sorted(set().union(*(alike.get(k, set()) for k in c.skeletons)))
                 detail = (f"skeleton {'/'.join(c.skeletons)}: "
                           + ", ".join(namesakes.get(i, i) for i in spelt[:5]))
-                ours = person_parts(c.name)[0].split()
-                named = [i for i in spelt if ours and (
-                    theirs := person_parts(namesakes.get(i, ""))[0].split())
-                    and given_names_match(ours[0], theirs[0])]
+                named = _given_name_fits(c.name, spelt, namesakes)
                 if len(spelt) == 1 and self._fits(c.name, namesakes.get(spelt[0], "")):
                     hit = spelt[0]  # the one person spelt alike
                     evidence[n] = (JOIN, "surname_skeleton", detail)
@@ -618,10 +614,12 @@ class EntityRegistry:
         else:
             wanted = list(ids)
         groups: dict[str, list[str]] = {}
+        grouped: set[str] = set()
         for entity_id in dict.fromkeys(wanted):
-            if not any(entity_id in members for members in groups.values()):
+            if entity_id not in grouped:
                 survivor, members = self.group(entity_id)
                 groups[survivor] = members
+                grouped.update(members)
         every = sorted({i for members in groups.values() for i in members})
         if every:
             self.client.sadd(PUBLISHED, *every)
@@ -736,6 +734,17 @@ class EntityRegistry:
         record = self.get(keep)
         assert record is not None
         return record
+
+
+def _given_name_fits(name: str, ids: Sequence[str], names: dict[str, str]) -> list[str]:
+    """Those of ``ids`` (entities named in ``names``) whose first given name
+    is a spelling of ``name``'s (services.enrich.names.given_names_match);
+    none when ``name`` has no given name."""
+    ours = person_parts(name)[0].split()
+    if not ours:
+        return []
+    return [i for i in ids if (theirs := person_parts(names.get(i, ""))[0].split())
+            and given_names_match(ours[0], theirs[0])]
 
 
 def _now() -> str:
