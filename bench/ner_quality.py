@@ -177,6 +177,7 @@ class ParallelScore:
     found: dict[str, list[int]] = field(default_factory=dict)  # lang -> [found, gold]
     people_one_id: list[int] = field(default_factory=lambda: [0, 0])  # [one id, people]
     misses: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)  # a person with several ids
 
 
 def parallel_scores(systems: Systems, registry: bool = False) -> ParallelScore:
@@ -204,6 +205,7 @@ def parallel_scores(systems: Systems, registry: bool = False) -> ParallelScore:
     systems.ner.known = cache
     score = ParallelScore()
     ids: dict[tuple[str, str], set[str]] = {}  # (story, canonical person) -> ids
+    names: dict[tuple[str, str], list[str]] = {}  # -> "lang:id:entity name" per language
     try:
         for lang in PARALLEL_ORDER:
             batch = [r for r in rows if r["lang"] == lang]
@@ -221,6 +223,7 @@ def parallel_scores(systems: Systems, registry: bool = False) -> ParallelScore:
             row = score.found.setdefault(lang, [0, 0])
             for r, passage, ents in zip(batch, passages, entities, strict=True):
                 predicted = {}
+                shown = {e.id: e.name for e in ents}
                 for entity in ents:
                     kind = TYPE_OF.get(entity.type)
                     for m in entity.mentions:
@@ -239,6 +242,8 @@ def parallel_scores(systems: Systems, registry: bool = False) -> ParallelScore:
                         row[0] += 1
                         if spans[0][2] == "PER":
                             ids.setdefault((r["story"], canonical), set()).update(hit)
+                            names.setdefault((r["story"], canonical), []).extend(
+                                f"{lang}:{i}:{shown.get(i, '')}" for i in sorted(set(hit)))
                     else:
                         score.misses.append(f"{r['id']}: {canonical}")
     finally:
@@ -247,6 +252,8 @@ def parallel_scores(systems: Systems, registry: bool = False) -> ParallelScore:
             resolver.client.flushdb()
             resolver.client.close()
     score.people_one_id = [sum(1 for v in ids.values() if len(v) == 1), len(ids)]
+    score.splits = [f"{story} {canonical}: " + ", ".join(names[(story, canonical)])
+                    for (story, canonical), v in ids.items() if len(v) > 1]
     return score
 
 
@@ -366,6 +373,8 @@ def main(argv: Sequence[str] | None = None) -> None:
               "one id:", parallel.people_one_id, "with the registry:", joined.people_one_id)
         for miss in parallel.misses:
             print("  missed", miss)
+        for split in joined.splits:
+            print("  split (registry)", split)
     print(f"{'lang':5} {'system':9} {'gold':>5} {'P':>5} {'R':>5} {'F1':>5}  "
           f"{'PER':>5} {'ORG':>5} {'LOC':>5}")
     errors = []

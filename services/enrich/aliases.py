@@ -6,6 +6,10 @@ Shared by every worker through Redis. Layout (prefix ``ws:ent:``)::
                                   keys: "PERSON:vladimir selenski" (folded name,
                                   see services.enrich.names), "ORG:nato",
                                   "X:PERSON:зеленский" (exact surface, operator-set)
+                                  "RL:PERSON:dshankarlo dshordsheti" (a Latin
+                                  name as Cyrillic copy transcribes it),
+                                  "RC:PERSON:..." (a Cyrillic name, softened):
+                                  names.cross_script_keys
     ws:ent:e:<id>           HASH  name, type, locked ("1" = operator-set name),
                                   merged_into (after a merge)
     ws:ent:v:<id>           SET   surface forms seen (the variants)
@@ -29,7 +33,10 @@ batch, whatever its size):
 * lookup order per candidate: an operator's exact-surface alias, then the
   folded full key, then - for a bare surname ("Zelensky") - the one person
   with that surname if there is exactly one; a full name adopts an entity
-  first seen by its bare surname when their given names fit; last, the one
+  first seen by its bare surname when their given names fit; then the one
+  entity whose name in the other script is ours as that script transcribes
+  it (Giancarlo Giorgetti, Джанкарло Джорджетти; Xi Jinping, Си Цзиньпин);
+  last, the one
   person whose surname shares a skeleton with ours (Putin, Poutine, Путин;
   Netanjahu, Nétanyahou), if exactly one does and the given names fit (or
   ours is a bare surname);
@@ -62,6 +69,8 @@ import redis
 from services.enrich.names import (
     KEY_SCHEME,
     clean_surface,
+    cross_script_keys,
+    given_names_fit,
     given_names_match,
     is_latin,
     name_key,
@@ -116,6 +125,10 @@ class Candidate:
     surname_only: bool = False
     extra_keys: list[str] = field(default_factory=list)  # e.g. an ORG's acronym
     skeletons: list[str] = field(default_factory=list)  # people only
+    # people with a given name: keys to meet their spelling in another script
+    # (services.enrich.names.cross_script_keys): written under, looked for
+    cross_keys: list[str] = field(default_factory=list)
+    cross_lookups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -176,7 +189,8 @@ class EntityRegistry:
                 if core := surname_core(c.surname):
                     keys.append(f"PERSON:{core}")  # first seen as "Assad"
             lookups.append(keys)
-        flat = sorted({k for keys in lookups for k in keys})
+        flat = sorted({k for keys in lookups for k in keys}
+                      | {k for c in candidates for k in c.cross_lookups})
         found = dict(zip(flat, (_s(v) for v in self.client.hmget(ALIAS, flat)), strict=True))
         surnames = sorted({s for c in candidates if c.surname
                            for s in (c.surname, surname_core(c.surname)) if s})
@@ -229,6 +243,16 @@ class EntityRegistry:
                 if c.surname_only and len(same) > 1:
                     evidence[n] = (NEAR, "surname_of_several",
                                    ", ".join(namesakes.get(i, i) for i in same[:5]))
+            if hit is None and c.cross_lookups:
+                # the one entity whose name in the other script is ours as
+                # that script transcribes it (Giorgetti, Джорджетти)
+                across = sorted({e for k in c.cross_lookups if (e := found.get(k))})
+                if len(across) == 1:
+                    hit = across[0]
+                    evidence[n] = (JOIN, "transcription", next(
+                        k for k in c.cross_lookups if found.get(k) == hit)[3:])
+                elif across:
+                    evidence[n] = (NEAR, "transcription", ", ".join(across[:5]))
             if hit is None and c.type == "PERSON" and c.skeletons and not people.get(
                     c.surname or ""):
                 spelt = sorted(set().union(*(alike.get(k, set()) for k in c.skeletons)))
@@ -333,10 +357,7 @@ class EntityRegistry:
     def _fits(ours: str, theirs: str) -> bool:
         """Our full name may join an entity named ``theirs``: it has no
         given name yet, or one that matches ours."""
-        their_given = person_parts(theirs)[0].split()
-        our_given = person_parts(ours)[0].split()
-        return not their_given or not our_given or given_names_match(our_given[0],
-                                                                      their_given[0])
+        return given_names_fit(ours, theirs)
 
     def _names(self, ids: list[str]) -> dict[str, str]:
         if not ids:
@@ -413,7 +434,7 @@ class EntityRegistry:
                 record["name"] = c.name
             if c.variants:
                 writes.add("SADD", f"{P}v:{entity_id}", *c.variants)
-            keys = [c.key, *c.extra_keys]
+            keys = [c.key, *c.extra_keys, *c.cross_keys]
             for alias in keys:
                 writes.add("HSETNX", ALIAS, alias, entity_id)
             writes.add("SADD", f"{P}k:{entity_id}", *keys)
@@ -626,8 +647,9 @@ class EntityRegistry:
         return sorted(groups.items())
 
     def rekey(self) -> tuple[int, int]:
-        """Add the current scheme's keys (names.KEY_SCHEME) for every
-        variant of every entity, never moving a key that exists; returns
+        """Add the current scheme's keys (names.KEY_SCHEME: folded keys,
+        cross-script keys, surname skeletons) for every variant of every
+        entity, never moving a key that exists; returns
         (entities read, keys added). Keys of an older scheme stay, so ids
         never change; run after an upgrade that changes the scheme."""
         read = added = 0
@@ -641,21 +663,29 @@ class EntityRegistry:
                     pipe.smembers(f"{P}v:{entity_id}")
                 raw = pipe.execute()
             writes: list[tuple[str, str]] = []
+            skeletons: set[tuple[str, str]] = set()
             for n, entity_id in enumerate(chunk):
                 kind, merged = (_s(v) for v in raw[2 * n])
                 if not kind or merged:
                     continue
                 read += 1
                 for variant in sorted(_s(v) or "" for v in raw[2 * n + 1]):
-                    key = name_key(clean_surface(variant, kind), kind)
+                    name = clean_surface(variant, kind)
+                    key = name_key(name, kind)
                     if key:
                         writes.append((key, entity_id))
+                    if kind == "PERSON" and key and person_parts(name)[0]:
+                        writes += [(k, entity_id) for k in cross_script_keys(name)[0]]
+                        skeletons.update((k, entity_id) for k in surname_skeletons(
+                            name.split()[-1]))
             with self.client.pipeline(transaction=False) as pipe:
                 for key, entity_id in writes:
                     pipe.hsetnx(ALIAS, key, entity_id)
                     pipe.sadd(f"{P}k:{entity_id}", key)
+                for skeleton, entity_id in sorted(skeletons):
+                    pipe.sadd(f"{P}sk:{skeleton}", entity_id)
                 results = pipe.execute()
-            added += sum(1 for r in results[0::2] if r)
+            added += sum(1 for r in results[0:2 * len(writes):2] if r)
         self.client.set(SCHEME, KEY_SCHEME)
         return read, added
 
@@ -738,13 +768,13 @@ class EntityRegistry:
 
 def _given_name_fits(name: str, ids: Sequence[str], names: dict[str, str]) -> list[str]:
     """Those of ``ids`` (entities named in ``names``) whose first given name
-    is a spelling of ``name``'s (services.enrich.names.given_names_match);
+    is a spelling of ``name``'s, in its script or as the other script
+    transcribes it (services.enrich.names.given_names_fit);
     none when ``name`` has no given name."""
-    ours = person_parts(name)[0].split()
-    if not ours:
+    if not person_parts(name)[0]:
         return []
-    return [i for i in ids if (theirs := person_parts(names.get(i, ""))[0].split())
-            and given_names_match(ours[0], theirs[0])]
+    return [i for i in ids if person_parts(names.get(i, ""))[0]
+            and given_names_fit(name, names.get(i, ""))]
 
 
 def _now() -> str:

@@ -40,6 +40,7 @@ from services.enrich.names import (
     _PARTICLES,
     acronym,
     clean_surface,
+    cross_script_keys,
     fold,
     given_name_items,
     given_names_match,
@@ -1203,15 +1204,17 @@ def to_candidate(entity: LocalEntity) -> Candidate:
     surname = None
     surname_only = False
     skeletons: list[str] = []
+    cross: tuple[list[str], list[str]] = ([], [])
     if entity.type == "PERSON":
         given, surname = person_parts(name)
         surname_only = not given
         language = next((m.language for m, cleaned in entity.mentions if cleaned == name), "")
         skeletons = sorted(surname_skeletons(_surname_surface(name, surname), language))
+        cross = cross_script_keys(name)
     return Candidate(type=entity.type, name=name, key=entity.key,
                      variants=entity.surfaces, surname=surname or None,
                      surname_only=surname_only, extra_keys=list(entity.extra_keys),
-                     skeletons=skeletons)
+                     skeletons=skeletons, cross_keys=cross[0], cross_lookups=cross[1])
 
 
 def _surname_surface(name: str, surname: str) -> str:

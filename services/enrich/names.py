@@ -27,8 +27,11 @@ meet too (``fold-1`` used a hand-written table of 17 Slavic and Arabic
 names instead; the registry keeps ``fold-1`` keys and adds ``fold-2`` ones:
 ``wirestream entities rekey``). Given names the key still tells apart
 (Serhii/Sergei: two Wikidata items) meet in the registry through
-:func:`given_names_match`. Keys are for matching only; what people read is
-the canonical name.
+:func:`given_names_match`. ``fold-3`` leaves these keys as they were and
+adds two kinds: cross-script keys (:func:`cross_script_keys`: a Latin name
+as Cyrillic copy transcribes it, services.enrich.transcribe) and surname
+skeletons read by every orthography. Keys are for matching only; what
+people read is the canonical name.
 """
 
 from __future__ import annotations
@@ -41,15 +44,19 @@ from pathlib import Path
 
 from unidecode import unidecode
 
+from services.enrich.transcribe import readings, soften
+
 __all__ = [
     "KEY_SCHEME",
     "acronym",
     "clean_surface",
+    "cross_script_keys",
     "fold",
     "fold_word",
     "given_name_canonical",
     "given_name_items",
     "given_name_spellings",
+    "given_names_fit",
     "given_names_match",
     "is_latin",
     "name_key",
@@ -58,7 +65,7 @@ __all__ = [
     "surname_skeletons",
 ]
 
-KEY_SCHEME = "fold-2"
+KEY_SCHEME = "fold-3"
 
 _APOSTROPHES = re.compile("['`\u2019\u02bc\u00b4\u02b9]")
 _NON_LETTER = re.compile(r"[^a-z0-9]+")
@@ -235,6 +242,32 @@ def given_names_match(a: str, b: str) -> bool:
     return a[0] == b[0] and SequenceMatcher(None, a, b).ratio() >= GIVEN_SIMILARITY
 
 
+def given_names_fit(a: str, b: str) -> bool:
+    """Whether two cleaned person names can be one person as far as their
+    first given names tell: either has none, they match
+    (:func:`given_names_match`), or - one name Latin, the other not - the
+    Latin one as Cyrillic copy transcribes it (services.enrich.transcribe:
+    "Giancarlo" read as Italian is "Джанкарло", "Jan" as Polish "Ян") is
+    the other, or a spelling of its Wikidata given name ("Hansi" read as
+    German is "Гансі", not "Ганна", however alike)."""
+    ours, theirs = person_parts(a)[0].split(), person_parts(b)[0].split()
+    if not ours or not theirs or given_names_match(ours[0], theirs[0]):
+        return True
+    if is_latin(a) == is_latin(b):
+        return False
+    latin, other = (a, theirs[0]) if is_latin(a) else (b, ours[0])
+    items = given_name_items()
+    theirs_items = items.get(other, (frozenset(), ""))[0]
+    other = soften(other)
+    for reading in readings(latin):
+        given = person_parts(reading)[0].split()
+        # a reading is a guess: it must give the very name (no similarity)
+        if given and (soften(given[0]) == other
+                      or theirs_items & items.get(given[0], (frozenset(), ""))[0]):
+            return True
+    return False
+
+
 GIVEN_NAME_VARIANTS_FILE = Path(__file__).parent / "data" / "given_name_variants.tsv"
 
 
@@ -317,6 +350,31 @@ def acronym(name: str) -> str:
     return "".join(w[0] for w in words if w[0].isalpha()).upper()
 
 
+# ------------------------------------------------------------ cross-script
+def _soft_key(name: str) -> str:
+    key = name_key(name, "PERSON")
+    return f"PERSON:{soften(key[len('PERSON:'):])}" if key else ""
+
+
+def cross_script_keys(name: str) -> tuple[list[str], list[str]]:
+    """(keys a person's full name is written under, keys it looks for) to
+    meet its spelling in another script. A Latin name is written under each
+    way Cyrillic copy transcribes it (services.enrich.transcribe.readings:
+    "Giancarlo Giorgetti" read as Italian is "Джанкарло Джорджетти",
+    ``RL:PERSON:dshankarlo dshordsheti``) and looks for Cyrillic names
+    written so (``RC:``); a Cyrillic name is written under its own key,
+    softened (``RC:``), and looks for the Latin ones (``RL:``). Latin names
+    never meet each other this way (a reading is not a spelling); a
+    one-word name has none."""
+    if len(fold(name).split()) < 2:
+        return [], []
+    if is_latin(name):
+        keys = sorted({k for r in readings(name) if (k := _soft_key(r))})
+        return [f"RL:{k}" for k in keys], [f"RC:{k}" for k in keys]
+    key = _soft_key(name)
+    return ([f"RC:{key}"], [f"RL:{key}"]) if key else ([], [])
+
+
 # ------------------------------------------------------------ skeletons
 # How a language writes the sounds other languages spell differently, applied
 # to a lower-case Latin-script surname before folding (Łukaszenka, Lukaschenko,
@@ -338,8 +396,10 @@ _SKELETON_CLASSES = (("kh", "h"), ("g", "h"))
 def surname_skeletons(surname: str, language: str | None = None) -> frozenset[str]:
     """Transliteration-blind keys of a surname (with its particles): the
     folded surname's first letter and its consonants, h/kh/g as one class,
-    a silent final e dropped; once as written and once read with the
-    spelling rules of ``language`` (:data:`_WRITING`), and each Latin form
+    a silent final e dropped; once as written, once read with the
+    spelling rules of ``language`` (:data:`_WRITING`), once per way Cyrillic
+    copy may transcribe it (services.enrich.transcribe: "Kowalczyk" in an
+    English story is still read as Polish, Ковальчик), and each Latin form
     once more as Russian writes a Belarusian name (ts/t, dz/d, ou/ov:
     Tsikhanouskaya, Cichanouska and Тихановская share ``thnvsk``). Two surnames that
     share a skeleton may be one name spelt two ways ("Putin", "Poutine",
@@ -363,6 +423,9 @@ def surname_skeletons(surname: str, language: str | None = None) -> frozenset[st
             for old, new in _BELARUSIAN_AS_RUSSIAN:
                 russian = russian.replace(old, new)
             forms.add(russian)
+    # read the way Cyrillic copy transcribes it, by every orthography
+    # (Kowalczyk as Polish is Ковальчик; Tijanóvskaya as Spanish has kh)
+    forms.update(readings(lowered))
     for form in forms:
         folded = fold(form).replace(" ", "")
         if len(folded) < 3:

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 # Recorded on every document so a search can find what older rules produced
 # (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
-PIPELINE_VERSION = "enrich-8"
+PIPELINE_VERSION = "enrich-9"
 T = TypeVar("T")
 
 

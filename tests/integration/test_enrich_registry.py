@@ -10,15 +10,17 @@ import pytest
 import redis
 
 from services.enrich.aliases import Candidate, EntityRegistry
-from services.enrich.names import clean_surface, name_key, person_parts
+from services.enrich.names import clean_surface, cross_script_keys, name_key, person_parts
 from shared.errors import PayloadError
 
 
 def person(surface: str) -> Candidate:
     name = clean_surface(surface, "PERSON")
     given, surname = person_parts(name)
+    written, looked = cross_script_keys(name)
     return Candidate(type="PERSON", name=name, key=name_key(name, "PERSON"), variants=[name],
-                     surname=surname, surname_only=not given)
+                     surname=surname, surname_only=not given, cross_keys=written,
+                     cross_lookups=looked)
 
 
 def org(name: str, *extra: str) -> Candidate:
@@ -124,15 +126,15 @@ def test_acronym_keys_join_across_documents(redis_db: redis.Redis) -> None:
 
 def test_operator_merge_split_and_load(redis_db: redis.Redis) -> None:
     registry = EntityRegistry(redis_db)
-    [(xi, _)] = registry.resolve([person("Xi Jinping")])
-    [(si, _)] = registry.resolve([person("Си Цзиньпин")])
-    assert xi != si  # no transliteration table bridges these two
-    merged = registry.merge(xi, [si])
-    assert merged.id == xi and "Си Цзиньпин" in merged.variants
-    [(after, name)] = registry.resolve([person("Си Цзиньпин")])
-    assert (after, name) == (xi, "Xi Jinping")
-    dropped = registry.get(si)
-    assert dropped is not None and dropped.merged_into == xi
+    [(ronaldo, _)] = registry.resolve([person("Ronaldo de Assis Moreira")])
+    [(nickname, _)] = registry.resolve([person("Роналдиньо")])
+    assert ronaldo != nickname  # no spelling rule bridges a nickname
+    merged = registry.merge(ronaldo, [nickname])
+    assert merged.id == ronaldo and "Роналдиньо" in merged.variants
+    [(after, name)] = registry.resolve([person("Роналдиньо")])
+    assert (after, name) == (ronaldo, "Ronaldo de Assis Moreira")
+    dropped = registry.get(nickname)
+    assert dropped is not None and dropped.merged_into == ronaldo
 
     # split: a wrongly merged spelling becomes its own entity
     [(biden, _)] = registry.resolve([person("Joe Biden")])
@@ -143,6 +145,7 @@ def test_operator_merge_split_and_load(redis_db: redis.Redis) -> None:
     assert registry.resolve([person("Joe Biden")])[0][0] == biden
 
     # load: the operator's file names and locks the canonical form
+    [(xi, _)] = registry.resolve([person("Xi Jinping")])
     [loaded] = registry.load({"entities": [
         {"name": "Xi Jinping", "type": "PERSON", "aliases": ["Xi", "习近平", "Си Цзиньпин"]},
     ]})
@@ -212,6 +215,47 @@ def test_surnames_spelt_alike_in_other_languages_are_one_person(
     assert other != netanyahu
 
 
+def test_a_name_and_its_transcription_in_the_other_script_are_one_person(
+        redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    # Latin first, then Russian and Ukrainian copy
+    [(giorgetti, _)] = registry.resolve([person("Giancarlo Giorgetti")])
+    for surface in ("Джанкарло Джорджетти", "Джанкарло Джорджетті"):
+        assert registry.resolve([person(surface)])[0] == (giorgetti, "Giancarlo Giorgetti")
+    # Cyrillic first, then Latin: the Latin name takes the entity and names it
+    [(xi, name)] = registry.resolve([person("Си Цзиньпин")])
+    assert name == "Си Цзиньпин"
+    assert registry.resolve([person("Xi Jinping")])[0] == (xi, "Xi Jinping")
+    assert xi != giorgetti
+    joins = [e for e in registry.review(kind="join") if e["rule"] == "transcription"]
+    # (Ukrainian Джорджетті folds to the Russian form's key)
+    assert {e["name"] for e in joins} == {"Джанкарло Джорджетти", "Xi Jinping"}
+    # another person of the surname in Cyrillic stays apart
+    [(massimo, _)] = registry.resolve([person("Массимо Джорджетти")])
+    assert massimo != giorgetti
+
+
+def test_a_transcription_two_people_share_decides_nothing(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    # two Cyrillic entities, each written under a key that one Latin name
+    # reads as (German h is Russian kha, Ukrainian ghe); both are built by
+    # hand, as the surname rules would join two real such spellings first
+    latin_name = person("Helmut Kohl")
+    keys = ["RC:PERSON:helmuth kol", "RC:PERSON:gelmut kol"]
+    assert set(keys) <= set(latin_name.cross_lookups)
+    ids = set()
+    for n, (surface, key) in enumerate(zip(("Хельмут Коль", "Гельмут Коль"), keys, strict=True)):
+        cyrillic = person(surface)
+        cyrillic.surname = f"kol{n}"
+        cyrillic.cross_keys = [key]
+        ids.add(registry.resolve([cyrillic])[0][0])
+    assert len(ids) == 2
+    [(latin, _)] = registry.resolve([latin_name])
+    assert latin not in ids
+    near = [e for e in registry.review(kind="near") if e["rule"] == "transcription"]
+    assert near and near[0]["name"] == "Helmut Kohl"
+
+
 def test_a_skeleton_two_people_share_decides_nothing(redis_db: redis.Redis) -> None:
     registry = EntityRegistry(redis_db)
     ids = {i for i, _ in registry.resolve([skeleton_person("Anna Tusk", "en"),
@@ -269,9 +313,17 @@ def test_rekey_adds_the_current_scheme_keys_and_moves_none(redis_db: redis.Redis
     redis_db.hdel(ALIAS, "PERSON:vladimir selenski")
     redis_db.srem(f"ws:ent:k:{zelensky}", "PERSON:vladimir selenski")
     redis_db.hset(ALIAS, "PERSON:volodimir selenski", zelensky)
+    # ... and none of the cross-script keys (names.cross_script_keys), nor
+    # the skeletons of readings, that fold-3 added
+    cross = cross_script_keys("Volodymyr Zelensky")[0]
+    redis_db.hdel(ALIAS, *cross)
+    redis_db.srem(f"ws:ent:k:{zelensky}", *cross)
+    redis_db.delete("ws:ent:sk:slnsk")
     # a key another entity holds is never moved
     redis_db.hset(ALIAS, "PERSON:ioe biden", "person-someone-else")
-    assert registry.rekey() == (2, 1)
+    assert registry.rekey() == (2, 1 + len(cross))
+    assert all(redis_db.hget(ALIAS, k) == zelensky.encode() for k in cross)
+    assert redis_db.smembers("ws:ent:sk:slnsk") == {zelensky.encode()}
     assert redis_db.hget(ALIAS, "PERSON:vladimir selenski") == zelensky.encode()
     assert redis_db.hget(ALIAS, "PERSON:volodimir selenski") == zelensky.encode()
     assert redis_db.hget(ALIAS, "PERSON:ioe biden") == b"person-someone-else"
