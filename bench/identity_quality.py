@@ -176,6 +176,32 @@ def error_rows(documents: Sequence[Document], predicted: dict[MentionRef, str | 
     return rows
 
 
+def bare_surnames(documents: Sequence[Document], predicted: dict[MentionRef, str | None],
+                  part: str | None) -> dict[str, list[int]]:
+    """Per language (real copy only), [bare surnames that got the id of the
+    story's full name, bare surnames]: a one-word mention whose person the
+    same story also names in full ("Clinton" after "Bill Clinton"); right
+    when its id is the one most of the full mentions got."""
+    out: dict[str, list[int]] = {}
+    for doc in documents:
+        if doc.written or (part and doc.part != part):
+            continue
+        full: dict[str, list[str | None]] = {}
+        for index, m in enumerate(doc.mentions):
+            if len(m.surface.split()) > 1:
+                full.setdefault(m.label, []).append(predicted.get((doc.id, index)))
+        for index, m in enumerate(doc.mentions):
+            ids = full.get(m.label)
+            if len(m.surface.split()) != 1 or not ids:
+                continue
+            row = out.setdefault(doc.language, [0, 0])
+            row[1] += 1
+            known = [i for i in ids if i]
+            usual = max(set(known), key=known.count) if known else None
+            row[0] += int(usual is not None and predicted.get((doc.id, index)) == usual)
+    return out
+
+
 def run(part: str = "test") -> list[Figure]:
     documents, predictions = measure(("offline", "registry"))
     figures = []
@@ -196,6 +222,13 @@ def run(part: str = "test") -> list[Figure]:
                                       "ratio", "higher", note))
                 figures.append(Figure(SECTION, f"real pairs recall, {resolver}", r,
                                       "ratio", "higher", note))
+        bare = bare_surnames(documents, predicted, part)
+        joined = [sum(v[0] for v in bare.values()), sum(v[1] for v in bare.values())]
+        figures.append(Figure(
+            SECTION, f"bare surname gets the story's full-name id, {resolver}",
+            joined[0] / max(1, joined[1]), "ratio", "higher",
+            f"{part} half, {joined[0]}/{joined[1]}: "
+            + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(bare.items()))))
         figures.append(Figure(SECTION, f"real mentions found, {resolver}", hit / max(1, total),
                               "ratio", "higher", f"{hit}/{total} labelled person mentions "
                               f"({part} half) inside a predicted entity"))
@@ -217,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         scored, lines = _table(documents, predicted, part)
         print(f"{resolver} ({args.part}):")
         print("\n".join(lines))
+        bare = bare_surnames(documents, predicted, part)
+        print("  bare surname -> the story's full-name id:",
+              ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(bare.items())))
         errors += [{"resolver": resolver, **e}
                    for e in error_rows(documents, predicted, scored)]
     if args.errors:

@@ -1,8 +1,9 @@
 """The labelled person-identity set in ``bench/data/identity/`` (issue #16,
 "one person, one id"): which person mentions name the same real person.
 
-Each line of ``real.jsonl`` (real copy) and ``written.jsonl`` (written for
-the set) is one document::
+Each line of ``real.jsonl`` (real copy: the NER set's passages),
+``stories.jsonl`` (real copy: whole stories, people only) and
+``written.jsonl`` (written for the set) is one document::
 
     {"id": "id-de-dpa17-0005", "lang": "de",
      "source": "fixture:newsml-g2/...g20-feature.xml#para=...",
@@ -41,7 +42,7 @@ __all__ = ["DATA", "FILES", "KINDS", "Document", "Mention", "Pair", "PairScore",
            "pairs", "score_pairs"]
 
 DATA = Path(__file__).parent / "data" / "identity"
-FILES = ("real", "written")
+FILES = ("real", "stories", "written")
 KINDS = ("within", "cross-doc", "cross-lang")
 LANGUAGES = {"en", "de", "fr", "es", "pt", "it", "pl", "ru", "uk"}
 
@@ -115,6 +116,8 @@ def load(part: str | None = None, data: Path = DATA, files: Sequence[str] = FILE
     seen: set[str] = set()
     for name in files:
         path = data / f"{name}.jsonl"
+        if name == "stories" and not path.exists():
+            continue  # optional
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -130,7 +133,7 @@ def load(part: str | None = None, data: Path = DATA, files: Sequence[str] = FILE
             if not isinstance(source, str) or not source:
                 raise ValueError(f"{where}: no source")
             written = source.startswith("written:")
-            if (name == "real") == written:
+            if (name == "written") != written:
                 raise ValueError(f"{where}: source {source!r} does not belong in {path.name}")
             if row.get("lang") not in LANGUAGES:
                 raise ValueError(f"{where}: language {row.get('lang')!r} is not one of "

@@ -827,7 +827,9 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
     The small model's type errors are corrected by two rules: a one-word
     "person" that is a well-known place is a place; an ORG/LOC/EVENT mention
     that is the full name or the bare surname of a person of the document
-    ("Scholz" tagged LOC next to "Olaf Scholz") is that person."""
+    ("Scholz" tagged LOC next to "Olaf Scholz"), or a known given name and
+    such a person's surname ("Fadi Alameh" tagged ORG next to the person
+    "Alameh"), is that person."""
     geo: dict[str, LocalEntity] = {}
     people: list[LocalEntity] = []
     others: dict[str, LocalEntity] = {}
@@ -866,6 +868,8 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
                 if len(fitting) > 1:  # "Armeesprecher Hagari" is no second Hagari
                     fitting = [p for p in fitting if _has_given_name(p.best_name())]
                 owner = fitting[0] if len(fitting) == 1 else None
+            if owner is None:
+                owner = _person_named_in_full(cleaned, surnames)
             if owner is not None:
                 owner.mentions.append((mention, clean_surface(mention.normal, "PERSON")))
                 continue
@@ -888,6 +892,23 @@ def group_mentions(raw: Sequence[RawMention], gazetteer: Gazetteer) -> list[Loca
                                         if (k := name_key(s, entity.type)) and k != entity.key
                                         and entity.type != "PERSON"})
     return [e for e in entities if e.geo is not None or e.key]
+
+
+def _person_named_in_full(cleaned: str, surnames: dict[str, list[LocalEntity]]
+                          ) -> LocalEntity | None:
+    """The one person of the story a non-person mention names in full: a
+    known given name and the person's surname, the given names fitting
+    ("Fadi Alameh" typed ORG, next to the person "Alameh")."""
+    words = cleaned.split()
+    if len(words) < 2 or not _maybe_given(words[0]):
+        return None
+    given, surname = person_parts(cleaned)
+    if not given:
+        return None
+    fitting = [p for p in surnames.get(surname, [])
+               if given_names_match(given.split()[0],
+                                    (person_parts(p.best_name())[0].split() or [""])[0])]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def _split_leading_country(raw: Sequence[RawMention],

@@ -313,6 +313,26 @@ def test_a_surname_mistyped_as_a_place_joins_its_person(gazetteer: Gazetteer) ->
     assert person.type == "PERSON" and len(person.mentions) == 2
 
 
+def test_a_full_name_typed_as_an_organisation_joins_its_person(gazetteer: Gazetteer) -> None:
+    def m(text: str, kind: str, start: int) -> RawMention:
+        return RawMention("body_text", start, start + len(text), text, kind, text, "", "de")
+
+    # dpa copy: the model read the full name as an organisation, the bare
+    # surname as a person
+    grouped = group_mentions([m("Fadi Alameh", "ORG", 0), m("Alameh", "PERSON", 40)],
+                             gazetteer)
+    [person] = grouped
+    assert person.type == "PERSON" and person.best_name() == "Fadi Alameh"
+    # a company named after a person stays a company: no given name opens it
+    # (and a given name that does not fit is someone else)
+    grouped = group_mentions([m("Goldman Sachs", "ORG", 0), m("Sachs", "PERSON", 40),
+                              m("Maria Alameh", "ORG", 60), m("Fadi Alameh", "PERSON", 80)],
+                             gazetteer)
+    assert sorted((e.type, e.best_name()) for e in grouped) == [
+        ("ORG", "Goldman Sachs"), ("ORG", "Maria Alameh"), ("PERSON", "Fadi Alameh"),
+        ("PERSON", "Sachs")]
+
+
 def test_spacy_batches_hold_a_bounded_amount_of_text() -> None:
     from services.enrich.entities import (
         PIPE_BATCH_CHARS,
