@@ -364,7 +364,8 @@ def recognise_batch(
             names = models.known.current()  # only when a document needs it
         if result.status == NATIVE:
             model = [m for read in found[index] for m in read]
-            result.mentions = model + _fill_gaps(item, model, names, gazetteer, lang)
+            model, gaps = _fill_gaps(item, model, names, gazetteer, lang)
+            result.mentions = model + gaps
         else:
             result.mentions = _merge(item, found[index], names, gazetteer, lang, models.given)
             if result.status == NO_MODEL and result.mentions:
@@ -644,18 +645,34 @@ def _given_name_people(item: NewsItem, given: GivenNames, gazetteer: Gazetteer |
 
 
 def _fill_gaps(item: NewsItem, model: Sequence[RawMention], names: KnownNames | None,
-               gazetteer: Gazetteer | None, language: str) -> list[RawMention]:
-    """What a language's own model missed and the gazetteer pass is sure of:
-    full names the registry knows, and countries, capitals and big cities
-    that stand alone (no capitalised word touching them, so "Madrid" inside
-    a missed "Real Madrid" stays out)."""
+               gazetteer: Gazetteer | None, language: str
+               ) -> tuple[list[RawMention], list[RawMention]]:
+    """(the model's mentions, what it missed) where the gazetteer pass is
+    sure: full names the registry knows, and countries, capitals and big
+    cities that stand alone (no capitalised word touching them, so "Madrid"
+    inside a missed "Real Madrid" stays out). A one-word organisation or
+    place of the model that is a known person's surname, and neither a
+    place of the gazetteer nor an organisation the registry knows, is that
+    person ("Assad" read as a place in a story that names no Assad in
+    full)."""
     places, known = _gazetteer_pass(item, names, gazetteer, language, major_only=True)
+    surnames = {(m.field, m.start, m.end) for m in known
+                if m.type == "PERSON" and " " not in m.text}
+    retyped = []
+    for mention in model:
+        if (mention.type in ("ORG", "LOC", "GPE") and names is not None
+                and (mention.field, mention.start, mention.end) in surnames
+                and "ORG" not in names.types_of(fold(mention.text))
+                and (gazetteer is None or gazetteer.lookup(mention.text, language or None)
+                     is None)):
+            mention = replace(mention, type="PERSON")
+        retyped.append(mention)
     candidates = [m for m in known if " " in m.text] + places
     added: list[RawMention] = []
     for mention in candidates:
-        if not any(_overlap(m, mention) for m in (*model, *added)):
+        if not any(_overlap(m, mention) for m in (*retyped, *added)):
             added.append(mention)
-    return added
+    return retyped, added
 
 
 def _major(entry: GeoEntry, gazetteer: Gazetteer) -> bool:

@@ -98,11 +98,13 @@ class KnownNames:
     def __init__(self, names: Iterable[tuple[str, str]]) -> None:
         """``names``: (type, folded name) pairs, e.g. ("PERSON", "donald tusk")."""
         self._by_prefix: dict[str, list[_Entry]] = {}
+        self._types: dict[str, set[str]] = {}
         seen: set[_Entry] = set()
         for kind, name in names:
             words = tuple(name.split())
             if kind not in TYPES or not words or len(words) > MAX_WORDS:
                 continue
+            self._types.setdefault(" ".join(words), set()).add(kind)
             entries = [_Entry(words, kind)]
             if kind == "PERSON" and len(words) > 1 and len(words[-1]) >= MIN_SURNAME:
                 entries.append(_Entry(words[-1:], kind))
@@ -117,6 +119,11 @@ class KnownNames:
         for entries in self._by_prefix.values():
             entries.sort(key=lambda e: -len(e.words))
         self.size = len(seen)
+
+    def types_of(self, name: str) -> frozenset[str]:
+        """The types the registry holds the folded ``name`` under as a whole
+        name ("ORG" for "bloomberg"; not a person's surname alone)."""
+        return frozenset(self._types.get(name, ()))
 
     def find(self, text: str) -> list[tuple[int, int, str, str]]:
         """(start, end, type, known name) of every known name in ``text``,

@@ -452,7 +452,7 @@ def test_a_native_model_s_missed_countries_and_big_cities_are_filled_in(
     from services.enrich.entities import _fill_gaps
 
     item = make_item(id="gap", headline="", body_text=text, language="en")
-    added = _fill_gaps(item, [], None, gazetteer, "en")
+    _, added = _fill_gaps(item, [], None, gazetteer, "en")
     assert [m.text for m in added] == places
     assert all(m.type == "GPE" for m in added)
 
@@ -464,7 +464,27 @@ def test_a_mention_the_model_read_is_never_overlapped_by_the_gap_pass(
     text = "Zelensky returned to Kyiv."
     item = make_item(id="gap", headline="", body_text=text, language="en")
     model = _split_fields([("body_text", text)], [(21, 25, "GPE")], "en")
-    assert _fill_gaps(item, model, None, gazetteer, "en") == []
+    assert _fill_gaps(item, model, None, gazetteer, "en") == (model, [])
+
+
+def test_a_known_person_s_surname_read_as_a_place_or_organisation_is_that_person(
+        gazetteer: Gazetteer) -> None:
+    from services.enrich.entities import _fill_gaps, _split_fields
+    from services.enrich.known_names import KnownNames
+    from services.enrich.names import fold
+
+    known = KnownNames([(kind, fold(name)) for kind, name in [
+        ("PERSON", "Bashar al-Assad"), ("PERSON", "Michael Bloomberg"), ("ORG", "Bloomberg"),
+        ("PERSON", "Michael Jordan")]])
+    text = "Assad a parlé. Bloomberg rapporte. Jordan hésite."
+    item = make_item(id="k", headline="", body_text=text, language="fr")
+    spans = [(0, 5, "LOC"), (15, 24, "ORG"), (35, 41, "LOC")]
+    model = _split_fields([("body_text", text)], spans, "fr")
+    retyped, _ = _fill_gaps(item, model, known, gazetteer, "fr")
+    # the surname of a known person, which is no place; not the agency the
+    # registry knows as an organisation, nor a country
+    assert [(m.text, m.type) for m in retyped] == [
+        ("Assad", "PERSON"), ("Bloomberg", "ORG"), ("Jordan", "LOC")]
 
 
 def test_an_organisation_or_place_starts_at_its_first_capitalised_word() -> None:
