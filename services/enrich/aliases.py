@@ -77,6 +77,7 @@ from services.enrich.names import (
     person_parts,
     surname_core,
     surname_skeletons,
+    surnames_alike,
 )
 from shared.errors import PayloadError, ServiceUnavailable
 from shared.redis_writes import WriteBatch
@@ -259,8 +260,13 @@ class EntityRegistry:
                 detail = (f"skeleton {'/'.join(c.skeletons)}: "
                           + ", ".join(namesakes.get(i, i) for i in spelt[:5]))
                 named = _given_name_fits(c.name, spelt, namesakes)
-                if len(spelt) == 1 and self._fits(c.name, namesakes.get(spelt[0], "")):
-                    hit = spelt[0]  # the one person spelt alike
+                theirs = namesakes.get(spelt[0], "") if spelt else ""
+                if len(spelt) == 1 and self._fits(c.name, theirs) and (
+                        not c.surname_only or surnames_alike(c.name, theirs.split()[-1]
+                                                             if theirs else "")):
+                    # the one person spelt alike (a bare surname only when
+                    # more than its consonants agree: "Mueller" is no Millar)
+                    hit = spelt[0]
                     evidence[n] = (JOIN, "surname_skeleton", detail)
                 elif len(named) == 1:
                     # several spelt alike, one with our given name ("Барака

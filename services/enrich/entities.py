@@ -1152,10 +1152,13 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             matches = _family_name_first(surname, people)
             matches = matches if len(matches) == 1 else []
         if (not matches and given and len(cleaned.split()) == 2
+                and mention.language in NOUNS_CAPITALISED
                 and not _maybe_given(cleaned.split()[0])):
             # a role glued on ("Armeesprecher Hagari"): the one real person
             # of the story with that surname, written the same (Ezer Weizman
-            # is not Chaim Weizmann)
+            # is not Chaim Weizmann). Only where nouns are capitalised: in
+            # English a capitalised word before a surname is a given name
+            # the table lacks ("Kidd Jordan" is not Rachel Jordan)
             written = cleaned.split()[-1].casefold()
             matches = [p for p in people if _has_given_name(p.best_name())
                        and any(c.split()[-1].casefold() == written for c in p.surfaces)]
@@ -1178,18 +1181,27 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             people.append(LocalEntity(type="PERSON", mentions=[(mention, cleaned)]))
 
 
+# Languages whose copy capitalises every noun, so a role word glued onto a
+# name looks like a given name ("Armeesprecher Hagari")
+NOUNS_CAPITALISED = frozenset({"de", "lb"})
+
+
 # Surnames this long may end in -o or -a and still be one name (the
 # Ukrainian/Russian and Belarusian forms: Lukashenko, Lukashenka); -i/-y
 # against -a is not one name but two people (Zelensky, Zelenska).
 SURNAME_VOWEL_MIN = 6
 
 
+_UMLAUT_WRITTEN = re.compile(r"([aou])e")
+
+
 def _surnames_match(a: str, b: str, language: str = "") -> bool:
     """Two folded surnames of one document name one person: equal; -o/-a
     (above); in a Slavic language, one a case form of the other (Tusk,
     Tuskiem; Zełenski, Zełenskiego; Łukaszenka, Łukaszenkę); in German, a
-    genitive -s (Selenskyjs)."""
-    if a == b:
+    genitive -s (Selenskyjs); an umlaut written out (Mueller, Müller: the
+    folded "mueler" and "muler")."""
+    if a == b or _UMLAUT_WRITTEN.sub(r"\1", a) == _UMLAUT_WRITTEN.sub(r"\1", b):
         return True
     if (len(a) == len(b) >= SURNAME_VOWEL_MIN and a[:-1] == b[:-1]
             and {a[-1], b[-1]} == {"o", "a"}):

@@ -54,6 +54,8 @@ def is_form_of(word: str, known: str) -> bool:
     if any(known.endswith(stem) and word.endswith(_OTHER_GENDER[stem])
            for stem in _OTHER_GENDER):
         return False
+    if known.endswith("ska") and word[len(known) - 1:] in ("i", "ii"):
+        return False  # Zełenski, Зеленский: the man's nominative, not a case of -ska
     if word.startswith(known) and len(word) - len(known) <= 3:
         return True
     return len(known) >= 5 and known[-1] in _VOWELS and len(word) - len(known) + 1 <= 4

@@ -63,6 +63,7 @@ __all__ = [
     "person_parts",
     "surname_core",
     "surname_skeletons",
+    "surnames_alike",
 ]
 
 KEY_SCHEME = "fold-3"
@@ -391,6 +392,25 @@ _BELARUSIAN_AS_RUSSIAN = (("ts", "t"), ("dz", "d"), ("ou", "ov"))
 _SKELETON_VOWELS = re.compile(r"[aeiouy]")
 # h, kh and g are one sound class: Russian writes foreign h as г (Нетаниягу)
 _SKELETON_CLASSES = (("kh", "h"), ("g", "h"))
+
+
+SURNAME_SIMILARITY = 0.8
+
+
+def surnames_alike(a: str, b: str) -> bool:
+    """Two surnames as written (any script) are one surname spelt two ways,
+    not just alike in their consonants: a form of each (folded, softened;
+    for a Latin one also read as Cyrillic copy would transcribe it) at least
+    :data:`SURNAME_SIMILARITY` alike ("Poutine"/"Putin", "Łukaszenka"/
+    "Lukashenka"; not "Mueller"/"Millar", whose skeletons agree)."""
+    def forms(name: str) -> set[str]:
+        return {soften(fold(f).replace(" ", "")) for f in (name, *readings(name))}
+
+    plain_a, plain_b = soften(fold(a).replace(" ", "")), soften(fold(b).replace(" ", ""))
+    # one side read, the other as written: two guesses never meet halfway
+    return any(x == y or SequenceMatcher(None, x, y).ratio() >= SURNAME_SIMILARITY
+               for x, y in [*((f, plain_b) for f in forms(a)),
+                            *((plain_a, f) for f in forms(b))])
 
 
 def surname_skeletons(surname: str, language: str | None = None) -> frozenset[str]:

@@ -256,6 +256,16 @@ def test_a_transcription_two_people_share_decides_nothing(redis_db: redis.Redis)
     assert near and near[0]["name"] == "Helmut Kohl"
 
 
+def test_a_bare_surname_needs_more_than_a_skeleton_in_common(redis_db: redis.Redis) -> None:
+    registry = EntityRegistry(redis_db)
+    [(millar, _)] = registry.resolve([skeleton_person("David Millar", "en")])
+    # "Mueller" shares the skeleton mlr, but is no spelling of Millar
+    [(mueller, name)] = registry.resolve([skeleton_person("Mueller", "en")])
+    assert mueller != millar and name == "Mueller"
+    near = [e for e in registry.review(kind="near") if e["rule"] == "surname_skeleton"]
+    assert near and near[0]["name"] == "Mueller"
+
+
 def test_a_skeleton_two_people_share_decides_nothing(redis_db: redis.Redis) -> None:
     registry = EntityRegistry(redis_db)
     ids = {i for i, _ in registry.resolve([skeleton_person("Anna Tusk", "en"),

@@ -11,6 +11,7 @@ from services.enrich.names import (
     fold,
     given_names_fit,
     surname_skeletons,
+    surnames_alike,
 )
 from services.enrich.transcribe import readings, soften
 
@@ -94,3 +95,14 @@ def test_skeletons_read_a_latin_surname_by_every_orthography() -> None:
     assert surname_skeletons("Ковальчик") <= surname_skeletons("Kowalczyk", "en")
     # Spanish writes Russian х as j
     assert surname_skeletons("Тихановская") & surname_skeletons("Tijanóvskaya", "en")
+
+
+@pytest.mark.parametrize(("a", "b", "alike"), [
+    ("Poutine", "Putin", True), ("Путин", "Putin", True), ("Łukaszenka", "Lukashenka", True),
+    ("Нетаниягу", "Netanyahu", True), ("Рютте", "Rutte", True),
+    ("Tijanóvskaya", "Tsikhanouskaya", True),
+    # skeletons agree (mlr; stpn when both are read), spellings do not
+    ("Mueller", "Millar", False), ("Stephanie", "Catapani", False),
+])
+def test_surnames_alike_needs_more_than_the_consonants(a: str, b: str, alike: bool) -> None:
+    assert surnames_alike(a, b) is alike
