@@ -42,7 +42,7 @@ __all__ = ["DATA", "FILES", "KINDS", "Document", "Mention", "Pair", "PairScore",
            "pairs", "score_pairs"]
 
 DATA = Path(__file__).parent / "data" / "identity"
-FILES = ("real", "stories", "written")
+FILES = ("real", "written", "stories")
 KINDS = ("within", "cross-doc", "cross-lang")
 LANGUAGES = {"en", "de", "fr", "es", "pt", "it", "pl", "ru", "uk"}
 

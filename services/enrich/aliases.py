@@ -259,14 +259,14 @@ class EntityRegistry:
                 spelt = sorted(set().union(*(alike.get(k, set()) for k in c.skeletons)))
                 detail = (f"skeleton {'/'.join(c.skeletons)}: "
                           + ", ".join(namesakes.get(i, i) for i in spelt[:5]))
-                named = _given_name_fits(c.name, spelt, namesakes)
-                theirs = namesakes.get(spelt[0], "") if spelt else ""
-                if len(spelt) == 1 and self._fits(c.name, theirs) and (
-                        not c.surname_only or surnames_alike(c.name, theirs.split()[-1]
-                                                             if theirs else "")):
-                    # the one person spelt alike (a bare surname only when
-                    # more than its consonants agree: "Mueller" is no Millar)
-                    hit = spelt[0]
+                # more than the consonants must agree: the spellings too
+                # ("Mueller" is no Millar, "Holtz" no Gallois)
+                ours = c.name.split()[-1]
+                similar = [i for i in spelt if surnames_alike(
+                    ours, (namesakes.get(i) or "?").split()[-1])]
+                named = _given_name_fits(c.name, similar, namesakes)
+                if len(spelt) == 1 and similar and self._fits(c.name, namesakes[similar[0]]):
+                    hit = similar[0]  # the one person spelt alike
                     evidence[n] = (JOIN, "surname_skeleton", detail)
                 elif len(named) == 1:
                     # several spelt alike, one with our given name ("Барака

@@ -402,13 +402,20 @@ def surnames_alike(a: str, b: str) -> bool:
     not just alike in their consonants: a form of each (folded, softened;
     for a Latin one also read as Cyrillic copy would transcribe it) at least
     :data:`SURNAME_SIMILARITY` alike ("Poutine"/"Putin", "Łukaszenka"/
-    "Lukashenka"; not "Mueller"/"Millar", whose skeletons agree)."""
+    "Lukashenka"), or one a case form of the other ("Зеленському"/
+    "Zelensky"); not "Mueller"/"Millar", whose skeletons agree."""
     def forms(name: str) -> set[str]:
         return {soften(fold(f).replace(" ", "")) for f in (name, *readings(name))}
 
+    def case_form(x: str, y: str) -> bool:
+        # a Slavic case ending on the same stem (Зеленському, Zełenskiego)
+        short, long = sorted((x, y), key=len)
+        return len(short) >= 4 and long.startswith(short[:-1]) and len(long) - len(short) <= 3
+
     plain_a, plain_b = soften(fold(a).replace(" ", "")), soften(fold(b).replace(" ", ""))
     # one side read, the other as written: two guesses never meet halfway
-    return any(x == y or SequenceMatcher(None, x, y).ratio() >= SURNAME_SIMILARITY
+    return any(x == y or case_form(x, y)
+               or SequenceMatcher(None, x, y).ratio() >= SURNAME_SIMILARITY
                for x, y in [*((f, plain_b) for f in forms(a)),
                             *((plain_a, f) for f in forms(b))])
 
