@@ -85,7 +85,12 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "0.53 -> 0.63, fr 0.70 -> 0.72; en 0.87, de 0.79, es 0.80, ru 0.82, uk 0.49 unchanged; "
         "parallel stories 826 -> 840 of 936. The person-span repairs and the story-surname pass "
         "of issue #16 (commit 099e8eb) on the dev halves: de 0.76 -> 0.77, pl 0.48 -> 0.52, "
-        "others unchanged.",
+        "others unchanged. Parallel stories, one id per person with the registry: 30/45 -> "
+        "42/45 with the cross-script readings (commit 65e99fd: Джорджетти, Си Цзиньпин, "
+        "Ван И, Марк Рютте, Гансі Флік, Ян Ковальчик, Урсула фон дер Ляйен, Tijanóvskaya now "
+        "meet their Latin names); still split: 'Карлуш Моэдашем' (an instrumental natasha "
+        "did not undo), 'Джордж Мелони' (natasha's lemma of Джорджа is a man's name), "
+        "'Летицію' (a given name alone in the accusative).",
     ),
     "identity-quality": (
         "bench.identity_quality",
@@ -100,8 +105,23 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "exact, else an overlapping, span; a mention the NER misses is predicted different "
         "from all. The entity step as the workers run it (CoreNLP, natasha, APy); ids from "
         "folded keys (offline) or from the registry on a scratch Redis db (registry). "
+        "The bare-surname figure: of the one-word mentions whose person the same story "
+        "also names in full ('Clinton' after 'Bill Clinton'), how many get the id most of "
+        "the full mentions got. Since 2026-12-06 the set holds 34 whole English stories "
+        "(stories.jsonl: newspaper's expected-article texts, 2016 agency stories, CNN 2014; "
+        "499 mentions), read after the rest; read before the written set instead, they "
+        "lower the written recall to 0.77 (more namesakes in the registry: the Clintons, "
+        "Trump). "
         "python -m bench.identity_quality --errors FILE lists the wrong pairs. Errors seen "
-        "on the test half (registry): a bare surname split from its full name where the NER "
+        "on the test half of the stories (registry): a bare surname in a story that also "
+        "names a namesake stays apart by design (the issue: a bare 'Murray' joins only when "
+        "one person of the story fits; 'Wein' with George and Joyce Wein, 'Davis' with "
+        "Jordan and Ron Davis); the NER reading 'Matie' and 'May' (Mark May) as other "
+        "types or missing them; 'Trump' across stories where the registry holds several "
+        "Trumps (Donald, Melania); nicknames and initials ('J. Law', 'J.C.', 'O.J.', 'Ron "
+        "Karenga' aka Maulana Karenga, 'Fed Express'); a typo ('Chastian' for Chastain); "
+        "Charles II and Charles III through a bare 'Charles'. Errors seen "
+        "on the older test half (registry): a bare surname split from its full name where the NER "
         "typed one of them otherwise ('Trump' as ORG) or missed it ('Zwayers', 'Зеленський', "
         "'Орбан' in Ukrainian copy); a Ukrainian nominative against its Russian form in "
         "another story ('Зеленський' against 'Зеленский': two surname sets, two ids); the "
@@ -119,7 +139,13 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "commit e52a64e against 560cd17 P 0.992 -> 0.990, R 0.723 -> 0.818; commit 65c4ec9 "
         "(span repairs, story surnames, Wikidata key forms, given-name fit among several, "
         "surname cores, Belarusian skeletons) R 0.818 -> 0.857, written R 0.742 -> 0.846. "
-        "The dev half, which these rules were tuned on: R 0.851 -> 0.950, P 1.000.",
+        "The dev half, which these rules were tuned on: R 0.851 -> 0.950, P 1.000. "
+        "2026-12-06, without the stories: cross-script readings and the retyping of "
+        "mistyped known people leave real R at 0.857 (P 0.990) and raise written R 0.846 -> "
+        "0.895; with the stories (a new population, so not comparable with the figures "
+        "above): P 0.998, R 0.917. One fix was prompted by a test-half error (Lou Holtz "
+        "joined to Louis Gallois through the skeleton hls: skeleton joins now need alike "
+        "spellings), so the test precision is that much less independent.",
     ),
     "end-to-end": (
         "bench.e2e_bench",
