@@ -4,14 +4,22 @@
 SHELL := /bin/bash
 VENV := .venv
 WS := $(VENV)/bin/wirestream
+# The topic model, trained from the shipped corpus (seeded: the same data
+# gives the same model); rebuilt when the corpus or the model code changes.
+TOPIC_MODEL := var/models/topics.npz
 
-.PHONY: bootstrap services demo test unit integration lint down status bench soak
+.PHONY: bootstrap services demo test unit integration lint down status bench soak model
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-services: bootstrap
+services: bootstrap $(TOPIC_MODEL)
 	@$(WS) services up
+
+model: $(TOPIC_MODEL)
+
+$(TOPIC_MODEL): data/topics/mewsc16.tsv.gz services/enrich/topic_model.py | bootstrap
+	@$(WS) topics train --out $@
 
 demo: services
 	@$(WS) demo

@@ -438,6 +438,7 @@ def _register_service_commands() -> None:
     """Commands contributed by the services. Their modules import their heavy
     dependencies (parsers, models) inside the commands, so this stays cheap."""
     from services.enrich.cli import enrich, entities_app
+    from services.enrich.topics_cli import topics_app
     from services.index.cli import index_app, search
     from services.ingest.cli import parse
     from services.ingest.reconciler_cli import reconcile
@@ -448,6 +449,7 @@ def _register_service_commands() -> None:
     app.command(name="parse")(parse)
     app.command(name="enrich")(enrich)
     app.add_typer(entities_app, name="entities")
+    app.add_typer(topics_app, name="topics")
 
 
 _register_service_commands()

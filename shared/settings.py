@@ -98,6 +98,18 @@ class NerSettings(BaseModel):
         default_factory=lambda: ["en", "de", "fr", "es"])  # type: ignore[arg-type]
 
 
+class TopicSettings(BaseModel):
+    """The learned topic model (services.enrich.topic_model; docs/enrichment.md)."""
+
+    # built by `wirestream topics train`; missing or unusable: the rules alone
+    model_path: str = "var/models/topics.npz"
+    # a top level the model gives at least this calibrated probability is kept
+    min_probability: float = Field(default=0.2, ge=0.0, le=1.0)
+    # how often a worker looks whether the model file changed (swapped in
+    # without a restart)
+    check_seconds: float = Field(default=60.0, ge=0.0)
+
+
 class IngestSettings(BaseModel):
     # A feed larger than 10 MB after decompression is almost surely an error
     # or an attack; real news feeds are < 2 MB.
@@ -203,6 +215,7 @@ class Settings(BaseSettings):
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     translator: TranslatorSettings = Field(default_factory=TranslatorSettings)
     ner: NerSettings = Field(default_factory=NerSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)

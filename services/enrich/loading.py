@@ -10,6 +10,8 @@ package.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import redis
 
@@ -23,6 +25,7 @@ from services.enrich.language import build_detector
 from services.enrich.ner_client import CoreNlpClient
 from services.enrich.places import load_gazetteer
 from services.enrich.stage import Models
+from services.enrich.topic_model import TopicModelFile
 from services.enrich.topics import load_rules
 from services.enrich.translate import (
     MemoryTranslationCache,
@@ -77,6 +80,9 @@ def load_models(
         gazetteer=load_gazetteer(),
         resolver=EntityRegistry(client) if client is not None else OfflineResolver(),
         topics=load_rules(),
+        topic_model=TopicModelFile(Path(settings.topics.model_path),
+                                   settings.topics.check_seconds),
+        topic_min_probability=settings.topics.min_probability,
         keywords=KeywordExtractors(),
         clusters=ClusterIndex(client) if client is not None else None,
     )

@@ -36,7 +36,8 @@ from services.enrich.entities import NerModels, recognise_batch, tag_entities
 from services.enrich.keywords import KeywordExtractors, extract_keywords
 from services.enrich.language import LanguageDetector, detect_language
 from services.enrich.places import Gazetteer, tag_places
-from services.enrich.topics import TopicRules, classify, provider_topics
+from services.enrich.topic_model import TopicModel, TopicModelFile, document_text
+from services.enrich.topics import TopicRules, classify, provider_topics, with_model
 from services.enrich.translate import Translator
 from shared.errors import WirestreamError
 from shared.metrics import metrics
@@ -63,6 +64,9 @@ class Models:
     gazetteer: Gazetteer | None = None
     resolver: Resolver | None = None
     topics: TopicRules | None = None
+    # the learned topic model's file (rules alone while it has none)
+    topic_model: TopicModelFile | None = None
+    topic_min_probability: float = 0.2
     keywords: KeywordExtractors | None = None
     clusters: ClusterIndex | None = None
 
@@ -161,6 +165,18 @@ def _cluster(docs: Sequence[_Doc], index: ClusterIndex) -> None:
         doc.enrichment.cluster_id = cluster
 
 
+def _topic_text(doc: _Doc, model: TopicModel) -> str:
+    """What the topic model reads: the original, or the English translation
+    for a language its training data lacks (Ukrainian, Italian)."""
+    languages = model.provenance.get("languages") or {}
+    translation = doc.enrichment.translation
+    if (languages and doc.language not in languages and translation is not None
+            and (translation.headline or translation.body_text)):
+        return document_text(translation.headline, translation.summary,
+                             translation.body_text)
+    return document_text(doc.item.headline, doc.item.summary, doc.item.body_text)
+
+
 def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
     """Enrich a batch. Never raises for a step's failure; returns one item
     per input item, in order, each with a fresh :class:`Enrichment`."""
@@ -180,9 +196,19 @@ def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
 
         _each(docs, "places", places)
     if rules is not None:
+        model = models.topic_model.current() if models.topic_model is not None else None
+
         def topics(doc: _Doc) -> None:
             found = classify(doc.item, doc.language, doc.enrichment.translation,
                              doc.enrichment.entities, rules)
+            if model is not None:
+                text = _topic_text(doc, model)
+                if text:
+                    probabilities = dict(zip(model.classes,
+                                             map(float, model.probabilities([text])[0]),
+                                             strict=True))
+                    found = with_model(probabilities, found, rules,
+                                       models.topic_min_probability)
             doc.enrichment.topics = [*provider_topics(doc.item.subjects, rules), *found]
 
         _each(docs, "topics", topics)

@@ -37,7 +37,8 @@ from shared import yaml_data
 from shared.errors import ConfigError
 from shared.models import Entity, NewsItem, Subject, TopicScore, Translation
 
-__all__ = ["TopicRule", "TopicRules", "classify", "load_rules", "provider_topics"]
+__all__ = ["TopicRule", "TopicRules", "classify", "load_rules", "provider_topics",
+           "with_model"]
 
 DATA = Path(__file__).parent / "data" / "topics.yaml"
 FIELD_WEIGHT = {"headline": 3.0, "summary": 2.0, "body_text": 1.0}
@@ -257,6 +258,51 @@ def classify(
         out.append(TopicScore(code=code, label=rule.label, score=round(scored[code], 4),
                               level=rule.level, parent=rule.parent, origin="rules"))
     return sorted(out, key=lambda t: (-t.score, t.level))
+
+
+POLITICS, CONFLICT = "medtop:11000000", "medtop:16000000"
+
+
+def with_model(probabilities: dict[str, float], found: Sequence[TopicScore],
+               rules: TopicRules, min_probability: float) -> list[TopicScore]:
+    """The topics of a document from the learned model's calibrated
+    ``probabilities`` (Media Topic top level -> probability) and the rules'
+    ``found`` (:func:`classify`):
+
+    * the model decides the top levels it knows: those at or above
+      ``min_probability``, best first (origin ``model``, score = its
+      probability);
+    * its training data (Wikinews) files war and peace under "politics and
+      conflicts": a model politics is conflict, war and peace when the rules
+      rank conflict above politics (origin ``model+rules``);
+    * a top level the model does not know (religion, labour, society ...)
+      comes from the rules when they are sure of it (origin ``rules``);
+    * second-level topics come from the rules, under a kept top level.
+
+    At most ``rules.max_topics`` top levels, best first."""
+    known = set(probabilities)
+    rule_tops = {t.code: t for t in found if t.level == 1}
+    tops: list[TopicScore] = []
+    for code, p in sorted(probabilities.items(), key=lambda kv: -kv[1]):
+        if p < min_probability:
+            break
+        origin = "model"
+        conflict = rule_tops.get(CONFLICT)
+        if (code == POLITICS and conflict is not None and CONFLICT not in known
+                and conflict.score >= getattr(rule_tops.get(POLITICS), "score", 0.0)):
+            code, origin = CONFLICT, "model+rules"
+        rule = rules.by_code.get(code)
+        if rule is None or any(t.code == code for t in tops):
+            continue
+        tops.append(TopicScore(code=code, label=rule.label, score=round(p, 4), level=1,
+                               origin=origin))
+    for code, topic in rule_tops.items():
+        if code not in known and not any(t.code == code for t in tops):
+            tops.append(topic)
+    tops = sorted(tops, key=lambda t: -t.score)[:rules.max_topics]
+    kept = {t.code for t in tops}
+    subs = [t for t in found if t.level == 2 and t.parent in kept][:rules.max_subtopics]
+    return sorted([*tops, *subs], key=lambda t: (-t.score, t.level))
 
 
 _DIGITS = re.compile(r"(\d{8})$")
