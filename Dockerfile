@@ -53,17 +53,19 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
  && pip install --no-index --no-deps /app-wheel/*.whl \
  && pip check
 
-# The topic model, trained from the corpus that ships with the source (seeded:
-# the same source gives the same model); workers read it from the path below.
-ENV WIRESTREAM_TOPICS__MODEL_PATH=/opt/wirestream/models/topics.npz
-RUN --mount=type=bind,from=build,source=/src/data/topics,target=/tmp/topics \
-    wirestream topics train --corpus /tmp/topics/mewsc16.tsv.gz \
-      --out "$WIRESTREAM_TOPICS__MODEL_PATH"
-
 # An unprivileged user with a fixed uid (predictable file ownership on volumes).
 RUN groupadd --system --gid 10001 wirestream \
  && useradd --system --uid 10001 --gid wirestream --create-home \
       --home-dir /home/wirestream --shell /usr/sbin/nologin wirestream
+
+# The topic model, trained from the corpus that ships with the source (seeded:
+# the same source gives the same model); workers read it from the path below,
+# and may retrain it there (the directory is theirs; compose mounts a volume).
+ENV WIRESTREAM_TOPICS__MODEL_PATH=/opt/wirestream/models/topics.npz
+RUN --mount=type=bind,from=build,source=/src/data/topics,target=/tmp/topics \
+    wirestream topics train --corpus /tmp/topics/mewsc16.tsv.gz \
+      --out "$WIRESTREAM_TOPICS__MODEL_PATH" \
+ && chown -R 10001:10001 /opt/wirestream/models
 USER 10001:10001
 WORKDIR /home/wirestream
 

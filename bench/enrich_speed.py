@@ -160,6 +160,7 @@ def run(docs: int = 200, runs: int = 5, translate: int = 30) -> list[Figure]:
     from services.enrich.loading import build_ner
     from services.enrich.places import build_gazetteer
     from services.enrich.stage import Models, enrich_items
+    from services.enrich.topic_model import TopicModelFile
     from services.enrich.topics import load_rules
     from shared.settings import load_settings
 
@@ -171,6 +172,7 @@ def run(docs: int = 200, runs: int = 5, translate: int = 30) -> list[Figure]:
     ner = build_ner(settings, http, russian=False)
     models = Models(language=build_detector(), ner=ner,
                     gazetteer=gazetteer, resolver=OfflineResolver(), topics=load_rules(),
+                    topic_model=TopicModelFile(Path(settings.topics.model_path)),
                     keywords=KeywordExtractors())
     # one document per story, its headline and body joined (what a plain
     # user of the server or of spaCy would send, and what the stage reads)

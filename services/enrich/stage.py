@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # Recorded on every document so a search can find what older rules produced
 # (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
-PIPELINE_VERSION = "enrich-9"
+PIPELINE_VERSION = "enrich-10"
 T = TypeVar("T")
 
 
@@ -165,6 +165,26 @@ def _cluster(docs: Sequence[_Doc], index: ClusterIndex) -> None:
         doc.enrichment.cluster_id = cluster
 
 
+def _topic_probabilities(docs: list[_Doc], models: Models) -> dict[int, dict[str, float]]:
+    """The topic model's probabilities of every document of the batch, in
+    one call (its per-call cost is most of the cost of one story); empty
+    without a model, or when it fails (recorded on each document: the rules
+    decide alone)."""
+    model = models.topic_model.current() if models.topic_model is not None else None
+    if model is None:
+        return {}
+    texts = {id(doc): _topic_text(doc, model) for doc in docs}
+    wanted = [doc for doc in docs if texts[id(doc)]]
+    try:
+        rows = model.probabilities([texts[id(doc)] for doc in wanted])
+    except Exception as exc:  # a model fault must not cost the batch its topics
+        for doc in wanted:
+            _record(doc, "topics", exc)
+        return {}
+    return {id(doc): dict(zip(model.classes, map(float, row), strict=True))
+            for doc, row in zip(wanted, rows, strict=True)}
+
+
 def _topic_text(doc: _Doc, model: TopicModel) -> str:
     """What the topic model reads: the original, or the English translation
     for a language its training data lacks (Ukrainian, Italian)."""
@@ -196,19 +216,14 @@ def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
 
         _each(docs, "places", places)
     if rules is not None:
-        model = models.topic_model.current() if models.topic_model is not None else None
+        learned = _topic_probabilities(docs, models)
 
         def topics(doc: _Doc) -> None:
             found = classify(doc.item, doc.language, doc.enrichment.translation,
                              doc.enrichment.entities, rules)
-            if model is not None:
-                text = _topic_text(doc, model)
-                if text:
-                    probabilities = dict(zip(model.classes,
-                                             map(float, model.probabilities([text])[0]),
-                                             strict=True))
-                    found = with_model(probabilities, found, rules,
-                                       models.topic_min_probability)
+            probabilities = learned.get(id(doc))
+            if probabilities is not None:
+                found = with_model(probabilities, found, rules, models.topic_min_probability)
             doc.enrichment.topics = [*provider_topics(doc.item.subjects, rules), *found]
 
         _each(docs, "topics", topics)

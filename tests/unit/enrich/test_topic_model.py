@@ -191,3 +191,33 @@ def test_indexed_documents_with_agency_codes_label_themselves() -> None:
     examples = list(indexed_examples(docs))
     assert [(e.language, e.topic, e.origin) for e in examples] == [
         ("en", "medtop:04000000", "provider"), ("de", "medtop:15000000", "provider")]
+
+
+def test_the_stage_takes_its_topics_from_the_model_file_and_keeps_it_when_it_breaks(
+        tmp_path: Path, small: TopicModel, rules: TopicRules) -> None:
+    from services.enrich.language import build_detector
+    from services.enrich.stage import Models, enrich_items
+    from tests.unit.test_shared import make_item
+
+    path = tmp_path / "topics.npz"
+    models = Models(language=build_detector(), topics=rules,
+                    topic_model=TopicModelFile(path, check_seconds=0))
+    story = make_item(id="s", headline="Liverpool beat Manchester United 2-1",
+                      body_text="Liverpool beat Manchester United 2-1 in the Premier League "
+                                "on Sunday, with two goals from their striker in the second "
+                                "half of the football match.", language="en")
+    [alone] = enrich_items([story], models)  # no model file yet: the rules alone
+    assert alone.enrichment is not None
+    assert {t.origin for t in alone.enrichment.topics} <= {"rules"}
+    save_model(small, path)
+    [learned] = enrich_items([story], models)
+    assert learned.enrichment is not None
+    first = learned.enrichment.topics[0]
+    assert (first.code, first.origin) == ("medtop:15000000", "model")
+    assert 0.2 <= first.score <= 1.0
+    path.write_bytes(b"truncated")
+    [kept] = enrich_items([story], models)
+    assert kept.enrichment is not None
+    assert kept.enrichment.topics[0].origin == "model"
+    assert models.topic_model is not None and "not a readable" in (models.topic_model.error
+                                                                   or "")
