@@ -1,7 +1,9 @@
 """Operator commands of the enrich service (wired into ``shared.cli``):
 
-* ``wirestream enrich FILE|-`` - the full enrichment of one document (plain
+* ``wirestream enrich FILE...|-`` - the full enrichment of documents (plain
   text, HTML, ninjs, NewsML-G2, or a feed: every item), printed as JSON;
+  with ``--jsonl``, many documents in one process (JSON Lines in and out,
+  batches of ``--batch``), for offline evaluation and bulk re-enrichment;
 * ``wirestream enrich --again QUERY`` - re-send indexed documents matching a
   Lucene query through the enrich queue (after a translator outage, a model
   or rule change, an alias correction);
@@ -242,14 +244,103 @@ def _items(data: bytes, fmt: str, language: str | None) -> list[Any]:
     return list(result.items)
 
 
+def _jsonl_items(data: bytes, language: str | None) -> list[tuple[int, Any, str | None]]:
+    """(line number, item or None, error) per line of a JSON Lines input:
+    each line a NewsItem as `wirestream parse` prints it, or an object with
+    at least a ``headline`` or ``body_text`` (plus optional ``summary``,
+    ``language``, ``id``, ``uri``)."""
+    from pydantic import ValidationError
+
+    from services.enrich.reenrich import plain_text_item
+    from shared.models import NewsItem
+
+    out: list[tuple[int, Any, str | None]] = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc}") from None
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            try:
+                item = NewsItem.model_validate(row)
+            except ValidationError:
+                headline, body = row.get("headline"), row.get("body_text")
+                if not isinstance(headline, str | None) or not isinstance(body, str | None) \
+                        or not (headline or body):
+                    raise ValueError("neither a NewsItem nor an object with a headline or "
+                                     "body_text string") from None
+                item = plain_text_item(f"{headline or ''}\n{body or ''}",
+                                       language=row.get("language") or language)
+                summary = row.get("summary")
+                item = item.model_copy(update={
+                    "summary": summary if isinstance(summary, str) else None,
+                    **{k: str(row[k]) for k in ("id", "uri") if row.get(k)}})
+            out.append((number, item, None))
+        except ValueError as exc:
+            out.append((number, None, str(exc)))
+    return out
+
+
+def _enrich_jsonl(sources: list[str], fmt: str, language: str | None, batch: int,
+                  models: Any) -> int:
+    """Enrich every document of ``sources`` in batches, one JSON line out per
+    document (or per input line that could not be read: ``{"source",
+    "line", "error"}``); returns how many failed to read."""
+    from services.enrich.stage import enrich_items
+
+    failed = 0
+    pending: list[Any] = []  # items, and error lines (dicts) kept in input order
+
+    def flush() -> None:
+        enriched = iter(enrich_items([p for p in pending if not isinstance(p, dict)], models))
+        for entry in pending:
+            row = entry if isinstance(entry, dict) else next(enriched).model_dump(mode="json")
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        pending.clear()
+
+    for source in sources:
+        try:
+            data = _read(source)
+        except OSError as exc:
+            failed += 1
+            pending.append({"source": source, "error": str(exc)})
+            continue
+        if fmt in ("auto", "jsonl") and (fmt == "jsonl" or source == "-"
+                                         or source.endswith((".jsonl", ".ndjson"))):
+            rows = _jsonl_items(data, language)
+        else:
+            try:
+                rows = [(0, item, None) for item in _items(data, fmt, language)]
+            except WirestreamError as exc:
+                rows = [(0, None, str(exc))]
+        for number, item, error in rows:
+            if item is None:
+                failed += 1
+                pending.append({"source": source, "line": number, "error": error})
+            else:
+                pending.append(item)
+            if len(pending) >= batch:
+                flush()
+    if pending:
+        flush()
+    return failed
+
+
 def enrich(
-    source: Annotated[str | None, typer.Argument(
-        help="A file (plain text, HTML, ninjs, NewsML-G2, feed) or - for stdin.")] = None,
+    sources: Annotated[list[str] | None, typer.Argument(
+        help="Files (plain text, HTML, ninjs, NewsML-G2, feed; with --jsonl also JSON "
+             "Lines) or - for stdin.", show_default=False)] = None,
     again: Annotated[str | None, typer.Option(
         "--again", help="Re-enrich the indexed documents matching this Lucene query.")] = None,
     fmt: Annotated[str, typer.Option(
         "--format", help="auto, text, html, ninjs, newsml-g2, newsml-1, nitf, rss, atom, "
-                         "jsonfeed")] = "auto",
+                         "jsonfeed; with --jsonl also jsonl (auto: stdin and *.jsonl, "
+                         "*.ndjson files are JSON Lines)")] = "auto",
     language: Annotated[str | None, typer.Option(
         help="Language hint (ISO 639-1) for input that declares none.")] = None,
     offline: Annotated[bool, typer.Option(
@@ -260,23 +351,32 @@ def enrich(
     limit: Annotated[int | None, typer.Option(help="--again: at most this many.")] = None,
     index: Annotated[str | None, typer.Option(
         help="--again: search this index or alias instead of the read alias.")] = None,
+    jsonl: Annotated[bool, typer.Option(
+        "--jsonl", help="Many documents in one process: one JSON line out per document, "
+                        "enriched in batches (input lines that cannot be read get an error "
+                        "line and the rest go on).")] = False,
+    batch: Annotated[int, typer.Option(min=1, help="--jsonl: documents per batch.")] = 50,
 ) -> None:
-    """Run the full enrichment on one document and print it as JSON, or
-    re-enrich indexed documents with --again."""
+    """Run the full enrichment on documents and print them as JSON (--jsonl:
+    one line each, for many documents), or re-enrich indexed documents with
+    --again."""
     from shared.settings import load_settings
 
     settings = load_settings()
     if again is not None:
         _again(settings, again, limit, index)
         return
-    if source is None:
-        raise _fail("give a FILE, - for stdin, or --again QUERY")
-    try:
-        items = _items(_read(source), fmt, language)
-    except (WirestreamError, OSError) as exc:
-        raise _fail(f"cannot read {source}: {exc}") from exc
-    if not items:
-        raise _fail("the document has no items")
+    if not sources:
+        raise _fail("give FILEs, - for stdin, or --again QUERY")
+    items: list[Any] = []
+    if not jsonl:
+        for source in sources:
+            try:
+                items += _items(_read(source), fmt, language)
+            except (WirestreamError, OSError) as exc:
+                raise _fail(f"cannot read {source}: {exc}") from exc
+        if not items:
+            raise _fail("the document has no items")
     from services.enrich.loading import load_models
     from services.enrich.stage import enrich_items
     from services.enrich.translate import http_client
@@ -286,6 +386,13 @@ def enrich(
     http = http_client(settings.translator) if translate else None
     try:
         models = load_models(settings, client, http)
+        if jsonl:
+            failed = _enrich_jsonl(list(sources), fmt, language, batch, models)
+            if failed:
+                typer.echo(f"{failed} input(s) could not be read (error lines above)",
+                           err=True)
+                raise typer.Exit(1)
+            return
         enriched = enrich_items(items, models)
     finally:
         if http is not None:

@@ -62,3 +62,33 @@ def test_missing_input_is_an_error(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["enrich", str(tmp_path / "nope.txt"), "--offline"])
     assert result.exit_code == 1
     assert "cannot read" in result.output
+
+
+def test_many_documents_in_one_process_one_json_line_each(runner: CliRunner,
+                                                          tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "doc-1", "headline": "Bayern beat Dortmund 3-1",
+                    "body_text": "Bayern Munich beat Borussia Dortmund 3-1 in the Bundesliga "
+                                 "on Saturday."}),
+        "this line is not JSON",
+        json.dumps({"headline": "Le gouvernement présente son budget",
+                    "body_text": "Le gouvernement français a présenté mercredi son projet de "
+                                 "budget pour l'année prochaine.", "language": "fr"}),
+        json.dumps({"title": "no headline or body"}),
+    ]
+    feed = tmp_path / "more.jsonl"
+    feed.write_text(json.dumps({"headline": "Markets fall",
+                                "body_text": "Stocks fell sharply on Wall Street."}) + "\n",
+                    encoding="utf-8")
+    result = runner.invoke(app, ["enrich", "-", str(feed), "--jsonl", "--batch", "2",
+                                 "--offline", "--no-translate"], input="\n".join(lines))
+    # two input lines could not be read: exit 1, their error lines in place
+    assert result.exit_code == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 5
+    assert out[0]["id"] == "doc-1" and out[0]["enrichment"]["topics"]
+    assert (out[1]["line"], out[1]["source"]) == (2, "-") and "JSON" in out[1]["error"]
+    assert out[2]["enrichment"]["language"]["code"] == "fr"
+    assert out[3]["line"] == 4 and "headline" in out[3]["error"]
+    assert out[4]["headline"] == "Markets fall" and out[4]["enrichment"] is not None
+    assert "2 input(s) could not be read" in result.stderr
