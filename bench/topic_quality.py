@@ -7,8 +7,10 @@
 * on whole real stories (bench/data/enrich/topics_real.jsonl, labelled by
   reading; 300 feed items in 7 languages): top-1 = the editor's topic, top-1
   fair (or a top level the editor would also accept), editor's topic in the
-  top 3 - for the rules alone, the model alone and the two as the stage
-  combines them, per half (``min_probability`` was chosen on the dev half);
+  top 3 - for the rules alone, the model alone, the two combined, and the
+  stage (the two with the publisher's sections as a prior,
+  data/sections.yaml), per half (``min_probability`` and the section prior
+  were chosen on the dev half);
 * cost: the model's milliseconds per story, next to the rules', and its
   weights' memory.
 
@@ -50,10 +52,12 @@ def _stories() -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
 def story_scores(model: Any, min_probability: float) -> dict[str, dict[str, Any]]:
     """Per system and half: strict, fair, top-3 and per-language top-1."""
     from bench.ner_sets import part_of
+    from services.enrich.sections import load_sections, section_topics
     from services.enrich.topic_model import document_text
     from services.enrich.topics import classify, load_rules, with_model
 
     rules = load_rules()
+    sections = load_sections()
     rows, items, entities = _stories()
     out: dict[str, dict[str, Any]] = {}
     rule_seconds = single_seconds = 0.0
@@ -74,11 +78,15 @@ def story_scores(model: Any, min_probability: float) -> dict[str, dict[str, Any]
         rule_seconds += time.perf_counter() - start
         probabilities = dict(zip(model.classes, map(float, p), strict=True))
         alone = [c for c, _ in sorted(probabilities.items(), key=lambda kv: -kv[1])]
+        said = [code for code, _ in section_topics(item, sections)]
         systems = {
             "rules": [t.code for t in by_rules if t.level == 1],
             "model": alone[:3],
             "model+rules": [t.code for t in with_model(probabilities, by_rules, rules,
                                                        min_probability) if t.level == 1],
+            "stage": [t.code for t in with_model(probabilities, by_rules, rules,
+                                                 min_probability, said, sections.prior,
+                                                 sections.score) if t.level == 1],
         }
         half = part_of(row["file"] + row["headline"])
         for system, tops in systems.items():
@@ -158,7 +166,7 @@ def run(folds: int = 5) -> list[Figure]:
     if not stories:
         print("(no fixtures: story figures skipped)", file=sys.stderr)
         return figures
-    for system in ("rules", "model", "model+rules"):
+    for system in ("rules", "model", "model+rules", "stage"):
         for part in ("test", "dev", "all"):
             s = stories.get(f"{system} {part}")
             if not s:

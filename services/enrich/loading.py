@@ -24,6 +24,7 @@ from services.enrich.known_names import KnownNamesCache, known_names_from_regist
 from services.enrich.language import build_detector
 from services.enrich.ner_client import CoreNlpClient
 from services.enrich.places import load_gazetteer
+from services.enrich.sections import load_sections
 from services.enrich.stage import Models
 from services.enrich.topic_model import TopicModelFile
 from services.enrich.topics import load_rules
@@ -83,6 +84,7 @@ def load_models(
         topic_model=TopicModelFile(Path(settings.topics.model_path),
                                    settings.topics.check_seconds),
         topic_min_probability=settings.topics.min_probability,
+        sections=load_sections(),
         keywords=KeywordExtractors(),
         clusters=ClusterIndex(client) if client is not None else None,
     )

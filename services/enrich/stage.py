@@ -36,8 +36,15 @@ from services.enrich.entities import NerModels, recognise_batch, tag_entities
 from services.enrich.keywords import KeywordExtractors, extract_keywords
 from services.enrich.language import LanguageDetector, detect_language
 from services.enrich.places import Gazetteer, tag_places
+from services.enrich.sections import SectionMap, section_topics
 from services.enrich.topic_model import TopicModel, TopicModelFile, document_text
-from services.enrich.topics import TopicRules, classify, provider_topics, with_model
+from services.enrich.topics import (
+    TopicRules,
+    classify,
+    provider_topics,
+    with_model,
+    with_sections,
+)
 from services.enrich.translate import Translator
 from shared.errors import WirestreamError
 from shared.metrics import metrics
@@ -67,6 +74,8 @@ class Models:
     # the learned topic model's file (rules alone while it has none)
     topic_model: TopicModelFile | None = None
     topic_min_probability: float = 0.2
+    # publishers' sections as topics (data/sections.yaml)
+    sections: SectionMap | None = None
     keywords: KeywordExtractors | None = None
     clusters: ClusterIndex | None = None
 
@@ -218,12 +227,20 @@ def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
     if rules is not None:
         learned = _topic_probabilities(docs, models)
 
+        sections = models.sections
+
         def topics(doc: _Doc) -> None:
             found = classify(doc.item, doc.language, doc.enrichment.translation,
                              doc.enrichment.entities, rules)
+            said = ([code for code, _ in section_topics(doc.item, sections)]
+                    if sections is not None else [])
             probabilities = learned.get(id(doc))
             if probabilities is not None:
-                found = with_model(probabilities, found, rules, models.topic_min_probability)
+                found = with_model(probabilities, found, rules, models.topic_min_probability,
+                                   said, sections.prior if sections else 1.0,
+                                   sections.score if sections else 0.6)
+            elif said and sections is not None:
+                found = with_sections(found, said, rules, sections.score)
             doc.enrichment.topics = [*provider_topics(doc.item.subjects, rules), *found]
 
         _each(docs, "topics", topics)

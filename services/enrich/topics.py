@@ -38,7 +38,7 @@ from shared.errors import ConfigError
 from shared.models import Entity, NewsItem, Subject, TopicScore, Translation
 
 __all__ = ["TopicRule", "TopicRules", "classify", "load_rules", "provider_topics",
-           "with_model"]
+           "with_model", "with_sections"]
 
 DATA = Path(__file__).parent / "data" / "topics.yaml"
 FIELD_WEIGHT = {"headline": 3.0, "summary": 2.0, "body_text": 1.0}
@@ -264,7 +264,8 @@ POLITICS, CONFLICT = "medtop:11000000", "medtop:16000000"
 
 
 def with_model(probabilities: dict[str, float], found: Sequence[TopicScore],
-               rules: TopicRules, min_probability: float) -> list[TopicScore]:
+               rules: TopicRules, min_probability: float, sections: Sequence[str] = (),
+               prior: float = 1.0, section_score: float = 0.6) -> list[TopicScore]:
     """The topics of a document from the learned model's calibrated
     ``probabilities`` (Media Topic top level -> probability) and the rules'
     ``found`` (:func:`classify`):
@@ -277,10 +278,19 @@ def with_model(probabilities: dict[str, float], found: Sequence[TopicScore],
       rank conflict above politics (origin ``model+rules``);
     * a top level the model does not know (religion, labour, society ...)
       comes from the rules when they are sure of it (origin ``rules``);
-    * second-level topics come from the rules, under a kept top level.
+    * second-level topics come from the rules, under a kept top level;
+    * the story's ``sections`` (services.enrich.sections: the topics its
+      publisher's sections map to) make their topics ``prior`` times likelier
+      before the rest (origin ``model+section``), and stand for a topic the
+      model does not know (origin ``section``, score ``section_score``).
 
     At most ``rules.max_topics`` top levels, best first."""
     known = set(probabilities)
+    boosted = {c for c in sections if c in known}
+    if boosted and prior != 1.0:
+        weighted = {c: p * (prior if c in boosted else 1.0) for c, p in probabilities.items()}
+        total = sum(weighted.values()) or 1.0
+        probabilities = {c: p / total for c, p in weighted.items()}
     rule_tops = {t.code: t for t in found if t.level == 1}
     tops: list[TopicScore] = []
     for code, p in sorted(probabilities.items(), key=lambda kv: -kv[1]):
@@ -294,11 +304,42 @@ def with_model(probabilities: dict[str, float], found: Sequence[TopicScore],
         rule = rules.by_code.get(code)
         if rule is None or any(t.code == code for t in tops):
             continue
+        if code in boosted:
+            origin += "+section"
         tops.append(TopicScore(code=code, label=rule.label, score=round(p, 4), level=1,
                                origin=origin))
     for code, topic in rule_tops.items():
         if code not in known and not any(t.code == code for t in tops):
             tops.append(topic)
+    tops = _with_sections(tops, [c for c in sections if c not in known], rules, section_score)
+    tops = sorted(tops, key=lambda t: -t.score)[:rules.max_topics]
+    kept = {t.code for t in tops}
+    subs = [t for t in found if t.level == 2 and t.parent in kept][:rules.max_subtopics]
+    return sorted([*tops, *subs], key=lambda t: (-t.score, t.level))
+
+
+def _with_sections(tops: list[TopicScore], sections: Sequence[str], rules: TopicRules,
+                   score: float) -> list[TopicScore]:
+    out = list(tops)
+    for code in sections:
+        rule = rules.by_code.get(code)
+        if rule is None or rule.level != 1:
+            continue
+        same = next((t for t in out if t.code == code), None)
+        if same is None:
+            out.append(TopicScore(code=code, label=rule.label, score=score, level=1,
+                                  origin="section"))
+        elif same.score < score:
+            out[out.index(same)] = same.model_copy(update={"score": score,
+                                                           "origin": "section"})
+    return out
+
+
+def with_sections(found: Sequence[TopicScore], sections: Sequence[str], rules: TopicRules,
+                  score: float) -> list[TopicScore]:
+    """The rules' topics with the story's section topics (when there is no
+    learned model): a section topic at ``score`` unless the rules are surer."""
+    tops = _with_sections([t for t in found if t.level == 1], sections, rules, score)
     tops = sorted(tops, key=lambda t: -t.score)[:rules.max_topics]
     kept = {t.code for t in tops}
     subs = [t for t in found if t.level == 2 and t.parent in kept][:rules.max_subtopics]

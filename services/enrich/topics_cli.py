@@ -6,7 +6,10 @@
   workers swap it in within ``topics.check_seconds``;
 * ``evaluate`` cross-validates on the same data and prints accuracy per
   language, with the rules alone on the same examples for comparison;
-* ``show`` prints a model file's provenance, or why it cannot be used.
+* ``show`` prints a model file's provenance, or why it cannot be used;
+* ``sections`` lists the section names of indexed stories that
+  data/sections.yaml does not map, with the topic their stories were most
+  often given (suggestions for the mapping).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import typer
 
 __all__ = ["topics_app"]
 
-topics_app = typer.Typer(help="The learned topic model: train, evaluate, show.",
+topics_app = typer.Typer(help="The learned topic model: train, evaluate, show; section "
+                              "suggestions.",
                          no_args_is_help=True)
 
 
@@ -132,3 +136,32 @@ def topics_show(
     typer.echo(json.dumps({"path": str(target), "classes": list(model.classes),
                            "temperature": model.temperature,
                            "provenance": model.provenance}, indent=2, ensure_ascii=False))
+
+
+@topics_app.command("sections")
+def topics_sections(
+    limit: Annotated[int, typer.Option(help="read at most this many indexed documents")]
+    = 50_000,
+    least: Annotated[int, typer.Option(help="list names on at least this many documents")]
+    = 5,
+) -> None:
+    """Section names of indexed stories that data/sections.yaml does not map,
+    with the topic their stories were most often given: suggestions."""
+    from elasticsearch.helpers import scan
+
+    from services.enrich.sections import load_sections, suggestions
+    from services.index.names import IndexNames
+    from shared.runtime import es_client
+    from shared.settings import load_settings
+
+    settings = load_settings()
+    es = es_client(settings, role="reader")
+    hits = scan(es, index=IndexNames(settings.es.index_prefix).read_alias,
+                query={"query": {"match_all": {}}, "_source": [
+                    "provider_keywords", "url", "canonical_url", "source", "topics"]},
+                size=500)
+    docs = (hit["_source"] for n, hit in enumerate(hits) if n < limit)
+    rows = suggestions(docs, load_sections(), least)
+    typer.echo(f"{'section':30} {'stories':>7}  topic            share")
+    for name, total, topic, share in rows[:50]:
+        typer.echo(f"{name[:30]:30} {total:7d}  {topic:16} {share:.2f}")
