@@ -82,6 +82,9 @@ class TopicRule:
     entities: frozenset[str] = frozenset()
     entity_types: dict[str, float] = field(default_factory=dict)
     places: frozenset[str] = frozenset()
+    # an operator's rule: when it fires, its topic is kept first, whatever
+    # the learned model says (with_model)
+    override: bool = False
 
 
 @dataclass
@@ -161,6 +164,7 @@ def _rule(entry: dict[str, Any], level: int, parent: str | None) -> TopicRule:
         entities=frozenset(str(e).casefold() for e in entry.get("entities") or []),
         entity_types={str(k): float(v) for k, v in (entry.get("entity_types") or {}).items()},
         places=frozenset(str(p).upper() for p in entry.get("places") or []),
+        override=entry.get("override") is True,
     )
 
 
@@ -282,7 +286,9 @@ def with_model(probabilities: dict[str, float], found: Sequence[TopicScore],
     * the story's ``sections`` (services.enrich.sections: the topics its
       publisher's sections map to) make their topics ``prior`` times likelier
       before the rest (origin ``model+section``), and stand for a topic the
-      model does not know (origin ``section``, score ``section_score``).
+      model does not know (origin ``section``, score ``section_score``);
+    * a top level whose rule the operator marked ``override: true`` comes
+      first when the rule fires (origin ``rules:override``).
 
     At most ``rules.max_topics`` top levels, best first."""
     known = set(probabilities)
@@ -312,10 +318,17 @@ def with_model(probabilities: dict[str, float], found: Sequence[TopicScore],
         if code not in known and not any(t.code == code for t in tops):
             tops.append(topic)
     tops = _with_sections(tops, [c for c in sections if c not in known], rules, section_score)
-    tops = sorted(tops, key=lambda t: -t.score)[:rules.max_topics]
+    # an operator's override rule that fired comes first, at its rule score
+    forced = [t.model_copy(update={"origin": "rules:override"}) for t in rule_tops.values()
+              if rules.by_code[t.code].override]
+    forced_codes = {t.code for t in forced}
+    tops = forced + sorted((t for t in tops if t.code not in forced_codes),
+                           key=lambda t: -t.score)
+    tops = tops[:rules.max_topics]
     kept = {t.code for t in tops}
     subs = [t for t in found if t.level == 2 and t.parent in kept][:rules.max_subtopics]
-    return sorted([*tops, *subs], key=lambda t: (-t.score, t.level))
+    return [*tops[:len(forced)], *sorted([*tops[len(forced):], *subs],
+                                         key=lambda t: (-t.score, t.level))]
 
 
 def _with_sections(tops: list[TopicScore], sections: Sequence[str], rules: TopicRules,

@@ -221,3 +221,29 @@ def test_the_stage_takes_its_topics_from_the_model_file_and_keeps_it_when_it_bre
     assert kept.enrichment.topics[0].origin == "model"
     assert models.topic_model is not None and "not a readable" in (models.topic_model.error
                                                                    or "")
+
+
+def test_an_operator_override_rule_comes_first_whatever_the_model_says(
+        tmp_path: Path) -> None:
+    from services.enrich.topics import classify
+    from tests.unit.test_shared import make_item
+
+    path = tmp_path / "topics.yaml"
+    path.write_text(
+        "topics:\n"
+        "  - {code: 'medtop:12000000', label: religion, override: true,\n"
+        "     keywords: {en: [pope, vatican]}}\n"
+        "  - {code: 'medtop:11000000', label: politics, keywords: {en: [president]}}\n"
+        "  - {code: 'medtop:04000000', label: economy}\n", encoding="utf-8")
+    rules = load_rules(path)
+    story = make_item(id="p", headline="Pope meets the president at the Vatican",
+                      body_text="The pope and the president spoke.", language="en")
+    found = classify(story, "en", None, [], rules)
+    topics = with_model({"medtop:11000000": 0.8, "medtop:04000000": 0.2}, found, rules, 0.2)
+    assert [(t.code, t.origin) for t in topics] == [
+        ("medtop:12000000", "rules:override"), ("medtop:11000000", "model"),
+        ("medtop:04000000", "model")]
+    # a rule that does not fire overrides nothing
+    quiet = make_item(id="q", headline="The president signs the budget", language="en")
+    assert with_model({"medtop:11000000": 0.8}, classify(quiet, "en", None, [], rules),
+                      rules, 0.2)[0].origin == "model"
