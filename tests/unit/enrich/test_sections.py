@@ -89,3 +89,20 @@ def test_unmapped_section_names_are_suggested_with_their_usual_topic() -> None:
             + [doc([], ECONOMY, "https://x.example/mercado/a") for _ in range(2)])
     assert suggestions(docs, load_sections(), least=2) == [
         ("desportos", 5, SPORT, 0.8), ("a", 2, ECONOMY, 1.0), ("mercado", 2, ECONOMY, 1.0)]
+
+
+def test_an_article_page_s_json_ld_section_is_its_section() -> None:
+    from datetime import UTC, datetime
+
+    from services.ingest.parsers import SourceRef, parse_document
+
+    page = ('<html><head><title>Derby</title><script type="application/ld+json">'
+            '{"@context": "https://schema.org", "@type": "NewsArticle", '
+            '"headline": "Bayern win the derby", "articleSection": "Sport", '
+            '"datePublished": "2024-05-01T10:00:00Z"}</script></head><body><article>'
+            '<h1>Bayern win the derby</h1><p>'
+            + "Bayern Munich won the derby against 1860 on Saturday. " * 8
+            + "</p></article></body></html>")
+    [item] = parse_document(page.encode(), source=SourceRef(id="x"),
+                            fetched_at=datetime.now(UTC), fmt="html").items
+    assert section_topics(item, load_sections()) == [(SPORT, "sport")]
