@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,24 +29,49 @@ topics_app = typer.Typer(help="The learned topic model: train, evaluate, show; s
                          no_args_is_help=True)
 
 
-def _indexed(limit: int) -> list[Any]:
-    """Examples from the index: documents with agency topic codes."""
-    from elasticsearch.helpers import scan
-
-    from services.enrich.topic_corpus import indexed_examples
+def _documents(query: dict[str, Any], fields: list[str], limit: int) -> Iterator[Any]:
+    """The ``_source`` of up to ``limit`` documents of the read alias that
+    match ``query``, paged with ``search_after`` as the reader (who may not
+    scroll), oldest update first."""
     from services.index.names import IndexNames
     from shared.runtime import es_client
     from shared.settings import load_settings
 
     settings = load_settings()
     es = es_client(settings, role="reader")
-    query = {"query": {"nested": {"path": "topics", "query": {
-        "prefix": {"topics.origin": "provider"}}}},
-        "_source": ["headline", "summary", "body_text", "language", "topics"]}
-    hits = scan(es, index=IndexNames(settings.es.index_prefix).read_alias, query=query,
-                size=500)
-    docs = (hit["_source"] for n, hit in enumerate(hits) if n < limit)
-    return list(indexed_examples(docs))
+    index = IndexNames(settings.es.index_prefix).read_alias
+    after: list[Any] | None = None
+    seen = 0
+    try:
+        while seen < limit:
+            body: dict[str, Any] = {"query": query, "_source": fields,
+                                    "size": min(500, limit - seen),
+                                    "sort": [{"updated": "asc"}, {"id": "asc"}]}
+            if after is not None:
+                body["search_after"] = after
+            hits = es.search(index=index, **body)["hits"]["hits"]
+            if not hits:
+                return
+            for hit in hits:
+                yield hit["_source"]
+            seen += len(hits)
+            after = hits[-1]["sort"]
+    finally:
+        es.close()
+
+
+def _indexed(limit: int) -> list[Any]:
+    """Examples from the index: documents with agency codes or a section."""
+    from services.enrich.sections import load_sections
+    from services.enrich.topic_corpus import indexed_examples
+
+    # stories with agency codes, or with a section (feed category or URL)
+    query = {"bool": {"should": [
+        {"nested": {"path": "topics", "query": {"prefix": {"topics.origin": "provider"}}}},
+        {"exists": {"field": "provider_keywords"}}, {"exists": {"field": "url"}}]}}
+    docs = _documents(query, ["headline", "summary", "body_text", "language", "topics",
+                              "provider_keywords", "url", "canonical_url", "source"], limit)
+    return list(indexed_examples(docs, load_sections()))
 
 
 def _provenance(examples: Sequence[Any], seed: int) -> dict[str, Any]:
@@ -66,7 +91,9 @@ def _provenance(examples: Sequence[Any], seed: int) -> dict[str, Any]:
             "examples": len(examples), "languages": languages, "topics": topics,
             "origins": origins, "seed_corpus": SEED_CORPUS.name,
             "data": "MewsC-16 Wikinews lead sentences (CC BY 2.5, Wikinews contributors)"
-                    + (" + indexed agency-coded documents" if "provider" in origins else ""),
+                    + (" + indexed agency-coded documents" if "provider" in origins else "")
+                    + (" + indexed section-labelled documents" if "section" in origins
+                       else ""),
             "versions": {"scikit-learn": sklearn.__version__, "numpy": numpy.__version__}}
 
 
@@ -76,7 +103,8 @@ def topics_train(
     = None,
     seed: Annotated[int, typer.Option(help="random seed (same data + seed = same model)")] = 0,
     indexed: Annotated[int, typer.Option(
-        help="also learn from up to N indexed documents with agency codes (0: none)")] = 0,
+        help="also learn from up to N indexed documents with agency codes or a mapped "
+             "section (0: none)")] = 0,
     corpus: Annotated[Path | None, typer.Option(
         help="the seed corpus (default: data/topics/mewsc16.tsv.gz of the source)")] = None,
 ) -> None:
@@ -147,20 +175,10 @@ def topics_sections(
 ) -> None:
     """Section names of indexed stories that data/sections.yaml does not map,
     with the topic their stories were most often given: suggestions."""
-    from elasticsearch.helpers import scan
-
     from services.enrich.sections import load_sections, suggestions
-    from services.index.names import IndexNames
-    from shared.runtime import es_client
-    from shared.settings import load_settings
 
-    settings = load_settings()
-    es = es_client(settings, role="reader")
-    hits = scan(es, index=IndexNames(settings.es.index_prefix).read_alias,
-                query={"query": {"match_all": {}}, "_source": [
-                    "provider_keywords", "url", "canonical_url", "source", "topics"]},
-                size=500)
-    docs = (hit["_source"] for n, hit in enumerate(hits) if n < limit)
+    docs = _documents({"match_all": {}}, ["provider_keywords", "url", "canonical_url",
+                                          "source", "topics"], limit)
     rows = suggestions(docs, load_sections(), least)
     typer.echo(f"{'section':30} {'stories':>7}  topic            share")
     for name, total, topic, share in rows[:50]:

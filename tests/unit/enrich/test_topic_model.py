@@ -191,6 +191,15 @@ def test_indexed_documents_with_agency_codes_label_themselves() -> None:
     examples = list(indexed_examples(docs))
     assert [(e.language, e.topic, e.origin) for e in examples] == [
         ("en", "medtop:04000000", "provider"), ("de", "medtop:15000000", "provider")]
+    # with the section mapping, a story filed under a known section too
+    from services.enrich.sections import load_sections
+
+    filed = {"headline": "Derby", "body_text": "Bayern won.", "language": "de",
+             "provider_keywords": ["Fußball"], "topics": []}
+    agency_first = {**docs[0], "provider_keywords": ["Sport"]}
+    labelled = list(indexed_examples([filed, agency_first, docs[2]], load_sections()))
+    assert [(e.topic, e.origin) for e in labelled] == [
+        ("medtop:15000000", "section"), ("medtop:04000000", "provider")]
 
 
 def test_the_stage_takes_its_topics_from_the_model_file_and_keeps_it_when_it_breaks(
