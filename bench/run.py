@@ -192,6 +192,12 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "through Spanish; "
         "one math-library thread, as in the workers). `NER engine in pipeline / raw`: "
         "CoreNLP server CPU per article under the raw client / under the workers. "
+        "Compare runs by throughput / ceiling, not articles/s alone: on 2026-12-06 every raw "
+        "cost (MinHash, bulk, the scheduler, which no change touched, as much as NER) came "
+        "out 1.4-2x its 2026-12-05 figure on the same machine (the host ran slower), "
+        "while throughput / ceiling (above) stayed near the day before's 0.59; the enrich worker's "
+        "peak RSS rose 453 -> 525 MB with the topic model (scikit-learn, 22 MB of weights, "
+        "the batch's sparse features). "
         "See bench/e2e_bench.py.",
     ),
     "profile": (
