@@ -1,11 +1,12 @@
-"""``wirestream topics train|evaluate|show``: the learned topic model.
+"""``wirestream topics train|evaluate|show|sections``: the learned topic model.
 
 * ``train`` builds a model from the shipped seed corpus (and, with
-  ``--indexed``, the indexed documents whose agency sent IPTC codes) and
-  writes it where the workers read it (``topics.model_path``); running
-  workers swap it in within ``topics.check_seconds``;
-* ``evaluate`` cross-validates on the same data and prints accuracy per
-  language, with the rules alone on the same examples for comparison;
+  ``--indexed``, the indexed documents that label themselves: agency IPTC
+  codes, else a mapped section) and writes it where the workers read it
+  (``topics.model_path``); running workers swap it in within
+  ``topics.check_seconds``;
+* ``evaluate`` cross-validates on the seed corpus and prints accuracy per
+  language (bench/topic_quality.py sets it beside the rules on real stories);
 * ``show`` prints a model file's provenance, or why it cannot be used;
 * ``sections`` lists the section names of indexed stories that
   data/sections.yaml does not map, with the topic their stories were most
