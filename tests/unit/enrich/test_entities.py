@@ -315,9 +315,13 @@ def test_datelines_and_one_word_places_mistaken_for_people(gazetteer: Gazetteer)
     assert entity.type == "GPE" and entity.geo is not None and entity.geo.country_code == "UA"
 
 
+def typed(text: str, kind: str, start: int, language: str = "en") -> RawMention:
+    """A body-text mention of ``kind`` as a model would return it."""
+    return RawMention("body_text", start, start + len(text), text, kind, text, "", language)
+
+
 def test_a_surname_mistyped_as_a_place_joins_its_person(gazetteer: Gazetteer) -> None:
-    def m(text: str, kind: str, start: int) -> RawMention:
-        return RawMention("body_text", start, start + len(text), text, kind, text, "", "en")
+    m = typed
 
     grouped = group_mentions([m("Pedro Sánchez", "PERSON", 0), m("Sánchez", "LOC", 30)],
                              gazetteer)
@@ -327,7 +331,7 @@ def test_a_surname_mistyped_as_a_place_joins_its_person(gazetteer: Gazetteer) ->
 
 def test_a_full_name_typed_as_an_organisation_joins_its_person(gazetteer: Gazetteer) -> None:
     def m(text: str, kind: str, start: int) -> RawMention:
-        return RawMention("body_text", start, start + len(text), text, kind, text, "", "de")
+        return typed(text, kind, start, "de")
 
     # dpa copy: the model read the full name as an organisation, the bare
     # surname as a person
