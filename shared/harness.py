@@ -8,6 +8,7 @@ services of ``wirestream services up``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -138,6 +139,11 @@ class PipelineProcesses:
         }
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        running = self.procs.get(name)
+        if running is not None and running.poll() is None:
+            # A second process under one name would leave the first one
+            # unwatched, still holding its unacknowledged messages.
+            raise RuntimeError(f"{name} (pid {running.pid}) is still running")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
@@ -220,6 +226,13 @@ class PipelineProcesses:
             return None
         del self.procs[name]
         return code
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process and its pool children, wait for it and forget it."""
+        proc = self.procs.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
 
     def stop(self, timeout: float = 60.0) -> None:
         for _name, proc in self.procs.items():
