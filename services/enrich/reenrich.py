@@ -111,23 +111,10 @@ class Reenricher:
     sleep: Callable[[float], None] = time.sleep
 
     def documents(self, query: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        after: list[Any] | None = None
-        seen = 0
-        while True:
-            body: dict[str, Any] = {
-                "query": {"query_string": {"query": query}},
-                "sort": [{"updated": "asc"}, {"id": "asc"}],
-                "size": self.page_size if limit is None else min(self.page_size, limit - seen),
-            }
-            if after is not None:
-                body["search_after"] = after
-            hits = self.search(index=self.index, body=body)["hits"]["hits"]
-            for hit in hits:
-                yield hit["_source"]
-                seen += 1
-            if not hits or (limit is not None and seen >= limit):
-                return
-            after = hits[-1]["sort"]
+        from services.index.search import each_document
+
+        return each_document(self.search, self.index, {"query_string": {"query": query}},
+                             limit=limit, page_size=self.page_size)
 
     def run(self, query: str, *, limit: int | None = None) -> tuple[int, int]:
         """(sent, skipped): documents re-sent, and ones that were not stories."""

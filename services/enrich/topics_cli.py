@@ -35,28 +35,15 @@ def _documents(query: dict[str, Any], fields: list[str], limit: int) -> Iterator
     match ``query``, paged with ``search_after`` as the reader (who may not
     scroll), oldest update first."""
     from services.index.names import IndexNames
+    from services.index.search import each_document
     from shared.runtime import es_client
     from shared.settings import load_settings
 
     settings = load_settings()
     es = es_client(settings, role="reader")
-    index = IndexNames(settings.es.index_prefix).read_alias
-    after: list[Any] | None = None
-    seen = 0
     try:
-        while seen < limit:
-            body: dict[str, Any] = {"query": query, "_source": fields,
-                                    "size": min(500, limit - seen),
-                                    "sort": [{"updated": "asc"}, {"id": "asc"}]}
-            if after is not None:
-                body["search_after"] = after
-            hits = es.search(index=index, **body)["hits"]["hits"]
-            if not hits:
-                return
-            for hit in hits:
-                yield hit["_source"]
-            seen += len(hits)
-            after = hits[-1]["sort"]
+        yield from each_document(es.search, IndexNames(settings.es.index_prefix).read_alias,
+                                 query, fields=fields, limit=limit)
     finally:
         es.close()
 

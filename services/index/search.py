@@ -2,18 +2,22 @@
 
 Pure functions: text and filters in, the body of a ``_search`` request out.
 The same queries are documented, with their output, in docs/search.md.
+:func:`each_document` walks every stored document a query matches (for
+commands that read the index back: re-enrichment, topic training).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from services.index.entity_directory import entity_clause
 from services.index.names import IndexNames
 
-__all__ = ["FULL_TEXT_FIELDS", "SearchFilters", "build_query", "search_body", "since_expression"]
+__all__ = ["FULL_TEXT_FIELDS", "SearchFilters", "build_query", "each_document", "search_body",
+           "since_expression"]
 
 # Original text (language-neutral and analysed for its language) first, then
 # the English text, so a query in any language finds originals in that
@@ -127,3 +131,31 @@ def search_body(text: str, filters: SearchFilters | None = None, size: int = 10,
     if not text.strip():
         body["sort"] = [{"published": {"order": "desc", "missing": "_last"}}]
     return body
+
+
+def each_document(search: Callable[..., Any], index: str, query: dict[str, Any], *,
+                  fields: list[str] | None = None, limit: int | None = None,
+                  page_size: int = 500) -> Iterator[dict[str, Any]]:
+    """The ``_source`` (``fields`` of it, or all) of every document of
+    ``index`` that ``query`` matches, at most ``limit``, oldest update
+    first: pages of ``page_size`` walked with ``search_after`` (which a
+    reader may use where it may not scroll, and which holds no context open
+    on the cluster). ``search`` is a client's ``search``."""
+    after: list[Any] | None = None
+    seen = 0
+    while limit is None or seen < limit:
+        body: dict[str, Any] = {
+            "query": query, "sort": [{"updated": "asc"}, {"id": "asc"}],
+            "size": page_size if limit is None else min(page_size, limit - seen),
+        }
+        if fields is not None:
+            body["_source"] = fields
+        if after is not None:
+            body["search_after"] = after
+        hits = search(index=index, body=body)["hits"]["hits"]
+        if not hits:
+            return
+        for hit in hits:
+            yield hit["_source"]
+        seen += len(hits)
+        after = hits[-1]["sort"]

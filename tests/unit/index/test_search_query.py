@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from services.index.search import SearchFilters, build_query, search_body, since_expression
+from typing import Any
+
+from services.index.search import (
+    SearchFilters,
+    build_query,
+    each_document,
+    search_body,
+    since_expression,
+)
 
 
 def test_text_only_searches_every_text_field_with_english_fallback() -> None:
@@ -35,3 +43,28 @@ def test_no_text_no_filter_is_match_all_newest_first() -> None:
 def test_since_expression() -> None:
     assert since_expression("6h") == "now-6h/m"
     assert since_expression("2026-11-01") == "2026-11-01"
+
+
+def test_each_document_walks_pages_with_search_after_up_to_the_limit() -> None:
+    docs = [{"id": f"d{n}", "updated": f"2026-01-0{n}"} for n in range(1, 8)]
+    bodies: list[dict[str, Any]] = []
+
+    def search(*, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert index == "alias"
+        bodies.append(body)
+        after = body.get("search_after")
+        start = 0 if after is None else next(
+            i + 1 for i, d in enumerate(docs) if [d["updated"], d["id"]] == after)
+        page = docs[start:start + body["size"]]
+        return {"hits": {"hits": [{"_source": d, "sort": [d["updated"], d["id"]]}
+                                  for d in page]}}
+
+    query = {"match_all": {}}
+    got = list(each_document(search, "alias", query, fields=["id"], limit=5, page_size=3))
+    assert [d["id"] for d in got] == ["d1", "d2", "d3", "d4", "d5"]
+    assert [b["size"] for b in bodies] == [3, 2]  # the last page asks only for what is left
+    assert bodies[1]["search_after"] == ["2026-01-03", "d3"]
+    assert all(b["_source"] == ["id"] and b["query"] == query for b in bodies)
+    everything = list(each_document(search, "alias", query, page_size=3))
+    assert [d["id"] for d in everything] == [d["id"] for d in docs]
+    assert "_source" not in bodies[-1]
