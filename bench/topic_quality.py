@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +31,7 @@ import numpy as np
 from bench.report import Figure
 
 SECTION = "topic quality"
-BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
+BANDS = ((0.0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
 
 
 def _stories() -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
@@ -61,6 +62,7 @@ def story_scores(model: Any, min_probability: float) -> dict[str, dict[str, Any]
     rows, items, entities = _stories()
     out: dict[str, dict[str, Any]] = {}
     rule_seconds = single_seconds = 0.0
+    scored: list[tuple[float, bool, str]] = []
     texts = [document_text(i.headline, i.summary, i.body_text) for i in items]
     # as the stage reads a batch: one call for all (and, for comparison,
     # one call per story)
@@ -79,16 +81,20 @@ def story_scores(model: Any, min_probability: float) -> dict[str, dict[str, Any]
         probabilities = dict(zip(model.classes, map(float, p), strict=True))
         alone = [c for c, _ in sorted(probabilities.items(), key=lambda kv: -kv[1])]
         said = [code for code, _ in section_topics(item, sections)]
+        stage = with_model(probabilities, by_rules, rules, min_probability, said,
+                           sections.prior, sections.score)
         systems = {
             "rules": [t.code for t in by_rules if t.level == 1],
             "model": alone[:3],
             "model+rules": [t.code for t in with_model(probabilities, by_rules, rules,
                                                        min_probability) if t.level == 1],
-            "stage": [t.code for t in with_model(probabilities, by_rules, rules,
-                                                 min_probability, said, sections.prior,
-                                                 sections.score) if t.level == 1],
+            "stage": [t.code for t in stage if t.level == 1],
         }
         half = part_of(row["file"] + row["headline"])
+        # every top level the stage gives, its score and whether the editor
+        # accepts it (the story's topic or one the editor would also give)
+        scored.extend((t.score, t.code in (row["topic"], *row["also"]), t.origin)
+                      for t in stage if t.level == 1)
         for system, tops in systems.items():
             for part in (half, "all"):
                 s = out.setdefault(f"{system} {part}", {"n": 0, "strict": 0, "fair": 0,
@@ -101,19 +107,27 @@ def story_scores(model: Any, min_probability: float) -> dict[str, dict[str, Any]
                 per[0] += bool(tops) and tops[0] == row["topic"]
                 per[1] += 1
     n = max(1, len(rows))
+    out["scored"] = scored
     out["cost"] = {"rules_ms": 1000 * rule_seconds / n, "model_ms": 1000 * batch_seconds / n,
                    "single_ms": 1000 * single_seconds / n, "stories": len(rows)}
     return out
 
 
-def calibration(model_probabilities: np.ndarray, right: np.ndarray) -> list[tuple[str, int,
-                                                                                   float]]:
+def rows_of(stories: dict[str, dict[str, Any]]) -> int:
+    """How many stories the figures of :func:`story_scores` count."""
+    return int(stories.get("stage all", {}).get("n", 0))
+
+
+def calibration(model_probabilities: np.ndarray, right: np.ndarray
+                ) -> list[tuple[str, int, float, np.ndarray]]:
+    """Per probability band: its label, how many fall in it, the share right
+    and which ones (a mask)."""
     rows = []
     for low, high in BANDS:
         band = (model_probabilities >= low) & (model_probabilities < high)
         if band.any():
             rows.append((f"{low:.1f}-{min(high, 1.0):.1f}", int(band.sum()),
-                         float(right[band].mean())))
+                         float(right[band].mean()), band))
     return rows
 
 
@@ -153,7 +167,7 @@ def run(folds: int = 5) -> list[Figure]:
                       f"{len(examples)} Wikinews lead sentences, {folds} folds by text hash; "
                       + ", ".join(f"{k} {v[1]:.2f} ({v[0]})" for k, v in
                                   sorted(cv["languages"].items(), key=lambda kv: -kv[1][0])))]
-    for band, count, accuracy in calibration(confidence, right):
+    for band, count, accuracy, _ in calibration(confidence, right):
         figures.append(Figure(SECTION, f"model calibration: accuracy at probability {band}",
                               accuracy, "ratio", "higher",
                               f"{count} held-out sentences in the band"))
@@ -163,6 +177,7 @@ def run(folds: int = 5) -> list[Figure]:
                           f"{model.coef.shape[1]} hashed features, float32"))
     stories = story_scores(model, load_settings().topics.min_probability)
     cost = stories.pop("cost")
+    scored = stories.pop("scored")
     if not stories:
         print("(no fixtures: story figures skipped)", file=sys.stderr)
         return figures
@@ -178,6 +193,18 @@ def run(folds: int = 5) -> list[Figure]:
                 s["strict"] / n, "ratio", "higher",
                 f"{n} real feed items; top-1 fair {s['fair'] / n:.3f}, editor's topic in top "
                 f"3 {s['hit3'] / n:.3f}; top-1 by language: {langs}"))
+    scores = np.array([s for s, _, _ in scored])
+    accepted = np.array([a for _, a, _ in scored], dtype=bool)
+    origins = np.array([o for _, _, o in scored], dtype=object)
+    for band, count, accuracy, mask in calibration(scores, accepted):
+        by_origin = Counter(origins[mask].tolist())
+        figures.append(Figure(
+            SECTION, f"stories, stage calibration: accepted at score {band}", accuracy,
+            "ratio", "higher",
+            f"{count} top-level topics the stage gave the {rows_of(stories)} stories with a "
+            "score in the band; the share the editor accepts (the story's topic or one the "
+            "editor would also give); by origin: "
+            + ", ".join(f"{o} {k}" for o, k in by_origin.most_common())))
     figures += [
         Figure(SECTION, "model: milliseconds per story, in a batch", cost["model_ms"], "ms",
                "lower", f"featurize + predict, the {cost['stories']} stories in one call as "
