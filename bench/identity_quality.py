@@ -181,7 +181,8 @@ def bare_surnames(documents: Sequence[Document], predicted: dict[MentionRef, str
     """Per language (real copy only), [bare surnames that got the id of the
     story's full name, bare surnames]: a one-word mention whose person the
     same story also names in full ("Clinton" after "Bill Clinton"); right
-    when its id is the one most of the full mentions got."""
+    when its id is the one most of the full mentions got (of ids as frequent,
+    the one the story gave first: the figure must not depend on set order)."""
     out: dict[str, list[int]] = {}
     for doc in documents:
         if doc.written or (part and doc.part != part):
@@ -197,7 +198,7 @@ def bare_surnames(documents: Sequence[Document], predicted: dict[MentionRef, str
             row = out.setdefault(doc.language, [0, 0])
             row[1] += 1
             known = [i for i in ids if i]
-            usual = max(set(known), key=known.count) if known else None
+            usual = max(known, key=known.count) if known else None
             row[0] += int(usual is not None and predicted.get((doc.id, index)) == usual)
     return out
 
