@@ -77,6 +77,7 @@ from services.enrich.names import (
     person_parts,
     surname_core,
     surname_skeletons,
+    surname_surface,
     surnames_alike,
 )
 from shared.errors import PayloadError, ServiceUnavailable
@@ -261,9 +262,9 @@ class EntityRegistry:
                           + ", ".join(namesakes.get(i, i) for i in spelt[:5]))
                 # more than the consonants must agree: the spellings too
                 # ("Mueller" is no Millar, "Holtz" no Gallois)
-                ours = c.name.split()[-1]
+                ours = surname_surface(c.name, c.surname)
                 similar = [i for i in spelt if surnames_alike(
-                    ours, (namesakes.get(i) or "?").split()[-1])]
+                    ours, surname_surface(namesakes.get(i) or "?"))]
                 named = _given_name_fits(c.name, similar, namesakes)
                 if len(spelt) == 1 and similar and self._fits(c.name, namesakes[similar[0]]):
                     hit = similar[0]  # the one person spelt alike

@@ -48,6 +48,7 @@ from services.enrich.names import (
     name_key,
     person_parts,
     surname_skeletons,
+    surname_surface,
 )
 from services.enrich.ner_client import CoreNlpClient, NerFailure
 from services.enrich.places import _CONNECTORS, Gazetteer, GeoEntry
@@ -1259,21 +1260,12 @@ def to_candidate(entity: LocalEntity) -> Candidate:
         given, surname = person_parts(name)
         surname_only = not given
         language = next((m.language for m, cleaned in entity.mentions if cleaned == name), "")
-        skeletons = sorted(surname_skeletons(_surname_surface(name, surname), language))
+        skeletons = sorted(surname_skeletons(surname_surface(name, surname), language))
         cross = cross_script_keys(name)
     return Candidate(type=entity.type, name=name, key=entity.key,
                      variants=entity.surfaces, surname=surname or None,
                      surname_only=surname_only, extra_keys=list(entity.extra_keys),
                      skeletons=skeletons, cross_keys=cross[0], cross_lookups=cross[1])
-
-
-def _surname_surface(name: str, surname: str) -> str:
-    """The words of ``name`` that make its folded ``surname`` (as written)."""
-    count = len(surname.split())
-    words = name.split()
-    if len(words) == 2 and fold(words[0]) == surname:  # "Зеленський Володимир"
-        return words[0]
-    return " ".join(words[-count:]) if count else name
 
 
 def tag_entities(

@@ -63,6 +63,7 @@ __all__ = [
     "person_parts",
     "surname_core",
     "surname_skeletons",
+    "surname_surface",
     "surnames_alike",
 ]
 
@@ -357,6 +358,20 @@ def _soft_key(name: str) -> str:
     return f"PERSON:{soften(key[len('PERSON:'):])}" if key else ""
 
 
+def surname_surface(name: str, surname: str | None = None) -> str:
+    """The words of ``name`` that make its surname as written (``surname``
+    is its folded form, from :func:`person_parts` when not given):
+    "Ursula von der Leyen" -> "von der Leyen", "Зеленський Володимир" ->
+    "Зеленський"."""
+    if surname is None:
+        surname = person_parts(name)[1]
+    count = len(surname.split())
+    words = name.split()
+    if len(words) == 2 and fold(words[0]) == surname:  # "Зеленський Володимир"
+        return words[0]
+    return " ".join(words[-count:]) if count else name
+
+
 def cross_script_keys(name: str) -> tuple[list[str], list[str]]:
     """(keys a person's full name is written under, keys it looks for) to
     meet its spelling in another script. A Latin name is written under each
@@ -367,13 +382,20 @@ def cross_script_keys(name: str) -> tuple[list[str], list[str]]:
     softened (``RC:``), and looks for the Latin ones (``RL:``). Latin names
     never meet each other this way (a reading is not a spelling); a
     one-word name has none."""
+    written, looked = _cross_script_keys(name)
+    return list(written), list(looked)
+
+
+@lru_cache(maxsize=16384)
+def _cross_script_keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # every candidate of every batch asks: a name met again is not read again
     if len(fold(name).split()) < 2:
-        return [], []
+        return (), ()
     if is_latin(name):
         keys = sorted({k for r in readings(name) if (k := _soft_key(r))})
-        return [f"RL:{k}" for k in keys], [f"RC:{k}" for k in keys]
+        return tuple(f"RL:{k}" for k in keys), tuple(f"RC:{k}" for k in keys)
     key = _soft_key(name)
-    return ([f"RC:{key}"], [f"RL:{key}"]) if key else ([], [])
+    return ((f"RC:{key}",), (f"RL:{key}",)) if key else ((), ())
 
 
 # ------------------------------------------------------------ skeletons
