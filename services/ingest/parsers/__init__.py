@@ -23,7 +23,7 @@ Outcomes (see the house style's "three explicit outcomes"):
   entry never drops the others;
 * :class:`shared.errors.ParseError` when the document as a whole is
   unusable: empty, unknown format, malformed JSON/XML (for the strict
-  formats), hostile XML (entity declarations, external DTDs), or a forced
+  formats), hostile XML (entity declarations), or a forced
   ``fmt`` the content does not match. ``reason`` says which.
 
 No other exception escapes for any input bytes; anything else is a bug.
@@ -179,7 +179,7 @@ def parse_document(
     family = _FAMILY.get(fmt_used)
     if family is not None and family != "html" and sniffed.prolog is not None:
         check_entities(data, _decoded_for_checks(data))
-        check_prolog(sniffed.prolog, family)
+        check_prolog(sniffed.prolog)
     ctx = Context(
         source=source,
         fetched_at=utc(fetched_at),
@@ -280,8 +280,7 @@ def _parse_newsml1(doc: _Doc, ctx: Context) -> ParseResult:
 
 
 def _parse_nitf(doc: _Doc, ctx: Context) -> ParseResult:
-    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type),
-                     family="nitf")
+    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
     items, errors = _build_all(_nitf.iter_drafts(root, ctx), ctx, doc.warnings)
     version = root.get("version") or ""  # "-//IPTC//DTD NITF 3.6//EN"
     label = version.split("NITF", 1)[1].split("//", 1)[0].strip() if "NITF" in version else ""

@@ -161,7 +161,7 @@ def _nitf(markup: str) -> Body | None:
     data = markup.encode("utf-8")
     try:
         check_entities(data)
-        check_prolog(scan_prolog(markup.lstrip()), "newsml-g2")
+        check_prolog(scan_prolog(markup.lstrip()))
         root = parse_xml(re.sub(rb"^\s*<\?xml[^>]*\?>", b"", data))
     except ParseError:
         return None

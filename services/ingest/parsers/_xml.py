@@ -4,22 +4,24 @@ lxml parser configuration we use.
 Refused with :class:`ParseError` before any parser sees the document:
 
 * any ``<!ENTITY`` declaration, anywhere (billion laughs, quadratic blow-up,
-  external entities such as ``file:///etc/passwd``); reason ``xml_entities``;
-* a DOCTYPE with an external DTD (``SYSTEM``/``PUBLIC`` with a system URL),
-  unless its public id is one of :data:`HARMLESS_PUBLIC_IDS` for that format
-  (the Netscape RSS 0.91 DTD, W3C (X)HTML DTDs); reason ``xml_external_dtd``.
-  Allowed DTDs are still never loaded: feedparser replaces the DOCTYPE and
-  lxml runs with ``load_dtd=False, no_network=True``.
+  external entities such as ``file:///etc/passwd``), and parameter-entity
+  references in a DOCTYPE; reason ``xml_entities``.
 
-lxml then parses with ``resolve_entities=False, no_network=True,
-load_dtd=False, huge_tree=False``, so even a declaration that slipped past
-the check would be neither expanded nor fetched.
+A DOCTYPE naming an external DTD (``<!DOCTYPE nitf SYSTEM
+"nitf-3-2.dtd">``, common in NITF and old feeds) is accepted and the DTD is
+never read: lxml parses with ``resolve_entities=False, no_network=True,
+load_dtd=False, huge_tree=False`` (so even a declaration that slipped past
+the check would be neither expanded nor fetched), and feedparser drops the
+DOCTYPE. The named character references such a DTD declares (``&nbsp;``,
+``&mdash;``) become their HTML characters (:func:`_named_references`); a
+name HTML does not know is dropped.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.entities import html5
 from typing import Any
 
 from lxml import etree
@@ -27,7 +29,6 @@ from lxml import etree
 from shared.errors import ParseError
 
 __all__ = [
-    "HARMLESS_PUBLIC_IDS",
     "Prolog",
     "check_entities",
     "check_prolog",
@@ -35,29 +36,6 @@ __all__ = [
     "parse_xml_lenient",
     "scan_prolog",
 ]
-
-NETSCAPE_RSS_091 = "-//Netscape Communications//DTD RSS 0.91//EN"
-_W3C_HTML = frozenset(
-    {
-        "-//W3C//DTD XHTML 1.0 Transitional//EN",
-        "-//W3C//DTD XHTML 1.0 Strict//EN",
-        "-//W3C//DTD XHTML 1.0 Frameset//EN",
-        "-//W3C//DTD XHTML 1.1//EN",
-        "-//W3C//DTD HTML 4.01//EN",
-        "-//W3C//DTD HTML 4.01 Transitional//EN",
-        "-//W3C//DTD HTML 4.0 Transitional//EN",
-    }
-)
-# per format family: public ids whose DTD we tolerate (and never load)
-HARMLESS_PUBLIC_IDS: dict[str, frozenset[str]] = {
-    "feed": frozenset({NETSCAPE_RSS_091}) | _W3C_HTML,
-    "html": _W3C_HTML,
-    "newsml-g2": frozenset(),
-    "newsml-1": frozenset(),
-    # NITF's own public ids (also written in its @version attribute)
-    "nitf": frozenset(f"-//IPTC//DTD NITF 3.{minor}//EN" for minor in range(7)),
-    "sitemap": frozenset(),
-}
 
 _WS_RE = re.compile(r"\s+")
 _NAME_RE = re.compile(r"<([A-Za-z_][\w.:-]*)")
@@ -159,9 +137,10 @@ def check_entities(data: bytes, decoded: str | None = None) -> None:
         )
 
 
-def check_prolog(prolog: Prolog, family: str) -> None:
-    """Refuse DOCTYPEs with entity declarations or external DTDs (see the
-    module docstring)."""
+def check_prolog(prolog: Prolog) -> None:
+    """Refuse DOCTYPEs with entity declarations or parameter entities, or
+    that cannot be read (see the module docstring); an external DTD is
+    accepted and never read."""
     if not prolog.complete and prolog.doctype is not None:
         raise ParseError("DOCTYPE does not end within the first 64 KiB", reason="xml_doctype")
     if prolog.doctype is None:
@@ -175,22 +154,19 @@ def check_prolog(prolog: Prolog, family: str) -> None:
     if "%" in (m.group("subset") or ""):
         # parameter-entity references pull in declarations from elsewhere
         raise ParseError("DOCTYPE uses parameter entities; refused", reason="xml_entities")
-    system = m.group("sys1") or m.group("sys2")
-    public = m.group("pub")
-    if system is None and public is None:
-        return
-    public_id = " ".join(public.strip("\"'").split()) if public else None
-    if public_id is not None and public_id in HARMLESS_PUBLIC_IDS.get(family, frozenset()):
-        return
-    target = (system or public or "").strip("\"'")
-    raise ParseError(
-        f"DOCTYPE references an external DTD ({target}); refused, DTDs are never fetched",
-        reason="xml_external_dtd",
-    )
+class _Unread(etree.Resolver):  # type: ignore[misc]
+    """Every external resource libxml2 asks for is empty. With
+    ``load_dtd=False`` it still opens a DOCTYPE's external DTD to look up
+    attribute defaults (seen with libxml2 2.14: a local path is opened and
+    read, an http URL fails the parse): this answers first, so no file is
+    ever opened and nothing is fetched."""
+
+    def resolve(self, url: str | None, public_id: str | None, context: Any) -> Any:
+        return self.resolve_string("", context)
 
 
 def _parser(*, recover: bool, encoding: str | None) -> Any:
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -202,23 +178,41 @@ def _parser(*, recover: bool, encoding: str | None) -> Any:
         recover=recover,
         encoding=encoding,
     )
+    parser.resolvers.add(_Unread())
+    return parser
 
 
-def _guard_tree(root: Any, harmless: frozenset[str]) -> Any:
+def _guard_tree(root: Any) -> Any:
     docinfo = root.getroottree().docinfo
     dtd = docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise ParseError("document declares XML entities; refused", reason="xml_entities")
-    public_id = " ".join((docinfo.public_id or "").split())
-    if docinfo.system_url and public_id not in harmless:
-        raise ParseError("document references an external DTD; refused", reason="xml_external_dtd")
+    if docinfo.system_url or docinfo.public_id:
+        _named_references(root)
     return root
 
 
-def parse_xml(data: bytes, *, encoding: str | None = None, family: str | None = None) -> Any:
+def _named_references(root: Any) -> None:
+    """Replace each reference to an entity of the unread external DTD by
+    its HTML character ("&nbsp;" -> U+00A0, "&eacute;" -> "é"), or by
+    nothing when HTML has no such name: lxml keeps them as nodes, which
+    would otherwise come out of the text as "&nbsp;"."""
+    for node in list(root.iter(etree.Entity)):
+        parent = node.getparent()
+        if parent is None:
+            continue
+        text = html5.get(f"{node.name};", "") + (node.tail or "")
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + text
+        else:
+            parent.text = (parent.text or "") + text
+        parent.remove(node)
+
+
+def parse_xml(data: bytes, *, encoding: str | None = None) -> Any:
     """Strict, safe parse; malformed XML raises ParseError(reason="xml_syntax").
-    An external DTD is refused unless its public id is one of ``family``'s
-    :data:`HARMLESS_PUBLIC_IDS` (it is never loaded either way)."""
+    An external DTD is never loaded."""
     try:
         root = etree.fromstring(data, _parser(recover=False, encoding=encoding))
     except etree.XMLSyntaxError as exc:
@@ -232,7 +226,7 @@ def parse_xml(data: bytes, *, encoding: str | None = None, family: str | None = 
         raise ParseError(f"cannot decode XML: {exc}", reason="xml_encoding") from exc
     if root is None:
         raise ParseError("XML document has no root element", reason="xml_syntax")
-    return _guard_tree(root, HARMLESS_PUBLIC_IDS.get(family or "", frozenset()))
+    return _guard_tree(root)
 
 
 def parse_xml_lenient(data: bytes) -> Any | None:
@@ -244,4 +238,4 @@ def parse_xml_lenient(data: bytes) -> Any | None:
         return None
     if root is None:
         return None
-    return _guard_tree(root, frozenset())
+    return _guard_tree(root)

@@ -165,18 +165,22 @@ def test_nitf_management_status(status: str, expected: PubStatus) -> None:
 
 
 def test_nitf_doctypes() -> None:
-    """NITF's own public id names a DTD that is never loaded: accepted. Any
-    other external DTD or an entity declaration is refused as for every
-    XML format."""
-    public = '<!DOCTYPE nitf PUBLIC "-//IPTC//DTD NITF 3.4//EN" "nitf-3-4.dtd">'
-    assert parse_bytes(_nitf('<doc-id id-string="X-3"/>', public)).items
-    for doctype, reason in [
-        ('<!DOCTYPE nitf SYSTEM "http://example.com/nitf.dtd">', "xml_external_dtd"),
-        ('<!DOCTYPE nitf [<!ENTITY a "aaaa">]>', "xml_entities"),
-    ]:
-        with pytest.raises(ParseError) as info:
-            parse_bytes(_nitf('<doc-id id-string="X-4"/>', doctype))
-        assert info.value.reason == reason
+    """NITF names its DTD by public id or by file ("nitf-3-2.dtd"): read
+    without it (never fetched), its named characters (&nbsp;, &mdash;) as
+    HTML's. An entity declaration is refused as for every XML format."""
+    for doctype in ('<!DOCTYPE nitf PUBLIC "-//IPTC//DTD NITF 3.4//EN" "nitf-3-4.dtd">',
+                    '<!DOCTYPE nitf SYSTEM "nitf-3-2.dtd">',
+                    '<!DOCTYPE nitf SYSTEM "http://example.com/nitf.dtd">'):
+        assert parse_bytes(_nitf('<doc-id id-string="X-3"/>', doctype)).items, doctype
+    characters = _nitf('<doc-id id-string="X-5"/>', '<!DOCTYPE nitf SYSTEM "nitf-3-2.dtd">')
+    characters = characters.replace(b"First paragraph.",
+                                    b"First&nbsp;paragraph &mdash; caf&eacute;.")
+    [item] = parse_bytes(characters).items
+    # (the no-break space is a space once the text is cleaned)
+    assert (item.body_text or "").startswith("First paragraph \u2014 caf\u00e9.")
+    with pytest.raises(ParseError) as info:
+        parse_bytes(_nitf('<doc-id id-string="X-4"/>', '<!DOCTYPE nitf [<!ENTITY a "aaaa">]>'))
+    assert info.value.reason == "xml_entities"
 
 
 def test_every_format_is_a_source_type_and_a_cli_choice() -> None:
