@@ -159,6 +159,7 @@ def parse(
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--boilerplate") from exc
     console = Console()
+    errors = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the width
     try:
         result = parse_document(
             data,
@@ -170,15 +171,23 @@ def parse(
             boilerplate=rules,
         )
     except ParseError as exc:
-        Console(stderr=True).print(f"[red]parse error[/] ({exc.reason}): {exc.message}")
+        errors.print(f"[red]parse error[/] ({exc.reason}): {exc.message}")
         raise typer.Exit(code=2) from exc
     except WirestreamError as exc:  # fetch errors from fetch_bytes
-        Console(stderr=True).print(f"[red]error[/] ({exc.reason}): {exc.message}")
+        errors.print(f"[red]error[/] ({exc.reason}): {exc.message}")
         raise typer.Exit(code=2) from exc
     if table:
         _table(result, console)
     else:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    if result.errors and not (result.items or result.sitemap_urls or result.child_sitemaps):
+        # nothing read, only refusals: a failure, as an unreadable document is
+        first = result.errors[0]
+        errors.print(
+            f"[red]parse error[/] ({first.reason}): no item read; {len(result.errors)} "
+            f"entr{'y' if len(result.errors) == 1 else 'ies'} refused, the first: "
+            f"{first.message}")
+        raise typer.Exit(code=2)
 
 
 def main() -> None:  # pragma: no cover - convenience for `python -m services.ingest.cli`

@@ -165,7 +165,7 @@ def parse_document(
     """
     if fmt != "auto" and fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected 'auto' or one of {FORMATS}")
-    sniffed = _detect.detect(data)
+    sniffed = _detect.detect(data, forced=fmt)
     fmt_used = sniffed.format if fmt == "auto" else fmt
     feeds = ("rss", "atom")
     if fmt != "auto" and not (fmt == sniffed.format or (fmt in feeds and sniffed.format in feeds)):
@@ -186,7 +186,8 @@ def parse_document(
         rules=boilerplate or default_boilerplate_rules(),
         base_url=base_url,
     )
-    doc = _Doc(data=data, sniffed=sniffed, content_type=content_type, warnings=warnings)
+    doc = _Doc(data=data, sniffed=sniffed, content_type=content_type, warnings=warnings,
+               forced=fmt != "auto")
     return _PARSERS[fmt_used](doc, ctx)
 
 
@@ -196,6 +197,7 @@ class _Doc:
     sniffed: _detect.Sniffed
     content_type: str | None
     warnings: list[str]
+    forced: bool = False  # the caller named the format (not detected)
 
 
 def _parse_feed(doc: _Doc, ctx: Context) -> ParseResult:
@@ -243,7 +245,7 @@ def _parse_jsonfeed(doc: _Doc, ctx: Context) -> ParseResult:
 
 
 def _parse_ninjs(doc: _Doc, ctx: Context) -> ParseResult:
-    drafts = _ninjs.iter_drafts(doc.sniffed.json_value, ctx)
+    drafts = _ninjs.iter_drafts(doc.sniffed.json_value, ctx, forced=doc.forced)
     items, errors = _build_all(drafts, ctx, doc.warnings)
     return ParseResult(
         format="ninjs",

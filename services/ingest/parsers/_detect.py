@@ -93,14 +93,23 @@ def _local(name: str) -> str:
     return name.rsplit(":", 1)[-1]
 
 
-def detect(data: bytes) -> Sniffed:
-    """Decide the format from the content, or raise ParseError."""
+_JSON_FORMATS = ("jsonfeed", "ninjs")
+
+
+def detect(data: bytes, forced: str | None = None) -> Sniffed:
+    """Decide the format from the content, or raise ParseError. A JSON
+    document ``forced`` to a JSON format (``--type ninjs``, a source's
+    ``type``) is that format, whatever its shape suggests."""
     if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise ParseError("empty document", reason="empty_document")
     head = sniff_text(data)
     stripped = head.lstrip("\ufeff \t\r\n")
     if stripped[:1] in ("{", "["):
         value = decode_json(data)
+        if forced == "ninjs":
+            return Sniffed("ninjs", json_value=value, version=_ninjs.version_of(value))
+        if forced == "jsonfeed":
+            return Sniffed("jsonfeed", json_value=value, version=_jsonfeed.version_of(value))
         if _jsonfeed.is_jsonfeed(value):
             return Sniffed("jsonfeed", json_value=value, version=_jsonfeed.version_of(value))
         if _ninjs.looks_like_ninjs(value):

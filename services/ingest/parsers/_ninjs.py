@@ -19,8 +19,12 @@ embargo               ``embargoed``               ``embargoed`` (2.x), ``embargo
 ====================  ==========================  ============================
 
 A document is one object, a list of objects, or an object wrapping a list
-under ``items``/``data``/``results``/``documents``/``entries`` (AP's
-``{"data": {"items": [{"item": {...}}]}}`` included). Event and planning
+under ``items``/``item``/``data``/``results``/``documents``/``entries``
+(AP's feed ``{"data": {"items": [{"item": {...}}]}}`` and single item
+``{"data": {"item": {...}}}`` included). An object is ninjs when it has a
+``uri``, declares the standard, or - as 1.x copy often does - carries a
+``guid`` instead of the ``uri`` with a headline, body or version date; the
+``uri``, else the ``guid``, identifies the item. Event and planning
 documents (3.x) are not news items: they are reported as ``unsupported_type``.
 
 HTML/XHTML bodies are preferred over plain text (they carry paragraphs);
@@ -42,7 +46,10 @@ from ._xml import check_entities, check_prolog, parse_xml, scan_prolog
 
 __all__ = ["iter_drafts", "looks_like_ninjs", "version_of"]
 
-_WRAPPER_KEYS = ("items", "data", "results", "documents", "entries")
+_WRAPPER_KEYS = ("items", "item", "data", "results", "documents", "entries")
+# what, next to a guid, makes an object a news item (ninjs 1.x without uri)
+_ITEM_KEYS = ("headline", "headlines", "body_text", "body_html", "body_xhtml", "bodies",
+              "versioncreated", "versionCreated", "firstcreated", "firstCreated")
 _SUMMARY_ROLES = ("summary", "abstract", "lead", "teaser", "text", "description", "caption", "")
 _SKIP_DESCRIPTION_ROLES = frozenset(
     {"creditline", "credit", "alt", "alttext", "byline", "copyright"}
@@ -72,6 +79,8 @@ def _is_ninjs_object(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     if isinstance(value.get("uri"), str):
+        return True
+    if isinstance(value.get("guid"), str) and any(k in value for k in _ITEM_KEYS):
         return True
     standard = value.get("standard") or value.get("$standard")
     return isinstance(standard, dict) and str(standard.get("name", "")).lower() == "ninjs"
@@ -345,7 +354,7 @@ def _int(value: Any) -> int | None:
 
 def _draft(raw: dict[str, Any], ctx: Context) -> Draft | Rejected:
     obj: dict[str, Any] = _lower_keys(raw)
-    guid = str_or_none(obj.get("uri"))
+    guid = str_or_none(obj.get("uri")) or str_or_none(obj.get("guid"))
     kind = (str_or_none(obj.get("type")) or "text").lower()
     if kind in _NON_NEWS_TYPES or "eventdetails" in obj or "plannedcoverage" in obj:
         label = (
@@ -391,11 +400,20 @@ def _draft(raw: dict[str, Any], ctx: Context) -> Draft | Rejected:
     )
 
 
-def iter_drafts(value: Any, ctx: Context) -> list[Draft | Rejected]:
+def iter_drafts(value: Any, ctx: Context, *, forced: bool = False) -> list[Draft | Rejected]:
+    """The drafts of a ninjs document. ``forced`` (the caller said it is
+    ninjs): a document whose items cannot be found is itself the one item,
+    and any object with a ``uri`` or a ``guid`` is read as one."""
     out: list[Draft | Rejected] = []
-    for entry in _candidates(value) or []:
-        if not _is_ninjs_object(entry):
-            out.append(Rejected("invalid_item", "entry is not a ninjs object (no uri)"))
+    found = _candidates(value)
+    if found is None and forced:
+        found = [_unwrap(value)]
+    for entry in found or []:
+        named = isinstance(entry, dict) and any(
+            isinstance(entry.get(k), str) for k in ("uri", "guid"))
+        if not (_is_ninjs_object(entry) or (forced and named)):
+            out.append(Rejected("invalid_item", "entry is not a ninjs object (no uri, no guid "
+                                "with a headline, body or date)"))
             continue
         out.append(_draft(entry, ctx))
     return out
