@@ -31,6 +31,7 @@ No other exception escapes for any input bytes; anything else is a bug.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -198,6 +199,7 @@ class _Doc:
     content_type: str | None
     warnings: list[str]
     forced: bool = False  # the caller named the format (not detected)
+    charset_repaired: bool = False  # read as UTF-8 against its declared charset
 
 
 def _parse_feed(doc: _Doc, ctx: Context) -> ParseResult:
@@ -257,10 +259,11 @@ def _parse_ninjs(doc: _Doc, ctx: Context) -> ParseResult:
 
 
 def _parse_newsml(doc: _Doc, ctx: Context) -> ParseResult:
-    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    root = parse_xml(doc.data, encoding=_xml_encoding(doc))
     meta = _newsml.feed_meta(root)
     ctx.feed_updated = meta.updated
     items, errors = _build_all(_newsml.iter_drafts(root, ctx, doc.warnings), ctx, doc.warnings)
+    _flag_repaired(doc, items)
     return ParseResult(
         format="newsml-g2",
         format_version=root.get("standardversion") or _first_item_version(root),
@@ -272,18 +275,20 @@ def _parse_newsml(doc: _Doc, ctx: Context) -> ParseResult:
 
 
 def _parse_newsml1(doc: _Doc, ctx: Context) -> ParseResult:
-    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    root = parse_xml(doc.data, encoding=_xml_encoding(doc))
     meta = _newsml1.feed_meta(root)
     ctx.feed_updated = meta.updated
     items, errors = _build_all(_newsml1.iter_drafts(root, ctx), ctx, doc.warnings)
+    _flag_repaired(doc, items)
     version = root.get("Version")
     return ParseResult(format="newsml-1", format_version=version.strip() if version else None,
                        items=items, errors=errors, warnings=doc.warnings, feed=meta)
 
 
 def _parse_nitf(doc: _Doc, ctx: Context) -> ParseResult:
-    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    root = parse_xml(doc.data, encoding=_xml_encoding(doc))
     items, errors = _build_all(_nitf.iter_drafts(root, ctx), ctx, doc.warnings)
+    _flag_repaired(doc, items)
     version = root.get("version") or ""  # "-//IPTC//DTD NITF 3.6//EN"
     label = version.split("NITF", 1)[1].split("//", 1)[0].strip() if "NITF" in version else ""
     return ParseResult(format="nitf", format_version=label or None, items=items, errors=errors,
@@ -291,7 +296,7 @@ def _parse_nitf(doc: _Doc, ctx: Context) -> ParseResult:
 
 
 def _parse_sitemap(doc: _Doc, ctx: Context) -> ParseResult:
-    root = parse_xml(doc.data, encoding=_http_charset_if_undeclared(doc.data, doc.content_type))
+    root = parse_xml(doc.data, encoding=_xml_encoding(doc))
     kind, urls, children, errors = _sitemap.parse_sitemap(root, ctx.base_url)
     return ParseResult(
         format="sitemap",
@@ -330,6 +335,42 @@ def _first_item_version(root: Any) -> str | None:
             value: str = el.get("standardversion")
             return value
     return None
+
+
+_XML_ENCODING_RE = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+# single-byte charsets a server or a newsroom system declares by habit
+_SINGLE_BYTE = re.compile(r"^(?:iso[-_]?8859[-_]?\d+|latin[-_]?\d|l\d|(?:windows|cp)[-_]?125\d|"
+                          r"us-ascii|ascii|ansi_x3\.4-1968)$")
+
+
+def _xml_encoding(doc: _Doc) -> str | None:
+    """The encoding lxml must read ``doc`` with, or None to follow the
+    document. Bytes that are valid UTF-8 with non-ASCII text but declare a
+    single-byte charset (``encoding="iso-8859-1"``, or only an HTTP
+    charset) are UTF-8: real ISO-8859-1 text is almost never valid UTF-8,
+    while the opposite is a common misconfiguration. Such a document is
+    read as UTF-8, with a warning, and its items are flagged
+    ``charset_repaired``."""
+    data = doc.data
+    match = _XML_ENCODING_RE.match(data[:300])
+    http = _http_charset_if_undeclared(data, doc.content_type)
+    declared = match.group(1).decode("ascii").lower() if match else http
+    if declared and _SINGLE_BYTE.match(declared) and not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return http
+        doc.charset_repaired = True
+        doc.warnings.append(f"declared charset {declared} but the bytes are UTF-8: read as UTF-8")
+        return "utf-8"
+    return http
+
+
+def _flag_repaired(doc: _Doc, items: list[NewsItem]) -> None:
+    if doc.charset_repaired:
+        for item in items:
+            if "charset_repaired" not in item.ingest_flags:
+                item.ingest_flags.append("charset_repaired")
 
 
 def _http_charset_if_undeclared(data: bytes, content_type: str | None) -> str | None:

@@ -16,6 +16,8 @@ from itertools import zip_longest
 from typing import Any, Literal
 from urllib.parse import urljoin
 
+from ftfy import fix_encoding
+from ftfy.badness import is_bad
 from pydantic import ValidationError
 
 from services.ingest import dates as dates_mod
@@ -45,6 +47,14 @@ _HTML_RE = re.compile(
     re.IGNORECASE,
 )
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{2,7}|#[xX][0-9a-fA-F]{2,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# What every common mojibake contains: the lead byte of a UTF-8 sequence
+# (U+00C2-U+00EF read as Latin-1) followed by a continuation byte (0x80-0xBF
+# read as Latin-1, or as windows-1252 maps 0x80-0x9F): "Ã©", "â€œ", "Â£",
+# "Ð¿". Text without such a pair (nearly all text) is not looked at further.
+_CONTINUATION = ("\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030"
+                 "\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014"
+                 "\u02dc\u2122\u0161\u203a\u0153\u017e\u0178")
+_MOJIBAKE_HINT = re.compile(f"[\u00c2-\u00ef][{_CONTINUATION}]")
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _PUBSTATUS = {
     "usable": PubStatus.usable,
@@ -201,6 +211,33 @@ def _unique(values: list[str]) -> list[str]:
     return out
 
 
+def repair_mojibake(value: str | None) -> tuple[str | None, bool]:
+    """``value`` with text that was decoded with the wrong charset put
+    right ("DÃ©cÃ¨s" -> "Décès", "â€œ" -> the quote; bytes in UTF-8 declared
+    as ISO-8859-1, or UTF-8 encoded twice), and whether anything changed.
+    ftfy decides, and only for text it finds bad: a correct "PÃO" or
+    "ÂNGELA" stays, and so does text a repair would not make clean (CJK
+    decoded with the wrong charset: other garbage is no repair)."""
+    if not value or not _MOJIBAKE_HINT.search(value) or not is_bad(value):
+        return value, False
+    fixed = fix_encoding(value)
+    if fixed == value or is_bad(fixed):
+        return value, False
+    return fixed, True
+
+
+def _repair_part(part: Body | None) -> tuple[Body | None, bool]:
+    if part is None:
+        return None, False
+    if isinstance(part.value, str):
+        value, changed = repair_mojibake(part.value)
+        return (Body(value or "", part.kind) if changed else part), changed
+    values = [repair_mojibake(v) for v in part.value]
+    if not any(changed for _, changed in values):
+        return part, False
+    return Body([v or "" for v, _ in values], part.kind), True
+
+
 def build_item(draft: Draft, ctx: Context) -> NewsItem:
     """Turn a draft into a validated item, or raise ParseError for this one
     entry (the caller turns it into an ItemError and goes on)."""
@@ -209,9 +246,18 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
         or normalise_language(ctx.feed_language)
         or normalise_language(ctx.source.language)
     )
-    headline = _line(draft.headline, ctx)
-    summary_paras = _paragraphs(draft.summary, ctx, language)
-    body_paras = _paragraphs(draft.body, ctx, language)
+    # before any cleaning: cleaning drops what a repair needs (the soft
+    # hyphen U+00AD that "í" read as Latin-1 ends in)
+    parts, repaired = [], False
+    for part in (draft.headline, draft.summary, draft.body):
+        fixed, changed = _repair_part(part)
+        parts.append(fixed)
+        repaired |= changed
+    raw_byline, changed = repair_mojibake(draft.byline)
+    repaired |= changed
+    headline = _line(parts[0], ctx)
+    summary_paras = _paragraphs(parts[1], ctx, language)
+    body_paras = _paragraphs(parts[2], ctx, language)
     # A body that starts by repeating the headline (TT's <h1>, dpa's plain
     # text rendition) loses that first paragraph.
     if headline and body_paras and _same(body_paras[0], headline):
@@ -262,7 +308,9 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
     guid = draft.guid.strip() if draft.guid and draft.guid.strip() else None
     item_id = identity.make_item_id(ctx.source.id, key)
     uri = guid or canonical or f"urn:wirestream:{ctx.source.id}:{item_id}"
-    byline = textmod.single_line(draft.byline) or None
+    byline = textmod.single_line(raw_byline) or None
+    if repaired:
+        flags.append("charset_repaired")
     try:
         return NewsItem(
             id=item_id,
