@@ -55,6 +55,13 @@ _CONTINUATION = ("\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\
                  "\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014"
                  "\u02dc\u2122\u0161\u203a\u0153\u017e\u0178")
 _MOJIBAKE_HINT = re.compile(f"[\u00c2-\u00ef][{_CONTINUATION}]")
+# A tag (or comment) in a field that should be plain text: a feed's title
+# carrying "<b>" or, escaped once more, "&lt;b&gt;".
+_TAG_RE = re.compile(r"<(?:[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?|/[A-Za-z][\w:.-]*\s*|!--.*?--)>", re.S)
+# C0 and C1 controls and DEL: never part of an identifier
+_ID_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+# schemes that must never become an item's uri (what a consumer may follow)
+_UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _PUBSTATUS = {
     "usable": PubStatus.usable,
@@ -166,7 +173,11 @@ def _paragraphs(part: Body | None, ctx: Context, language: str | None) -> list[s
         paragraphs = list(part.value) if isinstance(part.value, list) else [part.value]
     else:
         value = part.value if isinstance(part.value, str) else "\n\n".join(part.value)
-        paragraphs = textmod.plain_to_paragraphs(_unescape_leftovers(value))
+        value = _unescape_leftovers(value)
+        if _TAG_RE.search(value):  # "plain" text that carries markup after all
+            paragraphs = textmod.html_to_paragraphs(value, rules=ctx.rules, mark_links=True)
+        else:
+            paragraphs = textmod.plain_to_paragraphs(value)
     return textmod.strip_boilerplate(paragraphs, language, ctx.rules)
 
 
@@ -183,7 +194,27 @@ def _line(part: Body | None, ctx: Context) -> str:
         value = part.value if isinstance(part.value, str) else " ".join(part.value)
         return textmod.single_line(" ".join(textmod.html_to_paragraphs(value, rules=ctx.rules)))
     value = part.value if isinstance(part.value, str) else " ".join(part.value)
-    return textmod.single_line(_unescape_leftovers(textmod.remove_link_markers(value)))
+    return plain_line(textmod.remove_link_markers(value), ctx.rules)
+
+
+def plain_line(value: str | None, rules: BoilerplateRules | None = None) -> str:
+    """A one-line field (headline, byline, keyword) as plain text: entities a
+    publisher escaped twice decoded, and markup that came with it - "<b>",
+    "&lt;a href=...&gt;" - read as HTML (tags gone, script and style with
+    their content)."""
+    value = _unescape_leftovers(value or "")
+    if _TAG_RE.search(value):
+        value = " ".join(textmod.html_to_paragraphs(value, rules=rules))
+    return textmod.single_line(value)
+
+
+def clean_guid(value: str | None) -> str | None:
+    """A provider's id without control characters or surrounding space;
+    None when nothing is left."""
+    if not value:
+        return None
+    value = _ID_CONTROL_RE.sub("", value).strip()
+    return value or None
 
 
 _WORD_RE = re.compile(r"\S+")
@@ -204,7 +235,7 @@ def _unique(values: list[str]) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []
     for value in values:
-        cleaned = textmod.single_line(value)
+        cleaned = plain_line(value)
         if cleaned and cleaned.casefold() not in seen:
             seen.add(cleaned.casefold())
             out.append(cleaned)
@@ -281,8 +312,9 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
         url = None  # only absolute http(s) links are kept
 
     provider_date = draft.updated or draft.published
+    provider_guid = clean_guid(draft.guid)
     key = identity.identity_key(
-        guid=draft.guid,
+        guid=provider_guid,
         canonical=canonical,
         headline=headline,
         provider_date=provider_date,
@@ -305,10 +337,15 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
             pubstatus = _PUBSTATUS[status]
         else:
             flags.append(f"pubstatus_unknown:{status[:40]}")
-    guid = draft.guid.strip() if draft.guid and draft.guid.strip() else None
+    # a guid that is a script or inline-data URI identifies the item (the
+    # key above) but is never shown as its guid or uri
+    guid = provider_guid
+    if guid and guid.lower().replace(" ", "").startswith(_UNSAFE_SCHEMES):
+        guid = None
+        flags.append("guid_unsafe_scheme")
     item_id = identity.make_item_id(ctx.source.id, key)
     uri = guid or canonical or f"urn:wirestream:{ctx.source.id}:{item_id}"
-    byline = textmod.single_line(raw_byline) or None
+    byline = plain_line(raw_byline, ctx.rules) or None
     if repaired:
         flags.append("charset_repaired")
     try:
