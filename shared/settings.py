@@ -114,6 +114,11 @@ class IngestSettings(BaseModel):
     # A feed larger than 10 MB after decompression is almost surely an error
     # or an attack; real news feeds are < 2 MB.
     max_bytes: int = 10 * 1024 * 1024
+    # Entries read from one document (the rest is refused with one recorded
+    # error, and a feed is cut before parsing so the rest costs nothing), and
+    # text characters of one item (headline + summary + body).
+    max_items_per_document: int = Field(default=10_000, ge=1)
+    max_item_chars: int = Field(default=1_000_000, ge=1000)
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
     # Total deadline for one fetch including slow drip-feeding servers.

@@ -32,10 +32,14 @@ log = logging.getLogger(__name__)
 
 @cache
 def _parse() -> Callable[..., ParseResult]:
-    """parse_document with the boilerplate rules built once per process:
-    the shipped ones plus the operator's files (WIRESTREAM_INGEST__BOILERPLATE_FILES)."""
-    rules = load_boilerplate_rules(runtime.settings.ingest.boilerplate_files)
-    return functools.partial(parse_document, boilerplate=rules)
+    """parse_document with the boilerplate rules built once per process
+    (the shipped ones plus the operator's files, WIRESTREAM_INGEST__BOILERPLATE_FILES)
+    and the operator's bounds."""
+    settings = runtime.settings.ingest
+    rules = load_boilerplate_rules(settings.boilerplate_files)
+    return functools.partial(parse_document, boilerplate=rules,
+                             max_items=settings.max_items_per_document,
+                             max_item_chars=settings.max_item_chars)
 
 
 @cache

@@ -110,11 +110,19 @@ def _decoded_for_checks(data: bytes) -> str | None:
     return None
 
 
+MAX_ITEMS = 10_000  # entries read from one document
+MAX_ITEM_CHARS = 1_000_000  # text characters of one item
+
+
 def _build_all(
-    drafts: Sequence[Draft | Rejected], ctx: Context, warnings: list[str]
+    drafts: Sequence[Draft | Rejected], ctx: Context, warnings: list[str],
+    max_items: int = 10_000,
 ) -> tuple[list[NewsItem], list[ItemError]]:
     built: list[tuple[int, NewsItem]] = []
     errors: list[ItemError] = []
+    if len(drafts) > max_items:  # formats read whole (JSON, NewsML): the rest is refused
+        errors.append(_too_many(max_items, len(drafts) - max_items))
+        drafts = drafts[:max_items]
     for index, draft in enumerate(drafts):
         if isinstance(draft, Rejected):
             if draft.expected:
@@ -145,6 +153,8 @@ def parse_document(
     base_url: str | None = None,
     fmt: str = "auto",
     boilerplate: BoilerplateRules | None = None,
+    max_items: int = MAX_ITEMS,
+    max_item_chars: int = MAX_ITEM_CHARS,
 ) -> ParseResult:
     """Parse one fetched document.
 
@@ -160,6 +170,12 @@ def parse_document(
     guid, else ``url:<canonical link>``, else a title/date hash - see
     :mod:`services.ingest.identity`) and ``uri`` = the guid, else the
     canonical link, else ``urn:wirestream:<source>:<id>``.
+
+    Bounds: the first ``max_items`` entries are read and the rest refused
+    with one ``too_many_entries`` error (a feed is cut before it is parsed,
+    so a document of 300,000 tiny items costs what 10,000 do); an item whose
+    text (headline, summary and body) passes ``max_item_chars`` is refused
+    (``item_too_large``), the others kept.
 
     Raises ParseError for documents that are unusable as a whole (see the
     module docstring); ValueError for an unknown ``fmt`` (a caller bug).
@@ -186,10 +202,41 @@ def parse_document(
         fetched_at=utc(fetched_at),
         rules=boilerplate or default_boilerplate_rules(),
         base_url=base_url,
+        max_item_chars=max_item_chars,
     )
     doc = _Doc(data=data, sniffed=sniffed, content_type=content_type, warnings=warnings,
-               forced=fmt != "auto")
-    return _PARSERS[fmt_used](doc, ctx)
+               forced=fmt != "auto", max_items=max_items)
+    if fmt_used in ("rss", "atom"):
+        doc.data, doc.cut_entries = _cut_feed(data, max_items)
+    result = _PARSERS[fmt_used](doc, ctx)
+    if doc.cut_entries:
+        result.errors.append(_too_many(max_items, doc.cut_entries))
+    return result
+
+
+# <item ...> / <entry ...> start tags (RSS 0.9x-2.0, RSS 1.0, Atom), with or
+# without a namespace prefix
+_ENTRY_START_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s/>])")
+
+
+def _cut_feed(data: bytes, max_items: int) -> tuple[bytes, int]:
+    """``data`` cut before its entry number ``max_items`` + 1 (the parser
+    recovers the unclosed rest) and how many entries were cut off; ``data``
+    itself when it has no more than ``max_items``. Entry start tags are
+    found in the raw bytes (an ASCII-compatible encoding is assumed; a
+    UTF-16 feed is never cut, its 10 MB byte cap holds it)."""
+    starts = _ENTRY_START_RE.finditer(data)
+    for number, match in enumerate(starts, 1):
+        if number > max_items:
+            rest = 1 + sum(1 for _ in starts)
+            return data[:match.start()], rest
+    return data, 0
+
+
+def _too_many(max_items: int, refused: int) -> ItemError:
+    return ItemError(index=max_items, guid=None, reason="too_many_entries",
+                     message=f"the document has {max_items + refused:,} entries: the first "
+                             f"{max_items:,} were read, the other {refused:,} refused")
 
 
 @dataclass
@@ -200,6 +247,8 @@ class _Doc:
     warnings: list[str]
     forced: bool = False  # the caller named the format (not detected)
     charset_repaired: bool = False  # read as UTF-8 against its declared charset
+    max_items: int = 10_000
+    cut_entries: int = 0  # entries cut off a feed before parsing (max_items)
 
 
 def _parse_feed(doc: _Doc, ctx: Context) -> ParseResult:
@@ -220,7 +269,7 @@ def _parse_feed(doc: _Doc, ctx: Context) -> ParseResult:
     meta = _feed.feed_meta(parsed, doc.data)
     ctx.feed_updated = meta.updated
     ctx.feed_language = meta.language
-    items, errors = _build_all(_feed.iter_drafts(parsed, ctx), ctx, doc.warnings)
+    items, errors = _build_all(_feed.iter_drafts(parsed, ctx), ctx, doc.warnings, doc.max_items)
     return ParseResult(
         format="atom" if version.startswith("atom") else "rss",
         format_version=version or None,
@@ -235,7 +284,7 @@ def _parse_jsonfeed(doc: _Doc, ctx: Context) -> ParseResult:
     value: Any = doc.sniffed.json_value
     meta = _jsonfeed.feed_meta(value)
     ctx.feed_language = meta.language
-    items, errors = _build_all(_jsonfeed.iter_drafts(value, ctx), ctx, doc.warnings)
+    items, errors = _build_all(_jsonfeed.iter_drafts(value, ctx), ctx, doc.warnings, doc.max_items)
     return ParseResult(
         format="jsonfeed",
         format_version=doc.sniffed.version,
@@ -248,7 +297,7 @@ def _parse_jsonfeed(doc: _Doc, ctx: Context) -> ParseResult:
 
 def _parse_ninjs(doc: _Doc, ctx: Context) -> ParseResult:
     drafts = _ninjs.iter_drafts(doc.sniffed.json_value, ctx, forced=doc.forced)
-    items, errors = _build_all(drafts, ctx, doc.warnings)
+    items, errors = _build_all(drafts, ctx, doc.warnings, doc.max_items)
     return ParseResult(
         format="ninjs",
         format_version=doc.sniffed.version,
@@ -262,7 +311,8 @@ def _parse_newsml(doc: _Doc, ctx: Context) -> ParseResult:
     root = parse_xml(doc.data, encoding=_xml_encoding(doc))
     meta = _newsml.feed_meta(root)
     ctx.feed_updated = meta.updated
-    items, errors = _build_all(_newsml.iter_drafts(root, ctx, doc.warnings), ctx, doc.warnings)
+    items, errors = _build_all(_newsml.iter_drafts(root, ctx, doc.warnings), ctx, doc.warnings,
+                               doc.max_items)
     _flag_repaired(doc, items)
     return ParseResult(
         format="newsml-g2",
@@ -278,7 +328,7 @@ def _parse_newsml1(doc: _Doc, ctx: Context) -> ParseResult:
     root = parse_xml(doc.data, encoding=_xml_encoding(doc))
     meta = _newsml1.feed_meta(root)
     ctx.feed_updated = meta.updated
-    items, errors = _build_all(_newsml1.iter_drafts(root, ctx), ctx, doc.warnings)
+    items, errors = _build_all(_newsml1.iter_drafts(root, ctx), ctx, doc.warnings, doc.max_items)
     _flag_repaired(doc, items)
     version = root.get("Version")
     return ParseResult(format="newsml-1", format_version=version.strip() if version else None,
@@ -287,7 +337,7 @@ def _parse_newsml1(doc: _Doc, ctx: Context) -> ParseResult:
 
 def _parse_nitf(doc: _Doc, ctx: Context) -> ParseResult:
     root = parse_xml(doc.data, encoding=_xml_encoding(doc))
-    items, errors = _build_all(_nitf.iter_drafts(root, ctx), ctx, doc.warnings)
+    items, errors = _build_all(_nitf.iter_drafts(root, ctx), ctx, doc.warnings, doc.max_items)
     _flag_repaired(doc, items)
     version = root.get("version") or ""  # "-//IPTC//DTD NITF 3.6//EN"
     label = version.split("NITF", 1)[1].split("//", 1)[0].strip() if "NITF" in version else ""
@@ -311,7 +361,7 @@ def _parse_sitemap(doc: _Doc, ctx: Context) -> ParseResult:
 def _parse_html(doc: _Doc, ctx: Context) -> ParseResult:
     markup = _html.decode_html(doc.data, doc.content_type)
     drafts, meta = _html.iter_drafts(markup, ctx)
-    items, errors = _build_all(drafts, ctx, doc.warnings)
+    items, errors = _build_all(drafts, ctx, doc.warnings, doc.max_items)
     return ParseResult(format="html", items=items, errors=errors, warnings=doc.warnings, feed=meta)
 
 

@@ -102,6 +102,9 @@ class Context:
     base_url: str | None = None
     feed_updated: datetime | None = None
     feed_language: str | None = None
+    # bounds (services.ingest.parsers.parse_document): text characters of one
+    # item (headline + summary + body)
+    max_item_chars: int = 1_000_000
 
 
 @dataclass
@@ -304,6 +307,11 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
         body = None  # feeds often repeat the description as content:encoded
     if summary and headline and _same(summary, headline):
         summary = None
+
+    size = len(headline) + len(summary or "") + len(body or "")
+    if size > ctx.max_item_chars:
+        raise ParseError(f"item text is {size:,} characters, more than the "
+                         f"{ctx.max_item_chars:,} an item may have", reason="item_too_large")
 
     link = "".join(draft.link.split()) if draft.link else ""
     url = urljoin(ctx.base_url, link) if link and ctx.base_url else link or None

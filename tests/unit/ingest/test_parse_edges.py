@@ -86,7 +86,12 @@ def test_item_of_several_megabytes() -> None:
         + _item("small", "Small", "Mon, 01 Jan 2024 12:00:00 GMT")
     )
     assert len(data) > 5_000_000
+    # over the default bound (1,000,000 characters): refused alone, recorded
     result = parse_bytes(data)
+    assert [i.guid for i in result.items] == ["small"]
+    assert [(e.guid, e.reason) for e in result.errors] == [("big", "item_too_large")]
+    # an operator who allows more gets it whole, paragraphs kept
+    result = parse_bytes(data, max_item_chars=10_000_000)
     big = next(i for i in result.items if i.guid == "big")
     assert big.summary is not None and len(big.summary) > 5_000_000
     assert big.summary.count("\n\n") == 2499

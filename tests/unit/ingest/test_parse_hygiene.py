@@ -66,3 +66,54 @@ def test_clean_guid() -> None:
     assert clean_guid(" \x00id\x1b-1\x9f ") == "id-1"
     assert clean_guid("\x01\x02") is None
     assert clean_guid(None) is None
+
+
+def _feed(count: int, atom: bool = False) -> bytes:
+    if atom:
+        entries = "".join(f"<entry><id>urn:e:{n}</id><title>Entry {n}</title></entry>"
+                          for n in range(count))
+        return (f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t'
+                f"</title>{entries}</feed>").encode()
+    items = "".join(f"<item><guid>g{n}</guid><title>Item {n}</title></item>"
+                    for n in range(count))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+            "</channel></rss>").encode()
+
+
+@pytest.mark.parametrize("atom", [False, True])
+def test_entries_past_the_bound_are_refused_with_one_error(atom: bool) -> None:
+    at_bound = parse_bytes(_feed(50, atom), max_items=50)
+    assert len(at_bound.items) == 50 and at_bound.errors == []
+    over = parse_bytes(_feed(130, atom), max_items=50)
+    assert [i.headline for i in over.items] == [f"{'Entry' if atom else 'Item'} {n}"
+                                                for n in range(50)]
+    [error] = over.errors
+    assert (error.reason, error.index) == ("too_many_entries", 50)
+    assert "130 entries" in error.message and "other 80 refused" in error.message
+
+
+def test_json_entries_past_the_bound() -> None:
+    doc = [{"uri": f"urn:n:{n}", "headline": f"N {n}"} for n in range(30)]
+    result = parse_bytes(json.dumps(doc).encode(), max_items=10)
+    assert len(result.items) == 10
+    assert [e.reason for e in result.errors] == ["too_many_entries"]
+
+
+def test_a_huge_feed_of_tiny_items_is_cut_before_it_is_parsed() -> None:
+    """300,000 tiny items (a 10 MB feed): what is parsed is the first
+    10,000; the memory the rest would cost is never spent."""
+    import tracemalloc
+
+    items = "".join(f"<item><title>{n}</title></item>" for n in range(300_000))
+    data = f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    assert len(data) < 10 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        result = parse_bytes(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(result.items) == 10_000
+    assert [e.reason for e in result.errors] == ["too_many_entries"]
+    # the 10,000 items' own objects, not 300,000 entries' (which took 1.7 GB)
+    assert peak < 400 * 1024 * 1024, f"peak {peak / 2**20:.0f} MB"
