@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html.entities import html5 as _HTML5
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,8 +57,10 @@ __all__ = [
     "plain_to_paragraphs",
     "plain_to_text",
     "remove_link_markers",
+    "remove_shortcodes",
     "single_line",
     "strip_boilerplate",
+    "typographic_names",
 ]
 
 PARAGRAPH_SEP = "\n\n"
@@ -70,6 +73,9 @@ LINK_OPEN = "\ue000"
 LINK_CLOSE = "\ue001"
 _LINK_MACRO = f"{LINK_OPEN}[^{LINK_OPEN}{LINK_CLOSE}]*{LINK_CLOSE}"
 _MARKERS_RE = re.compile(f"[{LINK_OPEN}{LINK_CLOSE}]")
+# ends a table cell while a block is collected; a tab once cleaned (cleaning
+# collapses tabs with every other space)
+_CELL_END = "\ue002"
 
 # C0/C1 controls except \n and \t, lone surrogates, and invisible format
 # characters (zero-width space/joiners, word joiner, BOM, soft hyphen,
@@ -80,6 +86,7 @@ _INVISIBLE_RE = re.compile(
 )
 # every Unicode space separator plus tab, CR, FF, VT and the line/paragraph separators
 _SPACE_RE = re.compile("[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]+")
+_SPACE_BUT_TAB_RE = re.compile("[ \r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]+")
 # Anything clean_text would change besides runs of plain spaces: invisible
 # and control characters, CR, and every whitespace character but " " and "\n".
 _UNCLEAN_RE = re.compile(
@@ -228,6 +235,8 @@ class _Collector:
         paragraphs = []
         for chunk in _BLANK_LINE_RE.split(text):
             paragraph = "\n".join(line for line in chunk.split("\n") if line)
+            if _CELL_END in paragraph:
+                paragraph = _cells(paragraph)
             if not _has_markers(paragraph):
                 if paragraph:
                     paragraphs.append(paragraph)
@@ -268,10 +277,77 @@ class _Collector:
         if link:
             self.raw(LINK_CLOSE)
         if tag in _CELL_TAGS:
-            self.raw(" ")
+            self.raw(_CELL_END)
         if block:
             self.flush()
         self.text(el.tail)
+
+
+def _cells(paragraph: str) -> str:
+    """A table row as its cells separated by tabs (every line of it)."""
+    rows = []
+    for line in paragraph.split("\n"):
+        cells = [cell.strip() for cell in line.split(_CELL_END)]
+        while cells and not cells[-1]:
+            cells.pop()
+        if cells:
+            rows.append("\t".join(cells))
+    return "\n".join(rows)
+
+
+# Characters agencies spell as a bracketed name ("2<endash>3", or escaped
+# once more "2&lt;endash&gt;3") where the wire could not carry the character;
+# any HTML entity name works too ("<mdash>", "<hellip>").
+_TYPOGRAPHIC = {
+    "endash": "\u2013", "emdash": "\u2014", "bullet": "\u2022", "ellipsis": "\u2026",
+    "degree": "\u00b0", "trademark": "\u2122", "registered": "\u00ae",
+    "copyright": "\u00a9", "cent": "\u00a2", "pound": "\u00a3", "euro": "\u20ac",
+    "yen": "\u00a5", "half": "\u00bd", "quarter": "\u00bc", "threequarters": "\u00be",
+}
+_TYPOGRAPHIC_RE = re.compile(r"<([A-Za-z]{2,16})>")
+
+
+def typographic_names(value: str) -> str:
+    """``value`` with bracketed character names ("<endash>") as the
+    characters they name; other bracketed words are left alone."""
+    if "<" not in value:
+        return value
+
+    def named(match: re.Match[str]) -> str:
+        name = match.group(1).lower()
+        return _TYPOGRAPHIC.get(name) or _HTML5.get(f"{name};") or match.group(0)
+
+    return _TYPOGRAPHIC_RE.sub(named, value)
+
+
+# WordPress shortcodes ("[caption id=...]<img> A photo[/caption]", "[gallery
+# ids=...]"): a caption, an embed or a gallery goes with what it wraps (a
+# picture's caption or a URL, not the story); any other shortcode tag - one
+# of the common names, or any bracketed name with key="value" attributes -
+# goes alone, its content kept.
+_SHORTCODE_WRAPS = r"(?:wp_)?caption|embed|gallery|video|audio|playlist"
+_SHORTCODE_BLOCK_RE = re.compile(rf"\[({_SHORTCODE_WRAPS})\b[^\]]*\].*?\[/\1\]", re.I | re.S)
+_SHORTCODE_TAG_RE = re.compile(
+    rf"\[/?(?:{_SHORTCODE_WRAPS}|vc_\w+|et_pb_\w+|su_\w+|fusion_\w+|tweet|youtube|instagram|"
+    r"contact-form-7|adsense|dropcap|pullquote|one_half|one_third|two_thirds)\b[^\]]*\]",
+    re.I,
+)
+_SHORTCODE_ATTRIBUTED_RE = re.compile(
+    r"\[([a-z][\w-]*)(?:\s+[\w-]+=(?:\"[^\"]*\"|'[^']*'))+\s*/?\]", re.I)
+
+
+def remove_shortcodes(value: str) -> str:
+    """``value`` without WordPress shortcodes (see above); "[sic]" or "[1]"
+    are not shortcodes and stay."""
+    if "[" not in value:
+        return value
+    value = _SHORTCODE_TAG_RE.sub(" ", _SHORTCODE_BLOCK_RE.sub(" ", value))
+    names = {m.group(1).lower() for m in _SHORTCODE_ATTRIBUTED_RE.finditer(value)}
+    if names:  # an attributed opening tag, and the closing tag of the same name
+        value = _SHORTCODE_ATTRIBUTED_RE.sub(" ", value)
+        value = re.sub(r"\[/(" + "|".join(map(re.escape, names)) + r")\]", " ", value,
+                       flags=re.I)
+    return _SPACE_BUT_TAB_RE.sub(" ", value).strip()
 
 
 def _has_markers(value: str) -> bool:
@@ -284,7 +360,7 @@ def _tidy_markers(paragraph: str) -> str:
     paragraph = re.sub(f"{LINK_OPEN}\\s+", f" {LINK_OPEN}", paragraph)
     paragraph = re.sub(f"\\s+{LINK_CLOSE}", f"{LINK_CLOSE} ", paragraph)
     paragraph = paragraph.replace(LINK_OPEN + LINK_CLOSE, "")
-    return _SPACE_RE.sub(" ", paragraph).strip()
+    return _SPACE_BUT_TAB_RE.sub(" ", paragraph).strip()
 
 
 def element_to_paragraphs(
@@ -792,7 +868,8 @@ def strip_boilerplate(
             continue
         break
     cleaned = [
-        _SPACE_RE.sub(" ", remove_link_markers(p)).strip() if _has_markers(p) else p.strip()
+        _SPACE_BUT_TAB_RE.sub(" ", remove_link_markers(p)).strip() if _has_markers(p)
+        else p.strip()
         for p in kept
     ]
     return [p for p in cleaned if p]

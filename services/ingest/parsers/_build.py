@@ -176,12 +176,13 @@ def _paragraphs(part: Body | None, ctx: Context, language: str | None) -> list[s
         paragraphs = list(part.value) if isinstance(part.value, list) else [part.value]
     else:
         value = part.value if isinstance(part.value, str) else "\n\n".join(part.value)
-        value = _unescape_leftovers(value)
+        value = textmod.typographic_names(_unescape_leftovers(value))
         if _TAG_RE.search(value):  # "plain" text that carries markup after all
             paragraphs = textmod.html_to_paragraphs(value, rules=ctx.rules, mark_links=True)
         else:
             paragraphs = textmod.plain_to_paragraphs(value)
-    return textmod.strip_boilerplate(paragraphs, language, ctx.rules)
+    paragraphs = [textmod.remove_shortcodes(textmod.typographic_names(p)) for p in paragraphs]
+    return textmod.strip_boilerplate([p for p in paragraphs if p], language, ctx.rules)
 
 
 def _unescape_leftovers(value: str) -> str:
@@ -205,10 +206,10 @@ def plain_line(value: str | None, rules: BoilerplateRules | None = None) -> str:
     publisher escaped twice decoded, and markup that came with it - "<b>",
     "&lt;a href=...&gt;" - read as HTML (tags gone, script and style with
     their content)."""
-    value = _unescape_leftovers(value or "")
+    value = textmod.typographic_names(_unescape_leftovers(value or ""))
     if _TAG_RE.search(value):
         value = " ".join(textmod.html_to_paragraphs(value, rules=rules))
-    return textmod.single_line(value)
+    return textmod.single_line(textmod.typographic_names(value))
 
 
 def clean_guid(value: str | None) -> str | None:

@@ -1,0 +1,64 @@
+"""Bodies keep their structure (issue #18, item 4): table rows as
+tab-separated cells (a real dpa league table), WordPress shortcodes
+removed, characters a wire spelt as bracketed names ("<endash>") restored."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.ingest import text as textmod
+
+from ._parsing import REPO, parse_bytes
+
+TABLE = REPO / "tests" / "fixtures" / "newsml-g2" / "spe_tab.newsmlg2.xml"
+
+
+def test_a_real_league_table_keeps_its_cells() -> None:
+    [item] = parse_bytes(TABLE.read_bytes()).items
+    lines = (item.body_text or "").split("\n\n")
+    assert "FC Augsburg\t-\tBor. Mönchengladbach\t2:1 (1:0)" in lines
+    leader = next(line for line in lines if line.startswith("1.\t"))
+    assert leader.split("\t") == ["1.", "Bayern München", "6", "4", "2", "0", "+13", "20:7",
+                                  "14"]
+
+
+def test_cells_rows_and_empty_cells() -> None:
+    paragraphs = textmod.html_to_paragraphs(
+        "<p>Intro</p><table><tr><th>Team</th><th>Pts</th></tr>"
+        "<tr><td>Ajax <a href='/a'>FC</a></td><td>12</td></tr>"
+        "<tr><td>PSV</td><td></td></tr><tr><td></td><td></td></tr></table><p>After</p>",
+        mark_links=True)
+    assert [textmod.remove_link_markers(p) for p in paragraphs] == [
+        "Intro", "Team\tPts", "Ajax FC\t12", "PSV", "After"]
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ('[caption id="attachment_9" align="alignnone" width="300"] Photo: X[/caption]Text.',
+     "Text."),
+    ('Before [gallery ids="1,2,3"] after', "Before after"),
+    ("Watch: [embed]https://youtu.be/x[/embed] now", "Watch: now"),
+    ('[vc_row][vc_column width="1/2"]Story text[/vc_column][/vc_row]', "Story text"),
+    ('A [button link="https://x" color="red"]Buy[/button] call', "A Buy call"),
+    ("He said [sic] that [1] in [Updated] copy", "He said [sic] that [1] in [Updated] copy"),
+])
+def test_shortcodes(raw: str, clean: str) -> None:
+    assert textmod.remove_shortcodes(raw) == clean
+
+
+def test_shortcodes_and_names_in_a_feed_body() -> None:
+    rss = b"""<rss version="2.0"><channel><title>t</title><item><guid>1</guid>
+<title>Rates rise 2&lt;endash&gt;3 percent</title><description><![CDATA[<p>[caption id="a"
+align="alignnone"]<img src="a.jpg"/> Photo by X[/caption]Markets rose 2&lt;endash&gt;3
+percent&lt;emdash&gt;a record [sic].</p><p>[gallery ids="1,2"]</p>]]></description>
+</item></channel></rss>"""
+    [item] = parse_bytes(rss).items
+    assert item.headline == "Rates rise 2\u20133 percent"
+    assert item.summary == "Markets rose 2\u20133 percent\u2014a record [sic]."
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("2<endash>3", "2\u20133"), ("Wait<ellipsis>", "Wait\u2026"), ("a<mdash>b", "a\u2014b"),
+    ("30<degree>C", "30\u00b0C"), ("x <y> z", "x <y> z"), ("<notaname>", "<notaname>"),
+])
+def test_typographic_names(raw: str, clean: str) -> None:
+    assert textmod.typographic_names(raw) == clean
