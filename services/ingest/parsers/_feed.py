@@ -9,7 +9,8 @@ warning. The caller has already refused entity declarations and external
 DTDs (see ``_xml``) before feedparser runs.
 
 Entry mapping: ``id`` (RSS guid / Atom id) -> guid; ``link``; ``title``;
-``summary`` (description) -> summary; the first HTML ``content``
+``summary`` (description) -> summary (not feedparser's copy of an Atom
+entry's content when the entry has no summary); the first HTML ``content``
 (content:encoded, Atom content), else Yandex ``full-text``, else Yandex
 Turbo ``turbo:content`` -> body; ``author``/``authors``/dc:creator ->
 byline; ``published``/``updated`` (parsed by our date rules, feedparser's
@@ -207,8 +208,15 @@ def iter_drafts(parsed: Any, ctx: Context) -> list[Draft | Rejected]:
     feed = _get(parsed, "feed") or {}
     languages = [ctx.feed_language.split("-")[0]] if ctx.feed_language else None
     out: list[Draft | Rejected] = []
+    atom = str(_get(parsed, "version") or "").startswith("atom")
     for entry in _get(parsed, "entries") or []:
         title_detail = _get(entry, "title_detail")
+        summary = _detail_body(_get(entry, "summary"), _get(entry, "summary_detail"))
+        body = _body(entry)
+        if atom and summary is not None and body is not None and summary.value == body.value:
+            # feedparser copies an Atom entry's <content> into ``summary``
+            # when the entry has none: the content is the body
+            summary = None
         entry_language = None
         for detail_key in ("title_detail", "summary_detail"):
             detail = _get(entry, detail_key)
@@ -220,8 +228,8 @@ def iter_drafts(parsed: Any, ctx: Context) -> list[Draft | Rejected]:
                 guid=str_or_none(_get(entry, "id")),
                 link=str_or_none(_get(entry, "link")),
                 headline=_detail_body(_get(entry, "title"), title_detail),
-                summary=_detail_body(_get(entry, "summary"), _get(entry, "summary_detail")),
-                body=_body(entry),
+                summary=summary,
+                body=body,
                 byline=_byline(entry),
                 language=entry_language,
                 published=_date(entry, "published", languages),

@@ -62,3 +62,18 @@ percent&lt;emdash&gt;a record [sic].</p><p>[gallery ids="1,2"]</p>]]></descripti
 ])
 def test_typographic_names(raw: str, clean: str) -> None:
     assert textmod.typographic_names(raw) == clean
+
+
+def test_atom_content_is_the_body() -> None:
+    """An Atom entry's <content> is its body, also when the entry has no
+    <summary> (feedparser copies the content there); with both, each is
+    what it says."""
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><id>urn:1</id><title>One</title><updated>2024-01-01T00:00:00Z</updated>
+<content type="html">&lt;p&gt;First.&lt;/p&gt;&lt;p&gt;Second.&lt;/p&gt;</content></entry>
+<entry><id>urn:2</id><title>Two</title><updated>2024-01-01T00:00:00Z</updated>
+<summary>Lead.</summary><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">
+<p>Body one.</p><p>Body two.</p></div></content></entry></feed>"""
+    one, two = parse_bytes(atom).items
+    assert (one.summary, one.body_text) == (None, "First.\n\nSecond.")
+    assert (two.summary, two.body_text) == ("Lead.", "Body one.\n\nBody two.")
