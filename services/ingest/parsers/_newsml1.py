@@ -39,7 +39,7 @@ from services.ingest.dates import parse_date
 from shared.errors import ParseError
 from shared.models import Concept, Rights, Subject
 
-from ._build import Body, Context, Draft, Rejected, legacy_status
+from ._build import Body, Context, Draft, Rejected, legacy_status, looks_like_html
 from ._model import FeedMeta
 from ._newsml import XML_LANG, _attr, _child, _children, _int, _local, _text
 
@@ -92,7 +92,14 @@ def _content_paragraphs(content_item: Any) -> list[str]:
             return textmod.element_to_paragraphs(html_body if html_body is not None else child,
                                                  mark_links=True)
     text = "".join(data.itertext())
-    return textmod.plain_to_paragraphs(text) if text.strip() else []
+    if not text.strip():
+        return []
+    fmt = (_formal(_child(content_item, "Format")) or "").lower()
+    mime = (_formal(_child(content_item, "MimeType")) or "").lower()
+    if "html" in fmt or "html" in mime or looks_like_html(text):
+        # HTML sent as text (escaped or in CDATA): read as HTML, not as "<P>"
+        return textmod.html_to_paragraphs(text, mark_links=True)
+    return textmod.plain_to_paragraphs(text)
 
 
 def _components(component: Any, skipped: bool = False) -> Iterator[tuple[Any, bool]]:

@@ -77,3 +77,30 @@ def test_atom_content_is_the_body() -> None:
     one, two = parse_bytes(atom).items
     assert (one.summary, one.body_text) == (None, "First.\n\nSecond.")
     assert (two.summary, two.body_text) == ("Lead.", "Body one.\n\nBody two.")
+
+
+AFP = REPO / "tests" / "fixtures" / "newsml1" / "AFP_newsml-1.2_sample_en.xml"
+
+
+@pytest.mark.parametrize("wrapping", ["cdata", "escaped"])
+def test_newsml1_html_sent_as_text_is_read_as_html(wrapping: str) -> None:
+    """The real AFP story with its NITF body re-sent as HTML text (Format
+    HTML, the markup in CDATA or escaped), as some NewsML 1 feeds do: the
+    same paragraphs, no "<P>"."""
+    import html
+    import re
+
+    original = AFP.read_bytes().decode()
+    [expected] = parse_bytes(original.encode()).items
+    body = re.search(r"<body\.content>(.*?)</body\.content>", original, re.S)
+    assert body is not None
+    markup = body.group(1).replace("<p>", "<P>").replace("</p>", "</P>")
+    sent = f"<![CDATA[{markup}]]>" if wrapping == "cdata" else html.escape(markup, quote=False)
+    changed = re.sub(r'<Format FormalName="NITF3.1"/>(.*?)<DataContent>.*?</DataContent>',
+                     lambda m: f'<Format FormalName="HTML"/>{m.group(1)}<DataContent>'
+                               f"{sent}</DataContent>", original, flags=re.S)
+    assert changed != original
+    [item] = parse_bytes(changed.encode()).items
+    assert "<P>" not in (item.body_text or "") and "<" not in (item.body_text or "")[:500]
+    # the NITF original also reads its <hl2> subheads; the HTML has them too
+    assert item.body_text == expected.body_text
