@@ -262,7 +262,8 @@ class NewsItem(BaseModel):
     headline: str = ""
     summary: str | None = None
     body_text: str | None = None
-    byline: str | None = None
+    byline: str | None = None  # the author names ("By" and the role line apart)
+    byline_role: str | None = None  # "AP Business Writer", "Reuters"
     language: str | None = None
     firstcreated: UtcDatetime | None = None
     versioncreated: UtcDatetime

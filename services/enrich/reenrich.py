@@ -47,9 +47,9 @@ _RENAMED = {
 # Taken over unchanged.
 _SAME = (
     "id", "uri", "guid", "source", "url", "canonical_url", "type", "urgency", "content_hash",
-    "correlation_id", "headline", "summary", "body_text", "byline", "version", "pubstatus",
-    "embargoed", "subjects", "genres", "provider_keywords", "associations", "ingest_flags",
-    "rights",
+    "correlation_id", "headline", "summary", "body_text", "byline", "byline_role", "version",
+    "pubstatus", "embargoed", "subjects", "genres", "provider_keywords", "associations",
+    "ingest_flags", "rights",
 )
 
 

@@ -109,6 +109,7 @@ def to_document(item: NewsItem, *, indexed_at: datetime | None = None) -> dict[s
         "summary": item.summary,
         "body_text": item.body_text,
         "byline": item.byline,
+        "byline_role": item.byline_role,
         "language": (detected.code if detected and detected.code else None) or item.language,
         "language_declared": item.language,
         "language_confidence": detected.confidence if detected else None,

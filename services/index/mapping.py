@@ -41,7 +41,7 @@ __all__ = [
 # what an index was built with (recorded in each index's mapping `_meta`).
 # Additive changes reach live indices through `index setup`; anything else
 # (a changed analyzer or field type) needs `wirestream index migrate`.
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,7 @@ def mappings() -> dict[str, Any]:
             "summary": _text(),
             "body_text": _text(),
             "byline": _text(raw=True),
+            "byline_role": {"type": "keyword", "ignore_above": 256},
             # ---- text: original, analysed for its language (non-English)
             **text_per_language,
             # ---- text: English (the original when English, else the translation)

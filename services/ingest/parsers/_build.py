@@ -115,6 +115,7 @@ class Draft:
     summary: Body | None = None
     body: Body | None = None
     byline: str | None = None
+    byline_role: str | None = None  # when the format marks it (NITF <byttl>)
     language: str | None = None
     published: datetime | None = None
     updated: datetime | None = None
@@ -246,6 +247,40 @@ def _unique(values: list[str]) -> list[str]:
     return out
 
 
+# "By" in the languages whose wires print it before the names (a word that
+# is also a name - Italian "Di" - is not on the list)
+_BY_RE = re.compile(r"^(?:by|von|par|por|door|av|af)\s*:?\s+(?=\S)", re.I)
+# what makes the last comma-separated part of a one-line byline a role
+_ROLE_RE = re.compile(
+    r"\b(?:writer|correspondent|editor|reporter|columnist|staff|bureau|chief|contributor|"
+    r"critic|analyst|journalist|associated press|press association|reuters|afp|agence|"
+    r"bloomberg|dpa|ansa|efe|redakteur|korrespondent|correspondant|corresponsal|"
+    r"rédact\w*|redacci\w*)\b", re.I)
+
+
+def split_byline(value: str | None, role: str | None = None) -> tuple[str | None, str | None]:
+    """(names, role) of a byline as wires print it: "By JOSH BOAK" over "AP
+    Economics Writer", "By Jane Doe, Reuters", "Von Anna Schmidt, dpa".
+    ``role`` is the role when the format marks it (NITF ``<byttl>``); the
+    names lose their "By". A byline that is a list of names stays whole."""
+    if not value or not value.strip():
+        return None, plain_line(role) or None
+    lines = [line for line in (plain_line(part) for part in value.splitlines()) if line]
+    names = lines[0] if lines else ""
+    roles = [plain_line(role)] if role else []
+    roles += lines[1:]
+    if role and names.endswith(roles[0]):  # the role's text came with the names
+        names = names[: -len(roles[0])].rstrip(" ,;-\u2013\u2014")
+    names, prefixed = _BY_RE.subn("", names, count=1)
+    # "By Jane Doe, Reuters": after a "By" only (without one, "A. Writer,
+    # B. Writer" is a list of names)
+    if prefixed and not roles and "," in names:
+        head, _, tail = names.rpartition(",")
+        if head.strip() and _ROLE_RE.search(tail):
+            names, roles = head.strip(), [tail.strip()]
+    return names or None, ", ".join(r for r in roles if r) or None
+
+
 def repair_mojibake(value: str | None) -> tuple[str | None, bool]:
     """``value`` with text that was decoded with the wrong charset put
     right ("DÃ©cÃ¨s" -> "Décès", "â€œ" -> the quote; bytes in UTF-8 declared
@@ -354,7 +389,7 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
         flags.append("guid_unsafe_scheme")
     item_id = identity.make_item_id(ctx.source.id, key)
     uri = guid or canonical or f"urn:wirestream:{ctx.source.id}:{item_id}"
-    byline = plain_line(raw_byline, ctx.rules) or None
+    byline, byline_role = split_byline(raw_byline, draft.byline_role)
     if repaired:
         flags.append("charset_repaired")
     try:
@@ -367,6 +402,7 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
             summary=summary,
             body_text=body,
             byline=byline,
+            byline_role=byline_role,
             language=language,
             firstcreated=resolved.firstcreated,
             versioncreated=resolved.versioncreated,

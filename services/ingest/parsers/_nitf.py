@@ -110,7 +110,9 @@ def draft_from_nitf(nitf: Any) -> Draft:
             paragraphs = textmod.element_to_paragraphs(abstract)
             if paragraphs:
                 draft.summary = Body(paragraphs, "paragraphs")
-        draft.byline = _text(_child(body_head, "byline"))
+        byline = _child(body_head, "byline")
+        draft.byline = _text(byline)
+        draft.byline_role = _text(_child(byline, "byttl")) if byline is not None else None
     content = _child(body, "body.content") if body is not None else None
     if content is not None:
         paragraphs = textmod.element_to_paragraphs(content, mark_links=True)

@@ -148,7 +148,7 @@ def test_nitf_status_versions_and_release_time() -> None:
     assert result.format == "nitf" and result.format_version == "3.4"
     assert (item.guid, item.version, item.urgency) == ("X-1", 2, 2)
     assert (item.headline, item.summary, item.byline) == (
-        "Hedline one", "The short version.", "By A. Writer")
+        "Hedline one", "The short version.", "A. Writer")
     assert item.body_text == "First paragraph.\n\nA subhead\n\nSecond."  # no body.end tagline
     assert item.embargoed == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
     assert item.language == "en-GB"

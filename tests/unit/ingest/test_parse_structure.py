@@ -104,3 +104,31 @@ def test_newsml1_html_sent_as_text_is_read_as_html(wrapping: str) -> None:
     assert "<P>" not in (item.body_text or "") and "<" not in (item.body_text or "")[:500]
     # the NITF original also reads its <hl2> subheads; the HTML has them too
     assert item.body_text == expected.body_text
+
+
+@pytest.mark.parametrize(("raw", "role", "names", "role_out"), [
+    ("By JOSH BOAK\nAP Economics Writer", None, "JOSH BOAK", "AP Economics Writer"),
+    ("By Jane Doe, Reuters", None, "Jane Doe", "Reuters"),
+    ("Von Christian Hollmann, dpa", None, "Christian Hollmann", "dpa"),
+    ("By Anna Li and Tom Ray, Associated Press", None, "Anna Li and Tom Ray",
+     "Associated Press"),
+    ("By A. Writer AP Business Writer", "AP Business Writer", "A. Writer", "AP Business Writer"),
+    ("A. Writer, B. Writer", None, "A. Writer, B. Writer", None),  # a list of names
+    ("Di Maio Luigi", None, "Di Maio Luigi", None),  # "Di" is a name here
+    ("By: Sam Jones", None, "Sam Jones", None),
+    (None, None, None, None),
+])
+def test_byline_names_and_role(raw: str | None, role: str | None, names: str | None,
+                               role_out: str | None) -> None:
+    from services.ingest.parsers._build import split_byline
+
+    assert split_byline(raw, role) == (names, role_out)
+
+
+def test_nitf_byline_role_from_byttl() -> None:
+    nitf = (b'<?xml version="1.0"?><nitf><head><docdata><doc-id id-string="B-1"/></docdata>'
+            b"</head><body><body.head><hedline><hl1>H</hl1></hedline><byline>By Jo Lee"
+            b"<byttl>AP Business Writer</byttl></byline></body.head><body.content><p>Text."
+            b"</p></body.content></body></nitf>")
+    [item] = parse_bytes(nitf).items
+    assert (item.byline, item.byline_role) == ("Jo Lee", "AP Business Writer")
