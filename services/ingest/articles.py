@@ -170,7 +170,7 @@ class ArticleExpander:
         result = self._fetcher.fetch(url)
         return self._parse(
             result.body,
-            source=SourceRef(id=source.id, language=source.language),
+            source=SourceRef(id=source.id, language=source.language, timezone=source.timezone),
             fetched_at=fetched_at,
             content_type=result.content_type,
             base_url=result.final_url,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -141,6 +142,9 @@ def parse(
     ] = False,
     source: Annotated[str, typer.Option(help="source id used for item ids")] = "cli",
     lang: Annotated[str | None, typer.Option(help="language hint of the source")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of times without one (default UTC)")
+    ] = None,
     content_type: Annotated[
         str | None, typer.Option(help="Content-Type the document was served with")
     ] = None,
@@ -158,12 +162,16 @@ def parse(
         rules = load_boilerplate_rules(boilerplate) if boilerplate else default_boilerplate_rules()
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--boilerplate") from exc
+    try:
+        source_ref = SourceRef(id=source, language=lang, timezone=timezone)
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="--timezone") from exc
     console = Console()
     errors = Console(stderr=True, soft_wrap=True)  # one line per error, whatever the width
     try:
         result = parse_document(
             data,
-            source=SourceRef(id=source, language=lang),
+            source=source_ref,
             fetched_at=fetched_at or datetime.now(UTC),
             content_type=content_type,
             base_url=base_url or fetched_from,

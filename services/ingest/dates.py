@@ -42,10 +42,14 @@ import email.utils
 import re
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dateparser
 
@@ -91,6 +95,40 @@ _DATEPARSER_SETTINGS: Any = {
 }
 
 
+# The zone a time without one is read in: the source's (Source.timezone,
+# set around one document's parse by services.ingest.parsers), else UTC.
+_NAIVE_ZONE: ContextVar[tzinfo] = ContextVar("naive_zone", default=UTC)
+
+
+def zone_of(name: str | None) -> tzinfo:
+    """The IANA zone ``name`` ("Europe/Berlin"), UTC for None; ValueError
+    for a name the zone database does not know."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as "
+                         "'Europe/Berlin')") from exc
+
+
+@contextmanager
+def naive_zone(name: str | None) -> Iterator[None]:
+    """Within the block, a date without a zone ("2024-10-01T12:00:00",
+    NITF's "20241001T120000") is a local time of zone ``name``."""
+    token = _NAIVE_ZONE.set(zone_of(name))
+    try:
+        yield
+    finally:
+        _NAIVE_ZONE.reset(token)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_NAIVE_ZONE.get())
+    return utc(value)
+
+
 def _iso(value: str) -> datetime | None:
     if not _ISO_RE.match(value):
         return None
@@ -100,7 +138,7 @@ def _iso(value: str) -> datetime | None:
     text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
     text = re.sub(r"\s+(?=[+-]\d{2}:\d{2}$)", "", text)
     try:
-        return utc(datetime.fromisoformat(text))
+        return _aware(datetime.fromisoformat(text))
     except ValueError:
         return None
 
@@ -125,7 +163,7 @@ def _rfc822(value: str) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return utc(parsed)
+    return _aware(parsed)  # "-0000" (zone unknown) comes back naive
 
 
 def parse_date(value: str | None, *, languages: list[str] | None = None) -> datetime | None:
@@ -142,14 +180,15 @@ def parse_date(value: str | None, *, languages: list[str] | None = None) -> date
         # no four-digit year: nothing dateparser may read without guessing
         return None
     hints = tuple(dict.fromkeys(lang.split("-")[0].lower() for lang in languages or [] if lang))
-    result = _dateparser(text, hints) if hints else None
+    zone = str(_NAIVE_ZONE.get())
+    result = _dateparser(text, hints, zone) if hints else None
     if result is None:
-        result = _dateparser(text, DEFAULT_DATE_LANGUAGES)
+        result = _dateparser(text, DEFAULT_DATE_LANGUAGES, zone)
     return result
 
 
 @lru_cache(maxsize=8192)
-def _dateparser(text: str, languages: tuple[str, ...]) -> datetime | None:
+def _dateparser(text: str, languages: tuple[str, ...], zone: str = "UTC") -> datetime | None:
     # A fixed language list keeps dateparser at ~20 ms a call; with no list it
     # tries every language (~100 ms a call, 5 s on the first).
     with warnings.catch_warnings():
@@ -157,9 +196,9 @@ def _dateparser(text: str, languages: tuple[str, ...]) -> datetime | None:
         # some inputs; a warning is not a reason to lose the date.
         warnings.simplefilter("ignore")
         try:
-            result = dateparser.parse(
-                text, languages=list(languages), settings=_DATEPARSER_SETTINGS
-            )
+            settings = (_DATEPARSER_SETTINGS if zone == "UTC"
+                        else {**_DATEPARSER_SETTINGS, "TIMEZONE": zone})
+            result = dateparser.parse(text, languages=list(languages), settings=settings)
         except (ValueError, OverflowError, TypeError, AttributeError, LookupError):
             # dateparser raises these on some garbage (unknown language codes,
             # out-of-range numbers); for us that is just "not a date".

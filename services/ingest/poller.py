@@ -235,7 +235,7 @@ class Poller:
         fetched_at = datetime.fromtimestamp(self._clock(), UTC)
         parsed = self._parse(
             result.body,
-            source=SourceRef(id=source.id, language=source.language),
+            source=SourceRef(id=source.id, language=source.language, timezone=source.timezone),
             fetched_at=fetched_at,
             content_type=result.content_type,
             base_url=result.final_url,

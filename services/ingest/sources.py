@@ -79,6 +79,9 @@ class Source(BaseModel):
     max_interval: int = Field(default=3600, ge=5)
     language: str | None = None
     auth: SourceAuth | None = None
+    # IANA zone of the source's times that carry none ("Europe/Berlin");
+    # default UTC
+    timezone: str | None = None
     fulltext: bool = False
     tags: list[str] = Field(default_factory=list)
     enabled: bool = True
@@ -88,6 +91,14 @@ class Source(BaseModel):
     def _valid_id(cls, value: str) -> str:
         if not _ID.match(value):
             raise ValueError("id must be 1-64 chars of a-z 0-9 _ . - (starting alphanumeric)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        from services.ingest.dates import zone_of
+
+        zone_of(value)  # ValueError for a name the zone database does not know
         return value
 
     @model_validator(mode="after")

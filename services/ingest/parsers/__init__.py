@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.ingest import dates as dates_mod
 from services.ingest.text import BoilerplateRules, default_boilerplate_rules
 from shared.errors import ParseError
 from shared.models import NewsItem, utc
@@ -208,7 +209,8 @@ def parse_document(
                forced=fmt != "auto", max_items=max_items)
     if fmt_used in ("rss", "atom"):
         doc.data, doc.cut_entries = _cut_feed(data, max_items)
-    result = _PARSERS[fmt_used](doc, ctx)
+    with dates_mod.naive_zone(source.timezone):
+        result = _PARSERS[fmt_used](doc, ctx)
     if doc.cut_entries:
         result.errors.append(_too_many(max_items, doc.cut_entries))
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.models import NewsItem, UtcDatetime
 
@@ -33,6 +33,16 @@ class SourceRef(BaseModel):
 
     id: str = Field(min_length=1)
     language: str | None = None
+    # IANA zone of the source's times that carry none (default UTC)
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        from services.ingest.dates import zone_of
+
+        zone_of(value)  # ValueError for an unknown name
+        return value
 
 
 class ItemError(BaseModel):

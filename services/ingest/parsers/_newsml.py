@@ -292,9 +292,13 @@ def _news_item(item: Any) -> Draft | Rejected:
             draft.published = _date(_child(content_meta, "contentCreated"))
         urgency = _text(_child(content_meta, "urgency"))
         draft.urgency = int(urgency) if urgency and urgency.isdigit() else None
-        headline = _headline(content_meta)
+        headline = _headline(content_meta) or _nitf_headline(item)
         if headline:
             draft.headline = Body(headline, "text")
+        if draft.updated is None:
+            # versionCreated is when this version was made; without it, the
+            # time the content last changed is the next best
+            draft.updated = _date(_child(content_meta, "contentModified"))
         summary = _summary(content_meta, language)
         if summary:
             draft.summary = Body(summary, "text")
@@ -309,6 +313,20 @@ def _news_item(item: Any) -> Draft | Rejected:
                 seen.append(residref)
         draft.associations = seen
     return draft
+
+
+def _nitf_headline(item: Any) -> str | None:
+    """The headline of an inline NITF body (``body.head/hedline/hl1``, else
+    ``head/title``), for items whose contentMeta has none."""
+    content_set = _child(item, "contentSet")
+    for inline in _children(content_set, "inlineXML"):
+        for nitf in inline.iter():
+            if _local(nitf) != "nitf":
+                continue
+            body_head = _child(_child(nitf, "body"), "body.head")
+            hl1 = _text(_child(_child(body_head, "hedline"), "hl1"))
+            return hl1 or _text(_child(_child(nitf, "head"), "title"))
+    return None
 
 
 def feed_meta(root: Any) -> FeedMeta:
