@@ -35,6 +35,7 @@ import yaml
 
 from shared import yaml_data
 from shared.errors import ConfigError
+from shared.mediatopics import media_topics
 from shared.models import Entity, NewsItem, Subject, TopicScore, Translation
 
 __all__ = ["TopicRule", "TopicRules", "classify", "load_rules", "provider_topics",
@@ -382,7 +383,9 @@ def _subject_kind(subject: Subject) -> tuple[str, str] | None:
 
 
 def provider_topics(subjects: Sequence[Subject], rules: TopicRules) -> list[TopicScore]:
-    """Agency subject codes as Media Topics, with their origin kept."""
+    """Agency subject codes as Media Topics, with their origin kept (and the
+    parents ingest added from the IPTC vocabulary, services.ingest.parsers)."""
+    vocabulary = media_topics()
     out: dict[str, TopicScore] = {}
     for subject in subjects:
         kind = _subject_kind(subject)
@@ -394,15 +397,18 @@ def provider_topics(subjects: Sequence[Subject], rules: TopicRules) -> list[Topi
         else:
             code = rules.subjectcodes.get(digits) or f"medtop:{digits[:2]}000000"
         rule = rules.by_code.get(code)
+        known = vocabulary.get(code)
         if family == "subjectcode" and rule is None:
             continue  # a subject code whose top level is not a Media Topic (none today)
         origin_scheme = "medtop" if family == "medtop" else "subjectcode"
         out.setdefault(code, TopicScore(
             code=code,
-            label=rule.label if rule else (subject.name or code),
+            # our rules' English label, else the IPTC vocabulary's
+            label=rule.label if rule else (known.name("en") if known
+                                           else (subject.name or code)),
             score=1.0,
-            level=rule.level if rule else 0,  # 0: deeper than our shipped vocabulary
-            parent=rule.parent if rule else None,
+            level=rule.level if rule else (known.level if known else 0),  # 0: unknown code
+            parent=rule.parent if rule else (known.parent if known else None),
             origin=f"provider:{origin_scheme}",
             source_code=subject.code,
         ))

@@ -25,6 +25,7 @@ from services.ingest import identity
 from services.ingest import text as textmod
 from services.ingest.text import BoilerplateRules
 from shared.errors import ParseError
+from shared.mediatopics import media_topics, subjectcode_parents
 from shared.models import Concept, NewsItem, PubStatus, Rights, Subject
 
 from ._model import SourceRef
@@ -409,7 +410,7 @@ def build_item(draft: Draft, ctx: Context) -> NewsItem:
             version=draft.version if draft.version is not None and draft.version >= 0 else 1,
             pubstatus=pubstatus,
             embargoed=draft.embargoed,
-            subjects=_dedupe_subjects(draft.subjects),
+            subjects=with_hierarchy(_dedupe_subjects(draft.subjects), language),
             fetched_at=ctx.fetched_at,
             content_hash=identity.make_content_hash(headline, summary, body),
             guid=guid,
@@ -433,6 +434,64 @@ def _short(exc: ValidationError) -> str:
     errors = exc.errors()
     parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:3]]
     return "; ".join(parts)
+
+
+_IPTC_DIGITS_RE = re.compile(r"(?<!\d)(\d{8})$")
+
+
+def _iptc_kind(subject: Subject) -> tuple[str, str] | None:
+    """("medtop" | "subj", its 8 digits) for an IPTC Media Topic or Subject
+    Code, as agencies write them (``medtop:``/``subj:`` qcodes, the
+    cv.iptc.org URIs, a scheme naming either)."""
+    match = _IPTC_DIGITS_RE.search(subject.code.strip())
+    if match is None:
+        return None
+    code, scheme = subject.code.lower(), (subject.scheme or "").lower()
+    if code.startswith("medtop:") or "mediatopic" in code or scheme == "medtop" \
+            or "mediatopic" in scheme:
+        return "medtop", match.group(1)
+    if code.startswith(("subj:", "iptc:")) or "subjectcode" in code or scheme == "subj" \
+            or "subjectcode" in scheme:
+        return "subj", match.group(1)
+    return None
+
+
+def with_hierarchy(subjects: list[Subject], language: str | None) -> list[Subject]:
+    """The agency's subjects, each IPTC code with its name from the
+    vocabulary when the agency sent none, followed by what the vocabulary
+    adds (``origin`` ``vocabulary``): a Media Topic's parents up to the top
+    level; a Subject Code's parent codes (by its digits) and the Media Topic
+    it maps to, with that topic's parents."""
+    vocabulary = media_topics()
+    out = list(subjects)
+    have = {(s.scheme, s.code) for s in subjects}
+
+    def add(code: str, scheme: str, name: str | None) -> None:
+        if (scheme, code) not in have:
+            have.add((scheme, code))
+            out.append(Subject(code=code, name=name, scheme=scheme, origin="vocabulary"))
+
+    for index, subject in enumerate(subjects):
+        kind = _iptc_kind(subject)
+        if kind is None:
+            continue
+        family, digits = kind
+        if family == "medtop":
+            topic = vocabulary.get(digits)
+            if topic is None:
+                continue
+            if not subject.name:
+                out[index] = subject.model_copy(update={"name": topic.name(language)})
+        else:
+            for parent in subjectcode_parents(digits):
+                add(f"subj:{parent}", "subj", None)
+            topic = vocabulary.for_subjectcode(digits)
+            if topic is None:
+                continue
+            add(topic.code, "medtop", topic.name(language))
+        for ancestor in vocabulary.ancestors(topic.code):
+            add(ancestor.code, "medtop", ancestor.name(language))
+    return out
 
 
 def _dedupe_subjects(subjects: list[Subject]) -> list[Subject]:

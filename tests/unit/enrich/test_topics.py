@@ -185,9 +185,14 @@ def test_agency_codes_we_cannot_map_are_left_alone(rules: TopicRules) -> None:
     subjects = [Subject(code="dpacat:ku", scheme="dpacat"), Subject(code="i", name="Intl"),
                 Subject(code="Innenriks")]
     assert provider_topics(subjects, rules) == []
-    [deep] = provider_topics([Subject(code="medtop:20000350", name="central bank",
+    # beyond our rules' levels: placed by the IPTC vocabulary
+    [deep] = provider_topics([Subject(code="medtop:20000350", name="Zentralbank",
                                       scheme="medtop")], rules)
-    assert (deep.level, deep.label) == (0, "central bank")  # beyond our shipped levels
+    assert (deep.level, deep.label, deep.parent) == (3, "central bank", "medtop:20000344")
+    # a code the vocabulary does not know either keeps the agency's name
+    [unknown] = provider_topics([Subject(code="medtop:99999999", name="Odd",
+                                         scheme="medtop")], rules)
+    assert (unknown.level, unknown.label, unknown.parent) == (0, "Odd", None)
 
 
 def test_a_broken_rules_file_fails_at_boot(tmp_path: Path) -> None:

@@ -67,8 +67,10 @@ def test_ntb_nitf_metadata() -> None:
     [item] = parse_bytes((fixtures() / NTB).read_bytes()).items
     assert item.guid == "NTB5df9281a-a270-4dc5-a618-869bbc3bbca7_00"
     assert (item.language, item.urgency, item.byline) == ("nb-NO", 5, "NTB-AFP-DPA")
-    assert [(s.code, s.name) for s in item.subjects] == [
-        ("subj:07001000", "Sykdom"), ("subj:07000000", "Medisin og helse")]
+    assert [(s.code, s.name, s.origin) for s in item.subjects] == [
+        ("subj:07001000", "Sykdom", "provider"), ("subj:07000000", "Medisin og helse", "provider"),
+        # what the IPTC vocabulary adds: the Media Topic the codes map to, in Norwegian
+        ("medtop:07000000", "helse og medisin", "vocabulary")]
     assert [p.name for p in item.places] == ["India", "Asia"]
     assert item.provider_keywords == ["india-korona-bygd"]
     assert item.body_text is not None and item.body_text.startswith("Koronapandemien herjer")
