@@ -119,6 +119,11 @@ class IngestSettings(BaseModel):
     # text characters of one item (headline + summary + body).
     max_items_per_document: int = Field(default=10_000, ge=1)
     max_item_chars: int = Field(default=1_000_000, ge=1000)
+    # Paragraphs a source repeats (services/ingest/repeats.py): learned from
+    # its last `repeats_window` items (0 turns it off); dropped when at least
+    # `repeats_min_items` of them carry the paragraph.
+    repeats_window: int = Field(default=200, ge=0)
+    repeats_min_items: int = Field(default=3, ge=2)
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
     # Total deadline for one fetch including slow drip-feeding servers.

@@ -25,6 +25,7 @@ from services.ingest.embargo import EmbargoHold
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import FeedMeta, ParseResult, SourceRef
 from services.ingest.politeness import HostLimiter, feed_hints_delay
+from services.ingest.repeats import RepeatedParagraphs
 from services.ingest.sources import Source, SourceRegistry, SourceState
 from services.ingest.stories import StoryLinker
 from shared.dlq import DeadLetterStore
@@ -148,6 +149,7 @@ class Poller:
         limiter: HostLimiter | None = None,
         embargo: EmbargoHold | None = None,
         linker: StoryLinker | None = None,
+        repeats: RepeatedParagraphs | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._fetcher = fetcher
@@ -161,6 +163,7 @@ class Poller:
         self._expander = expander
         self._embargo = embargo
         self._linker = linker
+        self._repeats = repeats
         self._clock = clock
 
     def poll(self, source: Source) -> PollReport:
@@ -282,6 +285,9 @@ class Poller:
             # After the gate: only new or changed items cost a page fetch.
             forward, expanded = self._expander.add_fulltext(source, forward, fetched_at)
             self._record_article_errors(source, expanded)
+        if self._repeats is not None and forward:
+            # what this source prints under many of its stories is not theirs
+            forward = self._repeats.strip(source.id, forward)
         if self._embargo is not None:
             forward, report.held = self._embargo.split(forward, fetched_at)
         for chunk in _chunks(forward, self._batch_size):

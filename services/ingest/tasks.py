@@ -17,6 +17,7 @@ from services.ingest.gate import VersionGate
 from services.ingest.parsers import ParseResult, parse_document
 from services.ingest.politeness import HostLimiter
 from services.ingest.poller import Poller
+from services.ingest.repeats import RepeatedParagraphs
 from services.ingest.sources import SourceRegistry
 from services.ingest.stories import StoryLinker
 from services.ingest.text import load_boilerplate_rules
@@ -68,6 +69,10 @@ def _poller() -> Poller:
         ),
         linker=StoryLinker(runtime.redis),
         embargo=EmbargoHold(runtime.redis),
+        repeats=RepeatedParagraphs(runtime.redis,
+                                   window=runtime.settings.ingest.repeats_window,
+                                   min_items=runtime.settings.ingest.repeats_min_items)
+        if runtime.settings.ingest.repeats_window else None,
     )
 
 
