@@ -453,13 +453,21 @@ def test_fields_that_would_break_the_mapping(
 # ---------------------------------------------------------------- volume
 def test_an_item_of_several_megabytes(rig: Rig, pipeline: PipelineProcesses,
                                       hostile: HostileServer) -> None:
-    words = " ".join(f"word{i % 5000}" for i in range(350_000))  # ~3 MB of text
-    feed = items(2, "huge")
-    feed[0]["summary"] = words
+    """A ~3 MB item is past the item bound (WIRESTREAM_INGEST__MAX_ITEM_CHARS,
+    1,000,000 characters): refused alone, with a recorded dead letter; an
+    item just under the bound (~0.9 MB of text) goes all the way to the
+    index, and so does a small one."""
+    feed = items(3, "huge")
+    feed[0]["summary"] = " ".join(f"word{i % 5000}" for i in range(350_000))  # ~3 MB
+    feed[1]["summary"] = " ".join(f"word{i % 5000}" for i in range(100_000))  # ~0.9 MB
     out = probe(rig, pipeline, "huge", hostile.serve("/huge.rss", rss(feed)), type="rss")
     assert out.state.last_error is None
+    [entry] = out.dead
+    assert (entry.stage, entry.reason) == ("ingest", "parse_item:item_too_large")
     found = docs(rig, out.source_id, 2, timeout=240)
-    assert len(found) == 2, "the several-MB item never became searchable"
+    assert {d["guid"] for d in found} == {"urn:huge:1", "urn:huge:2"}, (
+        "the item under the bound never became searchable")
+    assert max(len(d.get("summary") or "") for d in found) > 800_000
 
 
 def test_ten_thousand_items(rig: Rig, pipeline: PipelineProcesses, hostile: HostileServer) -> None:
