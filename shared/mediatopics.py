@@ -11,12 +11,12 @@ its own rules (services.enrich.topics). Loaded once per process,
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from shared.datafiles import gzipped_text
 from shared.errors import ConfigError
 
 __all__ = ["VOCABULARY", "MediaTopic", "MediaTopics", "media_topics", "subjectcode_parents"]
@@ -99,13 +99,7 @@ def subjectcode_parents(digits: str) -> list[str]:
 
 
 def load(path: Path = VOCABULARY) -> MediaTopics:
-    try:
-        text = gzip.decompress(path.read_bytes()).decode("utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"IPTC vocabulary {path} is missing "
-                          "(scripts/build_iptc_vocabulary.py builds it)") from exc
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"IPTC vocabulary {path} is unreadable: {exc}") from exc
+    text = gzipped_text(path, "IPTC vocabulary", "scripts/build_iptc_vocabulary.py")
     lines = text.splitlines()
     header = lines[0].split("\t")
     topics = {}

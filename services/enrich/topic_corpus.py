@@ -16,7 +16,6 @@ never on both sides.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from services.enrich.sections import SectionMap
+from shared.datafiles import gzipped_text
 from shared.errors import ConfigError
 
 __all__ = ["MEWSC16_TOPICS", "SEED_CORPUS", "Example", "fold_of", "indexed_examples",
@@ -67,13 +67,7 @@ def fold_of(text: str, folds: int) -> int:
 
 def seed_examples(path: Path = SEED_CORPUS) -> list[Example]:
     """The shipped seed corpus, or a ConfigError saying how to build it."""
-    try:
-        raw = gzip.decompress(path.read_bytes()).decode("utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"topic corpus {path} is missing (scripts/build_topic_corpus.py "
-                          "builds it)") from exc
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"topic corpus {path} is unreadable: {exc}") from exc
+    raw = gzipped_text(path, "topic corpus", "scripts/build_topic_corpus.py")
     out = []
     for number, line in enumerate(raw.splitlines(), 1):
         parts = line.split("\t")
