@@ -90,17 +90,22 @@ class RepeatedParagraphs:
             return
         stored = self._redis.mget([f"{key}:item:{i}" for i in old])
         pipe = self._redis.pipeline()
+        marks: list[str] = []
         for item_id, prints in zip(old, stored, strict=True):
             for mark in (prints.decode() if isinstance(prints, bytes) else prints or "").split():
                 pipe.hincrby(f"{key}:n", mark, -1)
+                marks.append(mark)
             pipe.delete(f"{key}:item:{item_id}")
             pipe.srem(f"{key}:seen", item_id)
         pipe.execute()
-        # counts that reached zero go (a paragraph no item in the window has)
-        counts = self._redis.hgetall(f"{key}:n")
-        gone = [mark for mark, n in counts.items() if int(n) <= 0]
-        if gone:
-            self._redis.hdel(f"{key}:n", *gone)
+        # the counts just lowered that reached zero go (a paragraph no item in
+        # the window has); the rest of the hash is not read
+        marks = list(dict.fromkeys(marks))
+        if marks:
+            counts = self._redis.hmget(f"{key}:n", marks)
+            gone = [m for m, n in zip(marks, counts, strict=True) if n is not None and int(n) <= 0]
+            if gone:
+                self._redis.hdel(f"{key}:n", *gone)
 
     def repeated(self, source: str, prints: Iterable[str]) -> set[str]:
         marks = list(dict.fromkeys(prints))
