@@ -243,3 +243,21 @@ def test_reenrichment_replaces_an_equal_version_but_never_an_older_one(
                            query={"ids": {"values": ["reenrich-1"]}})["hits"]["hits"]
     assert [h["_source"]["byline"] for h in hits] == ["re-enriched"]
     writer.close()
+
+
+def test_byline_role_is_indexed_and_filterable(
+    settings: Settings, index_ready: str, es_admin: Elasticsearch
+) -> None:
+    """The byline's role line (ingest splits "By Jo Lee" / "AP Business
+    Writer") is a mapped keyword a consumer filters on."""
+    from services.index.names import IndexNames
+
+    writer = es_client(settings)
+    item = make_item(id="byline-role-1", headline="role story", byline="Jo Lee",
+                     byline_role="AP Business Writer")
+    assert BulkIndexer(writer, index_ready).write([item]).indexed == ["byline-role-1"]
+    _refresh(es_admin, index_ready)
+    hits = es_admin.search(index=IndexNames(index_ready).read_alias,
+                           query={"term": {"byline_role": "AP Business Writer"}})["hits"]["hits"]
+    assert [(h["_id"], h["_source"]["byline"]) for h in hits] == [("byline-role-1", "Jo Lee")]
+    writer.close()
