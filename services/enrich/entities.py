@@ -46,6 +46,7 @@ from services.enrich.names import (
     given_names_match,
     is_latin,
     name_key,
+    nicknames_related,
     person_parts,
     surname_skeletons,
     surname_surface,
@@ -1148,6 +1149,15 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
                 # in Slavic copy a given name's case form is that name
                 # ("Дениса Рашплю", "Денис Рашпля"), whatever gender it looks
                 matches.append(person)
+        if not matches and len(first) > 1:
+            # a nickname of the one person of the story whose given name it
+            # shortens ("Ted Heath" and "Edward Heath"); two such (Edward
+            # and Theodore Heath), neither
+            matches = [p for p in people if nicknames_related(
+                first, (person_parts(p.best_name())[0].split() or [""])[0])
+                and _surnames_match(surname, person_parts(p.best_name())[1],
+                                    mention.language)]
+            matches = matches if len(matches) == 1 else []
         if not matches and not given:
             # a bare name also fits the one whose name it opens
             matches = _family_name_first(surname, people)

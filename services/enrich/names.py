@@ -60,6 +60,7 @@ __all__ = [
     "given_names_match",
     "is_latin",
     "name_key",
+    "nicknames_related",
     "person_parts",
     "surname_core",
     "surname_skeletons",
@@ -337,6 +338,46 @@ def given_name_spellings(name: str) -> frozenset[str]:
     numbers, gender = found
     out = {s for n in numbers for s in spelt.get(n, ())}
     return frozenset(s for s in out if gender == "?" or table[s][1] in (gender, "?"))
+
+
+GIVEN_NAME_NICKNAMES_FILE = Path(__file__).parent / "data" / "given_name_nicknames.tsv"
+
+
+@cache
+def _nickname_pairs() -> frozenset[tuple[str, str]]:
+    """Folded (name, nickname) pairs, both ways round, from
+    ``data/given_name_nicknames.tsv``; each name also in its
+    :func:`given_name_canonical` form, as :func:`person_parts` gives it."""
+    canonical = given_name_canonical()
+
+    def forms(word: str) -> set[str]:
+        folded = fold(word)
+        return {folded, canonical.get(folded, folded)} - {""}
+
+    pairs: set[tuple[str, str]] = set()
+    for line in GIVEN_NAME_NICKNAMES_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, nicknames = line.split("\t")
+        for nickname in nicknames.split():
+            pairs.update((a, b) for a in forms(name) for b in forms(nickname) if a != b)
+            pairs.update((b, a) for a in forms(name) for b in forms(nickname) if a != b)
+    return frozenset(pairs)
+
+
+def nicknames_related(a: str, b: str) -> bool:
+    """Whether one folded first given name is an English nickname of the
+    other (Ted and Edward, Bill and William; the ``nicknames`` package's
+    table, built by scripts/build_given_name_nicknames.py), and the two are
+    not a man's name and a woman's. Weaker evidence than
+    :func:`given_names_match`: Ted is also Theodore, Bill also Robert; so
+    the entity step uses it only between two people of one story, never
+    across stories."""
+    if (a, b) not in _nickname_pairs():
+        return False
+    items = given_name_items()
+    genders = {items[n][1] for n in (a, b) if n in items}
+    return not {"M", "F"} <= genders
 
 
 _ACRONYM_STOP = frozenset({"of", "the", "and", "for", "on", "in", "de", "des", "du", "la",

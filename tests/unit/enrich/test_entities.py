@@ -237,6 +237,19 @@ def test_an_umlaut_written_out_is_the_same_surname(gazetteer: Gazetteer) -> None
         ("Gerhard Müller", ["Gerhard Müller", "Mueller", "Muller"])]
 
 
+def test_a_nickname_joins_the_one_person_whose_given_name_it_shortens(
+    gazetteer: Gazetteer
+) -> None:
+    assert people_of(gazetteer, "Ted Heath", "Edward Heath", "Heath") == [
+        ("Edward Heath", ["Edward Heath", "Heath", "Ted Heath"])]
+    # Ted is Edward's and Theodore's: with both in the story, neither
+    assert [n for n, _ in people_of(gazetteer, "Edward Heath", "Theodore Heath",
+                                    "Ted Heath")] == [
+        "Edward Heath", "Ted Heath", "Theodore Heath"]
+    # a nickname is no evidence between two surnames
+    assert len(people_of(gazetteer, "Bill Clinton", "William Gates")) == 2
+
+
 def test_initials_are_evidence(gazetteer: Gazetteer) -> None:
     assert people_of(gazetteer, "Judy Murray", "Mark Murray", "J. Murray", "M. Murray") == [
         ("Judy Murray", ["J. Murray", "Judy Murray"]),

@@ -95,6 +95,21 @@ def test_given_names_meet_through_the_wikidata_table(a: str, b: str, same: bool)
     assert given_names_match(fold(a), fold(b)) is same
 
 
+@pytest.mark.parametrize(("a", "b", "related"), [
+    ("Ted", "Edward", True),
+    ("Edward", "Ted", True),
+    ("Bill", "William", True),
+    ("Jamie", "James", True),
+    ("William", "Robert", False),  # both have "Bill"; that does not make them one
+    ("Aaron", "Erin", False),  # the table's nickname is a woman's name
+    ("Edward", "Edwin", False),
+])
+def test_english_nicknames_come_from_the_shipped_table(a: str, b: str, related: bool) -> None:
+    from services.enrich.names import nicknames_related, person_parts
+
+    assert nicknames_related(person_parts(f"{a} X")[0], person_parts(f"{b} X")[0]) is related
+
+
 def test_keys_write_a_given_name_in_its_wikidata_form_keeping_its_initial() -> None:
     from services.enrich.names import given_name_canonical
 
