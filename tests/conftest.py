@@ -72,11 +72,16 @@ def _block_services(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
 
 
+CARRIED_FIXTURES = ROOT / "tests" / "fixtures"
+
+
 def fixtures_dir() -> Path | None:
+    """The real wire samples the tests read: ``$WIRESTREAM_FIXTURES`` when
+    set (None when that folder does not exist, so the tests that need it
+    skip and say why), else the repository's own ``tests/fixtures`` (README
+    there: provenance and licences), which a fresh clone carries."""
     import os
 
-    candidates = [os.environ.get("WIRESTREAM_FIXTURES"), str(ROOT.parent / "shared" / "fixtures")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+    configured = os.environ.get("WIRESTREAM_FIXTURES")
+    candidate = Path(configured) if configured else CARRIED_FIXTURES
+    return candidate.resolve() if candidate.is_dir() else None

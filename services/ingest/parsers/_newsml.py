@@ -11,7 +11,8 @@ Mapping of a ``newsItem``:
   ``firstCreated`` is absent), ``headline`` (the one without a rank or with
   the lowest rank), ``description`` (summary/teaser/caption roles; for a text
   item with no description, none), ``by``, else the names of the
-  ``creator`` elements, ``language/@tag``, ``genre``, ``keyword``,
+  ``creator`` elements (not an editing-system account such as dpa's
+  ``stahlberg.leo``), ``language/@tag``, ``genre``, ``keyword``,
   ``located``; ``subject`` by its ``@type``: ``cpnat:geoArea``/``cpnat:poi``
   -> places, ``cpnat:person`` -> people, ``cpnat:organisation`` ->
   organisations, anything else -> subjects (qcode, keeping the scheme
@@ -32,6 +33,7 @@ ParseError(reason="unsupported_item_class").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -191,7 +193,17 @@ def _byline(meta: Any, language: str | None) -> str | None:
     if by:
         return by
     names = [_name(c, language) for c in _children(meta, "creator")]
-    return ", ".join(n for n in names if n) or None
+    return ", ".join(n for n in names if n and not _account_name(n)) or None
+
+
+_ACCOUNT_RE = re.compile(r"\S*[._@]\S*")
+
+
+def _account_name(name: str) -> bool:
+    """A creator named by an editing-system account, not a byline: dpa's
+    ``stahlberg.leo``, ``clasmann``, ``load`` (all lower case, or one word
+    with a dot, underscore or at sign)."""
+    return name == name.lower() or _ACCOUNT_RE.fullmatch(name) is not None
 
 
 def _classify_subjects(meta: Any, language: str | None, draft: Draft) -> None:

@@ -46,7 +46,7 @@ def test_plain_text_from_stdin_is_enriched_and_printed_as_json(runner: CliRunner
 def test_a_ninjs_fixture_goes_through_the_ingest_parser(runner: CliRunner) -> None:
     fixtures = fixtures_dir()
     if fixtures is None:
-        pytest.skip("shared fixtures not present")
+        pytest.skip("wire-format fixtures not found (WIRESTREAM_FIXTURES points nowhere)")
     path = fixtures / "ninjs" / "v2" / "2.1_ntb_text.json"
     result = runner.invoke(app, ["enrich", str(path), "--offline", "--no-translate"])
     assert result.exit_code == 0, result.output

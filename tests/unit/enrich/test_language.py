@@ -109,7 +109,7 @@ def test_the_fast_path_reports_an_overruled_hint(detector: LanguageDetector) -> 
 
 
 def test_real_feeds_get_the_language_of_their_publisher(detector: LanguageDetector) -> None:
-    """Every item of the ten-language real feeds in ../shared/fixtures, hint
+    """Every item of the nine-language real feeds in tests/fixtures, hint
     removed, gets the feed's language, both through the two-stage detector
     and through lingua alone (the fallback must be as good)."""
     from services.ingest.parsers import parse_document
@@ -132,5 +132,5 @@ def test_real_feeds_get_the_language_of_their_publisher(detector: LanguageDetect
             assert detect_language(item, lingua_only).code == expected.group(1)
             methods.add(two_stage.method)
             checked += 1
-    assert checked > 300
+    assert checked > 150
     assert methods == {"fasttext", "lingua"}

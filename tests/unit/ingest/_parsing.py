@@ -1,10 +1,10 @@
 """Helpers for the parsing-layer tests: where the shared fixtures are, a
 fixed clock, and golden files.
 
-Fixtures: ``$WIRESTREAM_FIXTURES`` if set, else ``<repo>/../shared/fixtures``
-(the read-only corpus of real wire samples beside the repository). Tests
-that need them call :func:`fixtures` and are skipped with a clear reason
-when the folder is absent.
+Fixtures: ``$WIRESTREAM_FIXTURES`` if set, else the repository's own
+``tests/fixtures`` (real wire samples with provenance and licences: README
+there). Tests that need them call :func:`fixtures`; only an override that
+points nowhere makes them skip, with a clear reason.
 
 Goldens: ``tests/golden/<name>.json``. Set ``WIRESTREAM_UPDATE_GOLDENS=1`` to
 rewrite them from the current output - then review every changed file by
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from services.ingest.parsers import ParseResult, SourceRef, parse_document
+from tests.conftest import fixtures_dir
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN_DIR = REPO / "tests" / "golden"
@@ -34,14 +35,9 @@ GOLDEN_FULL_ITEMS = 4
 
 
 def fixtures_root() -> Path | None:
-    """``$WIRESTREAM_FIXTURES`` when set (even if it does not exist: then the
-    fixture tests skip), else ``<repo>/../shared/fixtures``."""
-    configured = os.environ.get("WIRESTREAM_FIXTURES")
-    if configured:
-        candidate = Path(configured)
-    else:
-        candidate = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
-    return candidate.resolve() if candidate.is_dir() else None
+    """``$WIRESTREAM_FIXTURES`` when set (None when it does not exist: then
+    the fixture tests skip), else ``<repo>/tests/fixtures``."""
+    return fixtures_dir()
 
 
 FIXTURES = fixtures_root()
@@ -50,8 +46,8 @@ FIXTURES = fixtures_root()
 def fixtures() -> Path:
     """The fixtures folder, or skip the calling test."""
     if FIXTURES is None:
-        where = os.environ.get("WIRESTREAM_FIXTURES") or "../shared/fixtures beside the repository"
-        pytest.skip(f"shared wire-format fixtures not found at {where} (set WIRESTREAM_FIXTURES)")
+        where = os.environ.get("WIRESTREAM_FIXTURES") or "tests/fixtures"
+        pytest.skip(f"wire-format fixtures not found at {where} (WIRESTREAM_FIXTURES)")
     return FIXTURES
 
 

@@ -38,7 +38,7 @@ def test_correct_text_and_garbage_stay(text: str | None) -> None:
 
 
 def test_a_real_release_with_mojibake_in_its_body() -> None:
-    data = (FIXTURES / "ninjs" / "1.4_businesswire-newsml-20130515006361.json").read_bytes()
+    data = (FIXTURES / "ninjs" / "v1" / "1.4_businesswire-newsml-20130515006361.json").read_bytes()
     assert "worldâ€™s".encode() in data  # as published
     [item] = parse_bytes(data).items
     assert "world\u2019s most powerful rack workstation" in (item.body_text or "")

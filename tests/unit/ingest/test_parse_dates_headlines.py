@@ -16,9 +16,10 @@ from services.ingest.parsers import SourceRef, parse_document
 from ._parsing import FETCHED_AT, REPO, parse_bytes
 
 FIXTURES = REPO / "tests" / "fixtures"
-NTB = FIXTURES / "nitf" / "NTB_nitf-3.6_sample_nb.xml"
+NTB = FIXTURES / "newsml-g2" / "related-formats" / "NTB_nitf-3.6_sample_nb.xml"
 LISTING_02 = REPO / "data" / "samples" / "LISTING_02_NewsML-G2_Text_Document.xml"
-LISTING_22 = FIXTURES / "newsml-g2" / "LISTING_22_Sports_story_in_NewsML-G2NITF.xml"
+LISTING_22 = (FIXTURES / "newsml-g2" / "iptc-examples"
+              / "LISTING_22_Sports_story_in_NewsML-G2NITF.xml")
 
 
 def _parse(data: bytes, timezone: str | None = None) -> list:  # type: ignore[type-arg]

@@ -317,7 +317,7 @@ MUTATION_SOURCES = [
     "feeds/valid/jsonfeed_example.json",
     "ninjs/v3/3.0_tt_text_image_3.json",
     "newsml-g2/other-providers/TT_newsmlg2_sample_sv.xml",
-    "newsml-g2/dpa-basisdienst-2017/dpa_text_170629-99-43475_bundestag-raser.xml",
+    "newsml-g2/dpa-digitalwires/with_infobox.newsmlg2.xml",
 ]
 
 

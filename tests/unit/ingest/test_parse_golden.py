@@ -19,11 +19,8 @@ from ._parsing import GOLDEN_INPUTS, check_golden, fixtures, parse_bytes
 CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     # RSS 2.0, English, rich HTML descriptions with Guardian boilerplate
     ("rss_guardian_us_en", "fixtures", "feeds/real/guardian-us_rss2_en_2018.rss", {}),
-    # RSS 2.0, German, ISO-8859-1, content:encoded, golem tag-list boilerplate
-    ("rss_golem_de_latin1", "fixtures", "feeds/real/golem_rss2_de_2017_iso-8859-1.xml", {}),
-    # RSS 2.0, Ukrainian, default namespace, yandex full-text, promo lines, no guids,
-    # a duplicated entry; the feed declares no language: the source hint applies
-    ("rss_suspilne_uk", "fixtures", "feeds/real/suspilne-ukrnet_rss2_uk_2023.xml", {"lang": "uk"}),
+    # RSS 2.0, European Portuguese, ISO-8859-1, FeedBurner, items without a summary
+    ("rss_jn_pt_latin1", "fixtures", "feeds/real/jn-ultimas_rss2_pt_2018_iso-8859-1.rss", {}),
     # RSS 2.0, Russian, windows-1251, default namespace
     (
         "rss_oren_ru_cp1251",
@@ -78,12 +75,8 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
         {},
     ),
     ("g2_tt_message", "fixtures", "newsml-g2/other-providers/TT_newsmlg2_sample_sv.xml", {}),
-    (
-        "g2_dpa_basisdienst",
-        "fixtures",
-        "newsml-g2/dpa-basisdienst-2017/dpa_text_170629-99-43475_bundestag-raser.xml",
-        {},
-    ),
+    # dpa German copy with an infobox, inline XHTML
+    ("g2_dpa_infobox", "fixtures", "newsml-g2/dpa-digitalwires/with_infobox.newsmlg2.xml", {}),
     ("g2_dpa_embargoed", "fixtures", "newsml-g2/dpa-digitalwires/embargoed.newsmlg2.xml", {}),
     # NewsML 1.2 (AFP: NITF inside a ContentItem; Business Wire: roles, XHTML, the
     # original of the ninjs1_businesswire_zh conversion) and NITF 3.6 (NTB)

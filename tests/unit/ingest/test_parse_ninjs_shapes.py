@@ -1,5 +1,5 @@
 """ninjs as agencies send it (issue #18, item 1): a real ninjs 1.4 item
-(tests/fixtures/ninjs, IPTC's AP example) read in the shapes wires put it
+(tests/fixtures/ninjs/v1, IPTC's AP example) read in the shapes wires put it
 in must give the same story as the canonical form: ``guid`` and no ``uri``
 (1.x copy), the AP Media API single-item wrapper ``{"data": {"item": ...}}``,
 a list under ``item``; and a format named by the caller wins over detection."""
@@ -18,7 +18,7 @@ from shared.errors import ParseError
 
 from ._parsing import REPO, parse_bytes
 
-SAMPLE = REPO / "tests" / "fixtures" / "ninjs" / "1.4_ninjsExMediumText1.json"
+SAMPLE = REPO / "tests" / "fixtures" / "ninjs" / "v1" / "1.4_ninjsExMediumText1.json"
 FIELDS = ("headline", "body_text", "byline", "language", "versioncreated", "summary")
 
 

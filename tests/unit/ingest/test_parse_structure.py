@@ -10,7 +10,7 @@ from services.ingest import text as textmod
 
 from ._parsing import REPO, parse_bytes
 
-TABLE = REPO / "tests" / "fixtures" / "newsml-g2" / "spe_tab.newsmlg2.xml"
+TABLE = REPO / "tests" / "fixtures" / "newsml-g2" / "dpa-digitalwires" / "spe_tab.newsmlg2.xml"
 
 
 def test_a_real_league_table_keeps_its_cells() -> None:
@@ -79,7 +79,7 @@ def test_atom_content_is_the_body() -> None:
     assert (two.summary, two.body_text) == ("Lead.", "Body one.\n\nBody two.")
 
 
-AFP = REPO / "tests" / "fixtures" / "newsml1" / "AFP_newsml-1.2_sample_en.xml"
+AFP = REPO / "tests" / "fixtures" / "newsml-g2" / "related-formats" / "AFP_newsml-1.2_sample_en.xml"
 
 
 @pytest.mark.parametrize("wrapping", ["cdata", "escaped"])
@@ -132,3 +132,14 @@ def test_nitf_byline_role_from_byttl() -> None:
             b"</p></body.content></body></nitf>")
     [item] = parse_bytes(nitf).items
     assert (item.byline, item.byline_role) == ("Jo Lee", "AP Business Writer")
+
+
+def test_a_g2_creator_account_is_no_byline() -> None:
+    # dpa names the editing account as creator ("stahlberg.leo"); IPTC's
+    # listing names a person: only the person is a byline
+    g2 = REPO / "tests" / "fixtures" / "newsml-g2"
+    [dpa] = parse_bytes((g2 / "dpa-digitalwires" / "with_infobox.newsmlg2.xml").read_bytes()).items
+    assert dpa.byline is None
+    [iptc] = parse_bytes(
+        (g2 / "iptc-examples" / "LISTING_02_NewsML-G2_Text_Document.xml").read_bytes()).items
+    assert iptc.byline == "Meredith Jameson"

@@ -219,18 +219,15 @@ def test_uol_read_more_with_timestamp() -> None:
 
 def test_real_feeds_end_to_end() -> None:
     root = fixtures()
-    suspilne = parse_bytes(
-        (root / "feeds/real/suspilne-ukrnet_rss2_uk_2023.xml").read_bytes(), lang="uk"
-    )
-    bodies = "\n\n".join(i.body_text or "" for i in suspilne.items)
-    for promo in ("Підписуйтесь", "Слідкуйте за новинами", "Читайте Суспільне", "Долучайтесь"):
-        assert promo not in bodies
-    assert "повідомив голова ОВА Олександр Прокудін" in bodies
     guardian = parse_bytes((root / "feeds/real/guardian-us_rss2_en_2018.rss").read_bytes())
     summaries = "\n\n".join(i.summary or "" for i in guardian.items)
     assert "Continue reading" not in summaries and "Related:" not in summaries
-    golem = parse_bytes((root / "feeds/real/golem_rss2_de_2017_iso-8859-1.xml").read_bytes())
-    assert not any((i.summary or "").endswith(")") for i in golem.items)
+    # the story text stays
+    assert "a \u201cnew American moment\u201d in a State of the Union" in summaries
+    uol = parse_bytes(
+        (root / "feeds/real/uol-noticias_rss_pt-br_2018_UNDECLARED-LATIN1.rss").read_bytes(),
+        lang="pt-BR")
+    assert not any("Leia mais" in (i.summary or "") for i in uol.items)
 
 
 # --- boilerplate: languages without a real sample in the fixtures -----------------
@@ -419,7 +416,7 @@ def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.Monk
     monkeypatch.setattr(text, "_anchored", lambda pattern: False)
     plain = outputs()
     text._PLANS.clear()
-    assert len(samples) > 300
+    assert len(samples) > 180
     assert fast == plain
     promo = samples.index(["Story text.", "Читайте Суспільне у Telegram"])
     assert fast[promo] == ["Story text."]  # language None: every rule, gated ones too
