@@ -301,9 +301,16 @@ def test_the_document_has_examples() -> None:
 def test_documented_query_gives_the_documented_output(
     example: Example, docs_index: dict[str, Any], settings: Settings
 ) -> None:
-    if example.requires == "hunspell" and not {"de", "en", "pt"} <= docs_index["hunspell"]:
-        pytest.skip("needs the hunspell dictionaries (deploy/elasticsearch/hunspell-locales.txt)")
     actual = run(settings, docs_index["prefix"], example)
+    if example.requires == "hunspell" and not {"de", "en", "pt"} <= docs_index["hunspell"]:
+        # without the dictionaries (deploy/elasticsearch/hunspell-locales.txt)
+        # the query still runs, and finds only what needs no stemming: fewer
+        # of the documented hits, none else
+        found = actual.get("hits", {}).get("hits", [])
+        documented = example.output["hits"]["hits"]
+        assert all(hit in documented for hit in found)
+        assert len(found) < len(documented)
+        return
     if UPDATE and docs_index["plan"] == "cluster-analysis":
         _rewrite(example, actual)
         return
