@@ -49,6 +49,8 @@ class FormatChoice(StrEnum):
     newsml_g2 = "newsml-g2"
     newsml_1 = "newsml-1"
     nitf = "nitf"
+    anpa1312 = "anpa1312"
+    iptc7901 = "iptc7901"
     sitemap = "sitemap"
     html = "html"
 

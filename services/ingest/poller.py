@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Failures back off exponentially from the source's interval up to this cap.
 MAX_FAILURE_BACKOFF = 6 * 3600
-VERSIONED_FORMATS = frozenset({"ninjs", "newsml-g2", "newsml-1", "nitf"})
+VERSIONED_FORMATS = frozenset({"ninjs", "newsml-g2", "newsml-1", "nitf", "anpa1312", "iptc7901"})
 FEED_FORMATS = frozenset({"rss", "atom", "jsonfeed"})
 
 

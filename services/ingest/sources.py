@@ -30,7 +30,7 @@ STATE_PREFIX = "wirestream:source_state:"
 SCHEDULE_KEY = "wirestream:schedule"
 
 SourceType = Literal["auto", "rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "newsml-1", "nitf",
-                     "sitemap", "html"]
+                     "sitemap", "html", "anpa1312", "iptc7901"]
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 

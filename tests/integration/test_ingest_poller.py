@@ -215,3 +215,44 @@ def test_nitf_and_newsml1_versions_and_kills_go_through_the_gate(
         p.poll(source)
         [killed] = [i for b in sent for i in b.items]
         assert (killed.id, killed.pubstatus.value, killed.version) == (usable.id, "canceled", 3)
+
+
+def test_anpa_writethrus_and_iptc7901_versions_go_through_the_gate(
+    poller: tuple[Poller, list[Batch], SourceRegistry],
+) -> None:
+    """ANPA 1312 and IPTC 7901 files (written after the published layouts:
+    tests/unit/ingest/test_parse_wire_codes.py) polled from a real HTTP
+    server: a writethru of the same slug and day is the next version of its
+    story, not a new one; a 7901 message's agency story id and #version
+    reach the gate the same way."""
+    from tests.unit.ingest.test_parse_wire_codes import anpa, iptc7901
+
+    p, sent, registry = poller
+    first_take = b"^BC-Fed-Rates,0380<\r\n^Fed holds rates<\r\n\t   The Fed held rates.\r\n"
+    with FeedServer() as server:
+        url = server.publish("/wire.anpa", anpa(fields=b"bc-Fed-Rates   10-31 0380",
+                                                text=first_take))
+        source = Source(id="anpa-wire", url=url, type="anpa1312")
+        registry.put(source)
+        p.poll(source)
+        [first] = [i for b in sent for i in b.items]
+        sent.clear()
+        server.publish("/wire.anpa", anpa())
+        p.poll(source)
+        [writethru] = [i for b in sent for i in b.items]
+        assert (writethru.id, writethru.version) == (first.id, 2)
+        assert writethru.headline == "Fed keeps its key rate unchanged, signals patience"
+
+        sent.clear()
+        header = b"bkn014 4 pl 171 vvvvb KNA 170123-89-00065#%d"
+        text = "Kirche lädt zum Gebet ein =\n\nBonn (KNA) Die Bischöfe laden ein.\n".encode()
+        url = server.publish("/wire.iptc", iptc7901(header=header % 2, text=text))
+        source = Source(id="kna-wire", url=url, type="auto")
+        registry.put(source)
+        p.poll(source)
+        [second] = [i for b in sent for i in b.items]
+        sent.clear()
+        server.publish("/wire.iptc", iptc7901(header=header % 1, text=text + b"\nAlt.\n"))
+        report = p.poll(source)
+        assert (sent, report.stale) == ([], 1)  # #1 after #2 is stale
+        assert second.version == 2

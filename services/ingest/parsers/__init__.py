@@ -14,6 +14,8 @@ element, JSON keys; never by file name or Content-Type):
 ``nitf``        IPTC NITF 3.x (``<nitf>``)
 ``sitemap``     sitemap ``urlset`` (with Google News tags) / ``sitemapindex``
 ``html``        an article page, via trafilatura
+``anpa1312``    ANPA 1312 wire messages (``SOH`` ... ``EOT``; AP, CP, Reuters)
+``iptc7901``    IPTC 7901 wire messages (``SOH`` ... ``EOT``; dpa, KNA, Belga)
 ==============  ==========================================================
 
 Outcomes (see the house style's "three explicit outcomes"):
@@ -42,7 +44,18 @@ from services.ingest.text import BoilerplateRules, default_boilerplate_rules
 from shared.errors import ParseError
 from shared.models import NewsItem, utc
 
-from . import _detect, _feed, _html, _jsonfeed, _newsml, _newsml1, _ninjs, _nitf, _sitemap
+from . import (
+    _detect,
+    _feed,
+    _html,
+    _jsonfeed,
+    _newsml,
+    _newsml1,
+    _ninjs,
+    _nitf,
+    _sitemap,
+    _wire,
+)
 from ._build import Context, Draft, Rejected, build_item, finish_items
 from ._model import (
     FORMATS,
@@ -367,6 +380,14 @@ def _parse_html(doc: _Doc, ctx: Context) -> ParseResult:
     return ParseResult(format="html", items=items, errors=errors, warnings=doc.warnings, feed=meta)
 
 
+def _parse_wire(doc: _Doc, ctx: Context) -> ParseResult:
+    fmt = doc.sniffed.format
+    items, errors = _build_all(_wire.iter_drafts(doc.data, fmt, ctx), ctx, doc.warnings,
+                               doc.max_items)
+    return ParseResult(format=fmt, items=items, errors=errors,  # type: ignore[arg-type]
+                       warnings=doc.warnings)
+
+
 # one parser per format (FORMATS); "rss" and "atom" share feedparser
 _PARSERS: dict[str, Callable[[_Doc, Context], ParseResult]] = {
     "rss": _parse_feed,
@@ -378,6 +399,8 @@ _PARSERS: dict[str, Callable[[_Doc, Context], ParseResult]] = {
     "nitf": _parse_nitf,
     "sitemap": _parse_sitemap,
     "html": _parse_html,
+    "anpa1312": _parse_wire,
+    "iptc7901": _parse_wire,
 }
 
 

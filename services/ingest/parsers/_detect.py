@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.errors import ParseError
 
-from . import _jsonfeed, _ninjs
+from . import _jsonfeed, _ninjs, _wire
 from ._xml import Prolog, scan_prolog
 
 __all__ = ["Sniffed", "decode_json", "detect", "sniff_text"]
@@ -102,6 +102,12 @@ def detect(data: bytes, forced: str | None = None) -> Sniffed:
     ``type``) is that format, whatever its shape suggests."""
     if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):
         raise ParseError("empty document", reason="empty_document")
+    wire = _wire.detect(data)
+    if wire is not None:
+        return Sniffed(wire)
+    if _wire.starts_a_message(data):
+        raise ParseError("starts with SOH but its header is neither ANPA 1312 nor IPTC 7901",
+                         reason="unknown_format")
     head = sniff_text(data)
     stripped = head.lstrip("\ufeff \t\r\n")
     if stripped[:1] in ("{", "["):

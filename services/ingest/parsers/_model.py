@@ -20,9 +20,9 @@ __all__ = [
 ]
 
 Format = Literal["rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "newsml-1", "nitf", "sitemap",
-                 "html"]
+                 "html", "anpa1312", "iptc7901"]
 FORMATS: tuple[str, ...] = ("rss", "atom", "jsonfeed", "ninjs", "newsml-g2", "newsml-1", "nitf",
-                            "sitemap", "html")
+                            "sitemap", "html", "anpa1312", "iptc7901")
 
 
 class SourceRef(BaseModel):
