@@ -44,6 +44,13 @@ Codes as items carry them:
 * keyword/slug words become ``keywords``; a version ("2ndLd-Writethru",
   "take3", "#2") gives ``version``; a correction is flagged ``correction``.
 
+Agencies bend both formats: detection falls back on the marks of each
+(``^`` headings and time stamps; a ``=``-ended headline, a ``/``-ended
+keyword line, a date-time group); teleprinter framing (``ZCZC`` ...
+``NNNN``) stands for SOH ... EOT; a message without STX/ETX takes its first
+lines as header; a header that does not read keeps the story, flagged
+``header_unread`` (a message with neither header nor text is refused).
+
 Text is decoded as UTF-8, else windows-1252 (a superset of the Latin-1
 these files are in when not ASCII); the remaining control characters are
 removed. The guid is the agency story id when the header has one, else
@@ -65,12 +72,20 @@ from ._build import Body, Context, Draft, Rejected
 SOH, STX, ETX, EOT, US = "\x01", "\x02", "\x03", "\x04", "\x1f"
 
 # A document is one of these when its first non-blank byte (after SYN
-# fill, NUL padding and line ends) is SOH and the header reads so.
-_LEAD = re.compile(rb"^[\x16\x00\r\n \t]*\x01")
-_ANPA_HEAD = re.compile(rb"^[\x16\x00\r\n \t]*\x01[a-z]?\d{4}[^\x1f\r\n]{0,15}\x1f")
-_ANPA_FORMAT_ID = re.compile(rb"^[\x16\x00\r\n \t]*\x01[^\x02]{0,60}?[\r\n]+\w \w[\x13\x14]")
-_IPTC7901_HEAD = re.compile(rb"^[\x16\x00\r\n \t]*\x01[ \t]*[A-Za-z]{1,8}\d{1,6} +\d +[A-Za-z]{1,4}"
-                            rb" +\d{1,5}\b")
+# fill, NUL padding and line ends) is SOH - or the teleprinter's ZCZC - and
+# the message reads as one of them.
+_LEAD = re.compile(rb"^[\x16\x00\r\n \t]*(?:\x01|ZCZC)")
+_ANPA_HEAD = re.compile(rb"^[\x16\x00\r\n \t]*(?:\x01|ZCZC)[ \t]*[a-z]?\d{4}[^\x1f\r\n]{0,15}"
+                        rb"\x1f")
+_ANPA_FORMAT_ID = re.compile(rb"[\r\n]\w \w[\x13\x14]")
+_IPTC7901_HEAD = re.compile(rb"^[\x16\x00\r\n \t]*(?:\x01|ZCZC)[ \t]*[A-Za-z]{1,8}\d{1,6} +\d +"
+                            rb"[A-Za-z]{1,4} +\d{1,5}\b")
+_CARET_HEADING = re.compile(rb"(?m)^[\t ]*\^\S")
+_ANPA_STAMP = re.compile(rb"\d\d-\d\d-\d\d\s+\d\d:?\d\d\s*[A-Z]{1,4}"
+                         rb"|\d\d:\d\d[A-Z]{1,4}\s+\d\d-\d\d")
+_HEADLINE_EQUALS = re.compile(rb"(?m)\S ?=[ \t]*\r?$")
+_DTG_BYTES = re.compile(rb"\b\d{6} [A-Za-z]{3} \d\d\b")
+_SLUG_BYTES = re.compile(rb"(?m)^[^\x02\r\n]{1,80}/[ \t]*\r?$")
 
 
 def starts_a_message(data: bytes) -> bool:
@@ -79,15 +94,23 @@ def starts_a_message(data: bytes) -> bool:
 
 
 def detect(data: bytes) -> str | None:
-    """``anpa1312``, ``iptc7901`` or None (not a control-character wire)."""
-    head = data[:512]
+    """``anpa1312``, ``iptc7901`` or None (not a control-character wire).
+    Agencies bend both formats, so the header decides when it reads as one
+    of them, else the marks of each in the first message: ANPA's ``^``
+    headings and time stamp, 7901's ``=``-ended headline, ``/``-ended
+    keyword line and date-time group."""
+    head = data[:4096]
     if not _LEAD.match(head):
         return None
-    if _ANPA_HEAD.match(head) or _ANPA_FORMAT_ID.match(head):
+    if _ANPA_HEAD.match(head) or _ANPA_FORMAT_ID.search(head[:300]):
         return "anpa1312"
     if _IPTC7901_HEAD.match(head):
         return "iptc7901"
-    return None
+    anpa = sum(bool(r.search(head)) for r in (_CARET_HEADING, _ANPA_STAMP))
+    iptc = sum(bool(r.search(head)) for r in (_HEADLINE_EQUALS, _DTG_BYTES, _SLUG_BYTES))
+    if anpa == iptc == 0:
+        return None
+    return "anpa1312" if anpa > iptc else "iptc7901"
 
 
 def decode(data: bytes) -> str:
@@ -97,9 +120,16 @@ def decode(data: bytes) -> str:
         return data.decode("windows-1252", errors="replace")
 
 
+_TELEPRINTER_START = re.compile(r"(?m)^[\x16\x00 \t]*ZCZC")
+_TELEPRINTER_END = re.compile(r"(?m)^[ \t]*NNNN[ \t]*$")
+
+
 def messages(text: str) -> list[str]:
     """The messages of a document, each from after its SOH to before its EOT
-    (or the next SOH)."""
+    (or the next SOH). A document without SOH that opens its messages with
+    the teleprinter's ZCZC and ends them with NNNN is read the same way."""
+    if SOH not in text:
+        text = _TELEPRINTER_END.sub(EOT, _TELEPRINTER_START.sub(SOH, text))
     out = []
     for chunk in text.split(SOH)[1:]:
         out.append(chunk.split(EOT, 1)[0])
@@ -115,11 +145,33 @@ def _clean(line: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub("", line)).strip()
 
 
-def _split_message(message: str) -> tuple[str, str, str]:
-    """(header, text, trailer) of one message."""
-    header, _, rest = message.partition(STX)
-    text, _, trailer = rest.partition(ETX)
-    return header, text, trailer
+def _split_message(message: str, header_lines: int) -> tuple[str, str, str]:
+    """(header, text, trailer) of one message: around STX and ETX; a message
+    sent without them has its first ``header_lines`` non-blank lines as
+    header (7901: one more when the next ends with "/", the keyword line)
+    and no trailer but a last line that is a time stamp."""
+    if STX in message:
+        header, _, rest = message.partition(STX)
+        text, _, trailer = rest.partition(ETX)
+        return header, text, trailer
+    lines = message.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    taken, head = 0, []
+    while lines and taken < header_lines:
+        line = lines.pop(0)
+        head.append(line)
+        taken += bool(line.strip())
+    if lines and lines[0].rstrip().endswith("/") and header_lines == 1:
+        head.append(lines.pop(0))
+    text = "\n".join(lines)
+    if ETX in text:
+        text, _, trailer = text.partition(ETX)
+        return "\n".join(head), text, trailer
+    body_lines = text.rstrip().split("\n")
+    last = body_lines[-1] if body_lines else ""
+    if _ANPA_STAMP.search(last.encode("utf-8", "replace")) or _DTG_BYTES.search(
+            last.encode("utf-8", "replace")):
+        return "\n".join(head), "\n".join(body_lines[:-1]), last
+    return "\n".join(head), text, ""
 
 
 # --- ANPA 1312 --------------------------------------------------------------
@@ -142,6 +194,9 @@ _ANPA_HEADER = re.compile(
     r"(?P<selector>[^\r\n]{0,8})[\r\n]+"
     r"(?P<priority>\w) (?P<category>\w)[\x13\x14]?[\x11\x12]?"
     r"(?P<fields>[^\r\n]*)", re.S)
+# a header bent out of shape: the priority/category line, wherever it is
+_ANPA_LOOSE = re.compile(r"(?m)^\s*(\w) (\w)[\x13\x14][\x11\x12]?([^\r\n]*)")
+_ANPA_NUMBER = re.compile(r"[a-z]?\d{4}")
 _FILING_DATE = re.compile(r"^(\d\d)-(\d\d)$")
 # "BC-Fed-Rates,2nd Ld-Writethru,0412": slug, version, word count
 _SLUG_LINE = re.compile(r"^[A-Za-z]{1,3}-[\w/&'.-]+(?:,.*)?$|^[\w/&'.-]+,.*\d{2,5}$")
@@ -235,12 +290,20 @@ def _paragraphs_anpa(lines: list[str]) -> list[str]:
 
 
 def _anpa_draft(message: str, ctx: Context) -> Draft | Rejected:
-    header, text, trailer = _split_message(message)
+    header, text, trailer = _split_message(message, 2)
     match = _ANPA_HEADER.match(header)
-    if match is None:
-        return Rejected("bad_header", f"not an ANPA 1312 header: {_clean(header)[:80]!r}")
-    keyword, extra, filing = _anpa_fields(match.group("fields"))
     draft = Draft()
+    if match is not None:
+        keyword, extra, filing = _anpa_fields(match.group("fields"))
+        number = f"{match.group('sld')}{match.group('number')}"
+        codes = match.group("priority", "category")
+    else:  # an agency's own header: what can be read of it, and a flag
+        draft.flags.append("header_unread")
+        loose = _ANPA_LOOSE.search(header)
+        keyword, extra, filing = _anpa_fields(loose.group(3)) if loose else ("", [], None)
+        found = _ANPA_NUMBER.search(header)
+        number = found.group(0) if found else ""
+        codes = loose.group(1, 2) if loose else ("", "")
     heading: list[str] = []
     body_lines: list[str] = []
     notes: list[str] = []
@@ -277,13 +340,16 @@ def _anpa_draft(message: str, ctx: Context) -> Draft | Rejected:
     draft.published = _stamp(trailer)
     if draft.published is None and filing is not None:
         draft.published = _filing_date(filing, ctx)
-    number = f"{match.group('sld')}{match.group('number')}"
     day = draft.published.strftime("%Y-%m-%d") if draft.published else (filing or "")
-    draft.guid = f"anpa:{keyword or number}:{day}"
-    draft.urgency = ANPA_PRIORITY.get(match.group("priority").lower())
-    category = match.group("category").lower()
-    draft.subjects = [Subject(code=f"anpa-category:{category}", scheme="anpa-category",
-                              name=ANPA_CATEGORY.get(category), origin="provider")]
+    if keyword or number:
+        draft.guid = f"anpa:{keyword or number}:{day}"
+    draft.urgency = ANPA_PRIORITY.get(codes[0].lower())
+    category = codes[1].lower()
+    if category:
+        draft.subjects = [Subject(code=f"anpa-category:{category}", scheme="anpa-category",
+                                  name=ANPA_CATEGORY.get(category), origin="provider")]
+    if "header_unread" in draft.flags and draft.body is None:
+        return Rejected("bad_header", f"not an ANPA 1312 header: {_clean(header)[:80]!r}")
     if keyword:
         draft.keywords = [keyword]
     draft.version = _version(*extra, *heading)
@@ -352,14 +418,20 @@ def _blocks(text: str) -> list[list[str]]:
 
 
 def _iptc_draft(message: str, ctx: Context) -> Draft | Rejected:
-    header, text, trailer = _split_message(message)
+    header, text, trailer = _split_message(message, 1)
     head_lines = [_clean(x) for x in header.replace("\r", "\n").split("\n")]
     match = _IPTC_HEADER.match(header.lstrip("\r\n"))
-    if match is None:
-        return Rejected("bad_header", f"not an IPTC 7901 header: {_clean(header)[:80]!r}")
-    optional = _clean(match.group("optional"))
-    slug = next((x for x in head_lines[1:] if x), "")
-    draft = Draft(urgency=int(match.group("priority")))
+    draft = Draft()
+    if match is not None:
+        optional = _clean(match.group("optional"))
+        slug = next((x for x in [x for x in head_lines if x][1:]), "")
+        draft.urgency = int(match.group("priority"))
+        category = match.group("category")
+        number = f"{match.group('service')}{match.group('number')}"
+    else:  # an agency's own header: the keyword line still reads, and a flag
+        draft.flags.append("header_unread")
+        optional, category, number = " ".join(head_lines), "", ""
+        slug = next((x for x in head_lines if x.endswith("/")), "")
     draft.keywords = [w.strip() for w in slug.split("/") if w.strip()]
     lines = [line for block in _blocks(text) for line in ([*block, ""])]
     headline: list[str] = []
@@ -391,18 +463,20 @@ def _iptc_draft(message: str, ctx: Context) -> Draft | Rejected:
     if paragraphs:
         draft.body = Body(paragraphs, "paragraphs")
     draft.published = _dtg(trailer)
-    category = match.group("category")
-    draft.subjects = [Subject(code=f"iptc7901-category:{category}", scheme="iptc7901-category",
-                              name=category, origin="provider")]
+    if category:
+        draft.subjects = [Subject(code=f"iptc7901-category:{category}",
+                                  scheme="iptc7901-category", name=category, origin="provider")]
     story = _STORY_ID.search(optional)
     if story is not None:
         draft.guid = f"iptc7901:{story.group(1)}"
         draft.version = int(story.group(2)) if story.group(2) else None
     else:
         day = draft.published.strftime("%Y-%m-%d") if draft.published else ""
-        number = f"{match.group('service')}{match.group('number')}"
-        draft.guid = f"iptc7901:{'/'.join(draft.keywords) or number}:{day}"
+        if draft.keywords or number:
+            draft.guid = f"iptc7901:{'/'.join(draft.keywords) or number}:{day}"
         draft.version = _version(optional, *notes)
+    if "header_unread" in draft.flags and draft.body is None:
+        return Rejected("bad_header", f"not an IPTC 7901 header: {_clean(header)[:80]!r}")
     if any(_CORRECTION.search(v) for v in (optional, *notes)) or re.search(
             r"\bCOR\b", optional):
         draft.flags.append("correction")

@@ -176,3 +176,30 @@ def test_mutated_wire_messages_never_raise_anything_but_parse_error(kind: str) -
             assert exc.reason
             continue
         assert isinstance(result, ParseResult)
+
+
+def test_teleprinter_framing_and_messages_without_stx_etx() -> None:
+    # ZCZC ... NNNN instead of SOH ... EOT, no STX/ETX: a 7901 message as a
+    # teleprinter would carry it
+    text = ("ZCZC\nbdt0020 3 vm 60  dpa 0020\nWetter/\nSonne im Süden =\n\n"
+            "München (dpa) - Es wird warm.\n\n251100 Sep 24\nNNNN\n").encode()
+    assert detect_format(text) == "iptc7901"
+    [item] = parse_bytes(text).items
+    assert (item.headline, item.body_text) == ("Sonne im Süden", "München (dpa) - Es wird warm.")
+    assert item.provider_keywords == ["Wetter"]
+    assert item.versioncreated == datetime(2024, 9, 25, 11, 0, tzinfo=UTC)
+
+
+def test_a_header_an_agency_bent_keeps_the_story_and_says_so() -> None:
+    # the US separator missing from an ANPA header; a 7901 header with a
+    # priority letter: the text is read, the item flagged header_unread
+    data = anpa().replace(US, b" ")
+    assert detect_format(data) == "anpa1312"
+    [item] = parse_bytes(data).items
+    assert item.headline == "Fed keeps its key rate unchanged, signals patience"
+    assert item.urgency == 5 and "header_unread" in item.ingest_flags
+    bent = iptc7901(header=b"bdt0012 A pl 171  dpa 0012")
+    assert detect_format(bent) == "iptc7901"  # the = headline, / keyword line, date-time group
+    [story] = parse_bytes(bent).items
+    assert story.headline == "Grünen-Spitze tritt nach Wahlniederlagen zurück"
+    assert story.provider_keywords == ["Partei", "Grüne"] and "header_unread" in story.ingest_flags
