@@ -36,8 +36,9 @@ integration: services
 	@$(VENV)/bin/pytest tests/integration
 
 lint: bootstrap
-	@$(VENV)/bin/ruff check shared services tests
+	@$(VENV)/bin/ruff check shared services wirestream tests bench
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports
 
 # Benchmarks against the local services; writes BENCHMARKS.md and prints the
 # ratio of every figure to the previous run.

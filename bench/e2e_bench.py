@@ -28,7 +28,7 @@ What it reports (each a median of ``runs`` runs unless said otherwise):
   pipeline: this process's (all threads) for the in-process libraries, plus
   the CoreNLP, APy or Elasticsearch process tree's for NER, translation and
   bulk. The math libraries get one thread here as in the workers
-  (``shared.cli.single_threaded_math``);
+  (``wirestream.cli.single_threaded_math``);
 * **NER engine in pipeline / raw**: the CoreNLP server's CPU per corpus
   article under the raw client ÷ under the enrich workers (their batched
   requests) during the bursts: the engine's own throughput in the pipeline
@@ -136,7 +136,7 @@ def _tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) of a process, its reaped children and
     its live descendants. The difference of two readings is what the tree
     spent in between, pool processes recycled meanwhile included."""
-    from shared.harness import proc_stat
+    from wirestream.dev.harness import proc_stat
 
     total, stack = 0.0, [pid]
     while stack:
@@ -163,7 +163,7 @@ def _machine_busy() -> float:
 def _cpu_reading(procs: Any) -> dict[str, float]:
     """CPU seconds so far of each worker, the scheduler, each local service
     and the whole machine."""
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     reading = {name: _tree_cpu(procs.pid(name)) for name in (*procs.STAGES, "scheduler")}
     for service, pid in LocalServices(ROOT, echo=lambda _: None).pids().items():
@@ -184,8 +184,8 @@ def _register(settings: Any, urls: list[str]) -> None:
 
 
 def _depths(settings: Any) -> dict[str, int]:
-    from shared.exporter import queue_depth
     from shared.runtime import redis_client
+    from wirestream.ops.exporter import queue_depth
 
     client = redis_client(settings)
     try:
@@ -198,8 +198,8 @@ def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 9
           ) -> dict[str, Any]:
     """One throughput run: fresh database and index, workers warmed up on a
     separate small feed, then every feed made due at once."""
-    from shared.harness import FeedServer, PipelineProcesses
     from shared.runtime import es_client
+    from wirestream.dev.harness import FeedServer, PipelineProcesses
 
     prefix = f"wirestream-news-bench{uuid.uuid4().hex[:6]}"
     with _isolated(prefix) as settings, FeedServer() as server:
@@ -245,8 +245,8 @@ def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 9
 
 def latency(rate: float, *, seconds: float, enrich: int) -> dict[str, float]:
     """Append articles to one feed at ``rate``/s; fetched→indexed per article."""
-    from shared.harness import FeedServer, PipelineProcesses
     from shared.runtime import es_client
+    from wirestream.dev.harness import FeedServer, PipelineProcesses
 
     prefix = f"wirestream-news-bench{uuid.uuid4().hex[:6]}"
     total = max(10, int(rate * seconds))
@@ -390,10 +390,10 @@ def ceiling(items: list[BenchItem]) -> CeilingCosts:
     from services.enrich.langcodes import to_639_1
     from services.enrich.language import FAST_CONFIDENT, build_detector
     from shared.corenlp import ner_properties
-    from shared.harness import FeedServer
-    from shared.local_services import LocalServices
     from shared.runtime import es_client
     from shared.settings import Settings
+    from wirestream.dev.harness import FeedServer
+    from wirestream.dev.local_services import LocalServices
 
     n = len(items)
     data = rss(items)

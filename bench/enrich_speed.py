@@ -256,7 +256,7 @@ def run(docs: int = 200, runs: int = 5, translate: int = 30) -> list[Figure]:
 
 
 def _server_rss() -> float | None:
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     pid = LocalServices(ROOT, echo=lambda _: None).pids().get("corenlp")
     if not pid:

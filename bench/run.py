@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from bench.report import Figure, write_report
-from shared.cli import single_threaded_math
+from wirestream.cli import single_threaded_math
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -242,7 +242,7 @@ def run(
         echo(f"rate {rate:.2f} items/s ("
              + (f"half the recorded peak {peak:.2f}/s)" if peak else
                 f"no end-to-end peak in BENCHMARKS.md; fallback {FALLBACK_RATE}/s)"))
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     services = LocalServices(ROOT, echo=lambda _: None).up()
     work = work_dir("soak")

@@ -2,7 +2,7 @@
 
 What each worker exports (its main process serves ``/metrics``; the
 shared-state gauges of queues, dead letters and sources come from
-``wirestream exporter``, see :mod:`shared.exporter`):
+``wirestream exporter``, see :mod:`wirestream.ops.exporter`):
 
 * ``wirestream_items_total{stage, source, outcome}`` — ingest poller, enrich
   task, index stage;

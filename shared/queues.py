@@ -6,7 +6,9 @@ service imports another's code (each can ship and scale alone).
 
 from __future__ import annotations
 
-__all__ = ["QUEUES", "STAGE_TASKS", "TASK_ENRICH", "TASK_INDEX", "TASK_POLL"]
+from typing import Any
+
+__all__ = ["QUEUES", "STAGE_TASKS", "TASK_ENRICH", "TASK_INDEX", "TASK_POLL", "queue_depth"]
 
 INGEST = "ingest"
 ENRICH = "enrich"
@@ -23,3 +25,19 @@ STAGE_TASKS: dict[str, tuple[str, str]] = {
     ENRICH: (TASK_ENRICH, ENRICH),
     INDEX: (TASK_INDEX, INDEX),
 }
+
+
+# kombu's Redis transport keeps messages of priority p in "<queue>\x06\x16<p>"
+# besides "<queue>" (default priority steps 0, 3, 6, 9).
+PRIORITY_SEP = "\x06\x16"
+PRIORITY_STEPS = (3, 6, 9)
+
+
+def queue_depth(client: Any, queue: str) -> int:
+    """Messages waiting in a Celery queue of the Redis broker, every
+    priority step counted (``client``: a redis.Redis)."""
+    keys = [queue] + [f"{queue}{PRIORITY_SEP}{p}" for p in PRIORITY_STEPS]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.llen(key)
+    return int(sum(pipe.execute()))

@@ -2,7 +2,7 @@
 
 Importing this module builds the settings (a bad configuration fails here, at
 boot) and the app. Worker processes import the task modules of their role;
-see :func:`shared.cli.worker`.
+see :func:`wirestream.cli.worker`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@
  * package jdk.httpserver does not export: compile and run with
  *   --add-exports jdk.httpserver/sun.net.httpserver=ALL-UNNAMED
  *
- * Used by shared/local_services.py (compiled at `wirestream services up`) and
+ * Used by wirestream/dev/local_services.py (compiled at `wirestream services up`) and
  * deploy/corenlp/Dockerfile. No package: the class sits alone in its
  * directory on the classpath.
  */

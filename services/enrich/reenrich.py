@@ -103,6 +103,9 @@ class Reenricher:
     index: str  # the read alias
     send: Send
     queue_depth: Callable[[], int]
+    # the pager over the index (services.index.search.each_document: the
+    # composition root passes it; enrich imports no other service)
+    walk: Callable[..., Iterator[dict[str, Any]]]
     batch_size: int = 25
     page_size: int = 500
     # Above this many waiting messages on the enrich queue, wait: a re-enrich
@@ -111,9 +114,7 @@ class Reenricher:
     sleep: Callable[[float], None] = time.sleep
 
     def documents(self, query: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        from services.index.search import each_document
-
-        return each_document(self.search, self.index, {"query_string": {"query": query}},
+        return self.walk(self.search, self.index, {"query_string": {"query": query}},
                              limit=limit, page_size=self.page_size)
 
     def run(self, query: str, *, limit: int | None = None) -> tuple[int, int]:

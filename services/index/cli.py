@@ -1,7 +1,7 @@
 """The index service's commands: ``wirestream index setup|migrate|status``
 and ``wirestream search``.
 
-Wiring (shared/cli.py): ``app.add_typer(index_app, name="index")`` and
+Wiring (wirestream/cli.py): ``app.add_typer(index_app, name="index")`` and
 ``app.command(name="search")(search)``. Both are usable on their own with
 typer's test runner.
 """

@@ -1,7 +1,7 @@
 """``wirestream reconcile`` and the scheduler's reconcile hook.
 
 Wire the command into the CLI with ``app.command(name="reconcile")(reconcile)``
-(see :func:`shared.cli._register_optional_commands`). The scheduler builds its
+(see :func:`wirestream.cli._register_optional_commands`). The scheduler builds its
 hook with :func:`scheduler_hook` (``services.ingest.scheduler``).
 """
 

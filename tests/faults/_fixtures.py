@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from shared.harness import FeedServer
 from tests.faults._rig import INJECT_DIR, ROOT, FaultProxy, PrivateRedis, Rig, timing_env
+from wirestream.dev.harness import FeedServer
 
 TEST_DB = int(os.environ.get("WIRESTREAM_TEST_REDIS_DB", "9"))
 
 
 @pytest.fixture(scope="session")
 def services() -> dict[str, str]:
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     return LocalServices(ROOT, echo=lambda _: None).up()
 

@@ -54,10 +54,10 @@ from elasticsearch import Elasticsearch, helpers
 from services.ingest.gate import ITEM_PREFIX
 from services.ingest.sources import Source, SourceRegistry
 from shared.dlq import DeadLetter, DeadLetterStore
-from shared.exporter import UNACKED_KEY
-from shared.harness import FeedServer, PipelineProcesses, wait_for
-from shared.local_services import LocalServices, Ports
 from shared.models import item_id
+from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
+from wirestream.dev.local_services import LocalServices, Ports
+from wirestream.ops.exporter import UNACKED_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 INJECT_DIR = Path(__file__).resolve().parent / "_inject"

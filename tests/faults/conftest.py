@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from shared.harness import PipelineProcesses, wait_for
 from tests.faults._fixtures import rig, rig_env, rig_kind, services
 from tests.faults._rig import Rig, faulty_stage_env
+from wirestream.dev.harness import PipelineProcesses, wait_for
 
 __all__ = ["rig", "rig_env", "rig_kind", "services"]  # fixtures for this directory
 

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.harness import PipelineProcesses, wait_for
 from tests.faults._rig import (
     CRASH,
     KILL,
@@ -40,6 +39,7 @@ from tests.faults._rig import (
     publish_run,
     queued_for,
 )
+from wirestream.dev.harness import PipelineProcesses, wait_for
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -142,7 +142,7 @@ def cli(rig: Rig, *args: str) -> subprocess.CompletedProcess[str]:
     """``wirestream ...`` with the rig's environment, as an operator runs it."""
     env = {**os.environ, **rig.env}
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=env,
+        [sys.executable, "-m", "wirestream.cli", *args], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=120, check=False,
     )
 
@@ -366,7 +366,7 @@ def test_08_translator_down_then_back(rig: Rig, live: PipelineProcesses) -> None
     stale_before = metric(live, "index", "wirestream_items_total", outcome="stale_version")
     indexed_before = metric(live, "index", "wirestream_items_total", outcome="indexed")
     again = subprocess.run(
-        [sys.executable, "-c", "import typer; from services.enrich.cli import enrich; "
+        [sys.executable, "-c", "import typer; from wirestream.enrich_cli import enrich; "
          "typer.run(enrich)", "--again",
          f"enrichment_errors.reason:translator_unavailable AND source:{run.name}-*"],
         cwd=ROOT, env={**os.environ, **rig.env}, capture_output=True, text=True,

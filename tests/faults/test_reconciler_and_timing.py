@@ -139,7 +139,7 @@ def test_a_worker_refuses_to_boot_with_a_visibility_timeout_too_short(rig: Rig) 
     env = {**os.environ, **rig.env, "WIRESTREAM_CELERY__VISIBILITY_TIMEOUT": "40",
            "WIRESTREAM_METRICS_PORT": "0"}
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "worker", "index"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "wirestream.cli", "worker", "index"], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode != 0

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.harness import PipelineProcesses
 from tests.faults._fixtures import rig, services
 from tests.faults._rig import Rig
 from tests.hostile._servers import Canary, HostileServer
+from wirestream.dev.harness import PipelineProcesses
 
 __all__ = ["rig", "services"]  # fixtures used by this directory's tests
 

@@ -31,11 +31,11 @@ import pytest
 
 from services.ingest.sources import Source, SourceState
 from shared.dlq import DeadLetter, DeadLetterStore
-from shared.harness import PipelineProcesses, wait_for
 from shared.models import item_id
 from tests.faults._rig import Rig, assert_promise, message_items, message_source, publish_run, rss
 from tests.hostile._servers import Canary, HostileServer, bomb
 from tests.unit.ingest._servers import Request
+from wirestream.dev.harness import PipelineProcesses, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 

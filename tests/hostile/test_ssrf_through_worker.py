@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.harness import PipelineProcesses
 from tests.faults._rig import Rig
 from tests.hostile._servers import Canary, HostileServer
 from tests.hostile.test_hostile_inputs import probe, probe_many
+from wirestream.dev.harness import PipelineProcesses
 
 pytestmark = pytest.mark.timeout(300)
 

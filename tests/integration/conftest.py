@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def services() -> dict[str, str]:
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     return LocalServices(ROOT, echo=lambda _: None).up()
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from shared.corenlp import CORENLP_LANGUAGES, ner_properties
-from shared.local_services import LocalServices, _pid_alive
+from wirestream.dev.local_services import LocalServices, _pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,9 +12,9 @@ import pytest
 from elasticsearch import Elasticsearch
 from rich.console import Console
 
-from shared.demo import coverage_aggs, coverage_rows, expected_items, run_demo
 from shared.runtime import es_client
 from shared.settings import Settings
+from wirestream.dev.demo import coverage_aggs, coverage_rows, expected_items, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 # Languages a recogniser reads (CoreNLP, natasha, a related model), and how.

@@ -16,15 +16,16 @@ import typer
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from services.enrich.cli import entities_app
 from services.enrich.loading import load_models
 from services.enrich.reenrich import Reenricher
 from services.enrich.stage import Models, enrich_items
 from services.enrich.translate import http_client
 from services.index.documents import to_document
+from services.index.search import each_document
 from shared.models import NewsItem, TranslationStatus
 from shared.settings import Settings
 from tests.unit.test_shared import make_item
+from wirestream.enrich_cli import entities_app
 
 EN = make_item(
     id="en", headline="Zelensky meets Macron in Paris",
@@ -160,7 +161,8 @@ def test_again_resends_what_the_query_finds(
     es_admin.indices.refresh(index=reenrich_index)
     sent: list[NewsItem] = []
     reenricher = Reenricher(search=es_admin.search, index=reenrich_index, send=sent.extend,
-                            queue_depth=lambda: 0, batch_size=25)
+                            queue_depth=lambda: 0, walk=each_document,
+                            batch_size=25)
     count = reenricher.run("enrichment_errors.reason:translator_unavailable")
     assert count == (2, 0)
     assert sorted(i.id for i in sent) == ["s1", "s3"]
@@ -176,9 +178,8 @@ def test_the_again_command_puts_matching_documents_on_the_enrich_queue(
     models: Models, es_admin: Elasticsearch, reenrich_index: str, redis_db: redis.Redis,
     test_env: dict[str, str],
 ) -> None:
-    from services.enrich.cli import enrich
-    from shared.exporter import queue_depth
-    from shared.queues import ENRICH
+    from shared.queues import ENRICH, queue_depth
+    from wirestream.enrich_cli import enrich
 
     for item in enrich_items([EN, ES], models):
         es_admin.index(index=reenrich_index, id=item.id, document=to_document(item))

@@ -297,7 +297,7 @@ def test_weak_joins_and_near_misses_are_kept_for_review(redis_db: redis.Redis) -
 def test_entities_review_command(redis_db: redis.Redis, monkeypatch: Any) -> None:
     from typer.testing import CliRunner
 
-    from services.enrich import cli
+    from wirestream import enrich_cli as cli
 
     monkeypatch.setattr(cli, "_registry", lambda: EntityRegistry(redis_db))
     registry = EntityRegistry(redis_db)

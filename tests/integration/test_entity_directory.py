@@ -56,7 +56,7 @@ def test_a_search_by_id_follows_a_merge_and_its_undoing(
     index_ready: str, redis_db: redis.Redis, clients: tuple[Elasticsearch, Elasticsearch],
     es_admin: Elasticsearch, monkeypatch: Any,
 ) -> None:
-    from services.enrich import cli
+    from wirestream import enrich_cli as cli
 
     writer, reader = clients
     admin = es_admin
@@ -117,7 +117,7 @@ def test_the_reader_may_read_the_directory_and_nothing_more(
 def test_a_failed_directory_update_says_how_to_repeat_it(
     index_ready: str, redis_db: redis.Redis, monkeypatch: Any,
 ) -> None:
-    from services.enrich import cli
+    from wirestream import enrich_cli as cli
 
     registry = EntityRegistry(redis_db)
     monkeypatch.setattr(cli, "_registry", lambda: EntityRegistry(redis_db))

@@ -167,8 +167,8 @@ def test_exporter_sees_queues_dead_letters_and_source_health(
 
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from shared.exporter import StateCollector, collect_state
     from shared.stats import last_hour, record
+    from wirestream.ops.exporter import StateCollector, collect_state
 
     redis_db.rpush("enrich", b"{}", b"{}")  # two waiting messages, as kombu stores them
     DeadLetterStore(redis_db).add(

@@ -18,9 +18,9 @@ from services.ingest.poller import Poller
 from services.ingest.sources import Source, SourceRegistry
 from services.ingest.stories import StoryLinker
 from shared.dlq import DeadLetterStore
-from shared.harness import FeedServer
 from shared.models import Batch
 from shared.settings import IngestSettings
+from wirestream.dev.harness import FeedServer
 
 PARAS = [
     "The harbour authority said on Monday that container traffic had resumed after a "

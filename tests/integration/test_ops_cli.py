@@ -3,7 +3,7 @@ index worker: dead letters listed by stage, reason, source and age, shown,
 purged, and replayed idempotently; the global ``--log-level``; the CA file
 for an HTTPS Elasticsearch.
 
-Commands run as ``python -m shared.cli ...`` subprocesses with this
+Commands run as ``python -m wirestream.cli ...`` subprocesses with this
 session's environment, exactly as an operator types them.
 """
 
@@ -23,12 +23,12 @@ import redis
 from elasticsearch import Elasticsearch
 
 from shared.dlq import DLQ_HASH, DLQ_INDEX, DeadLetter, DeadLetterStore
-from shared.harness import PipelineProcesses, wait_for
 from shared.models import Batch, content_hash, item_id
 from shared.runtime import redis_client
 from shared.settings import Settings
 from tests.integration.test_ops_workers import sample
 from tests.unit.test_shared import make_item
+from wirestream.dev.harness import PipelineProcesses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "ops-dlq"
@@ -36,7 +36,7 @@ SOURCE = "ops-dlq"
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "wirestream.cli", *args],
         cwd=ROOT,
         env={**os.environ, **env, "COLUMNS": "200"},
         capture_output=True,

@@ -34,7 +34,6 @@ from elasticsearch import Elasticsearch
 
 from services.ingest.sources import Source, SourceRegistry
 from shared.celery_app import create_app
-from shared.harness import FeedServer, PipelineProcesses, wait_for
 from shared.queues import QUEUES, STAGE_TASKS
 from shared.runtime import redis_client
 from shared.settings import Settings
@@ -46,6 +45,7 @@ from tests.unit.test_compose import (
     exposed_names,
     promql_metric_names,
 )
+from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = shutil.which("prometheus")
@@ -214,7 +214,7 @@ def stack(
                     [
                         sys.executable,
                         "-m",
-                        "shared.cli",
+                        "wirestream.cli",
                         "exporter",
                         "--addr",
                         "127.0.0.1",
@@ -460,7 +460,7 @@ def test_every_metric_a_panel_or_rule_names_is_exported_live(
 # ------------------------------------------------------------ CLI and logs
 def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "wirestream.cli", *args],
         cwd=ROOT,
         env={**os.environ, **stack.env, "COLUMNS": "200"},
         capture_output=True,

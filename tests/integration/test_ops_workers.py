@@ -25,12 +25,12 @@ from elasticsearch import Elasticsearch
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.celery_app import create_app
-from shared.harness import PipelineProcesses, wait_for
 from shared.models import Batch, content_hash, item_id
 from shared.queues import INDEX, QUEUES, STAGE_TASKS
 from shared.runtime import batch_repr, redis_client, send_batch
 from shared.settings import Settings
 from tests.unit.test_shared import make_item
+from wirestream.dev.harness import PipelineProcesses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECYCLING_WORKER = (
     "import sys; n = int(sys.argv.pop(1)); "
     "from shared.worker import app; app.conf.worker_max_tasks_per_child = n; "
-    "from shared.cli import main; sys.argv[0] = 'wirestream'; main()"
+    "from wirestream.cli import main; sys.argv[0] = 'wirestream'; main()"
 )
 
 
@@ -176,7 +176,7 @@ def test_counts_survive_recycled_pool_processes(
 
 def _health(stage: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "health", "worker", stage, "--timeout", "3"],
+        [sys.executable, "-m", "wirestream.cli", "health", "worker", stage, "--timeout", "3"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

@@ -18,10 +18,10 @@ import redis
 from elasticsearch import Elasticsearch
 
 from services.ingest.sources import Source, SourceRegistry
-from shared.harness import FeedServer, PipelineProcesses, wait_for
 from shared.models import item_id
 from shared.runtime import es_client
 from shared.settings import Settings
+from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

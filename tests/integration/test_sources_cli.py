@@ -8,8 +8,8 @@ import redis
 from typer.testing import CliRunner
 
 from services.ingest.sources import SourceRegistry
-from shared.cli import app
-from shared.harness import FeedServer
+from wirestream.cli import app
+from wirestream.dev.harness import FeedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -11,12 +11,12 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from services.enrich.topics_cli import _indexed, topics_app
 from services.index.bulk import BulkIndexer
 from shared.models import Enrichment, TopicScore
 from shared.runtime import es_client
 from shared.settings import Settings
 from tests.unit.test_shared import make_item
+from wirestream.topics_cli import _indexed, topics_app
 
 
 def story(doc_id: str, **fields: Any) -> Any:

@@ -36,12 +36,12 @@ from redis.retry import Retry
 
 from services.ingest.sources import Source, SourceAuth
 from shared.dlq import DeadLetterStore
-from shared.harness import PipelineProcesses, wait_for
 from shared.queues import TASK_ENRICH
 from tests.faults._rig import ROOT, Rig, assert_promise, free_port, publish_run, rss
 from tests.hostile._servers import HostileServer
 from tests.security.conftest import FEED_TOKEN
 from tests.unit.ingest._servers import Request
+from wirestream.dev.harness import PipelineProcesses, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -165,7 +165,7 @@ def _authenticated_feeds(hostile: HostileServer) -> dict[str, tuple[str, SourceA
 
 def _cli(rig: Rig, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env={**os.environ, **rig.env,
+        [sys.executable, "-m", "wirestream.cli", *args], cwd=ROOT, env={**os.environ, **rig.env,
                                                                    "COLUMNS": "300"},
         capture_output=True, text=True, timeout=120, check=False,
     )
@@ -244,7 +244,7 @@ def test_no_secret_in_logs_metrics_dead_letters_or_cli_output(
 def _exporter_metrics(rig: Rig) -> str:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "exporter", "--port", str(port),
+        [sys.executable, "-m", "wirestream.cli", "exporter", "--port", str(port),
          "--addr", "127.0.0.1"],
         cwd=ROOT, env={**os.environ, **rig.env}, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True,

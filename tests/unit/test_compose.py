@@ -225,11 +225,11 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
 
 
 def pinned_es_version() -> str:
-    """shared.local_services.ES_VERSION if that module exists, else the
+    """wirestream.dev.local_services.ES_VERSION if that module exists, else the
     single source of truth shared.versions.ES_VERSION."""
     name = (
-        "shared.local_services"
-        if importlib.util.find_spec("shared.local_services")
+        "wirestream.dev.local_services"
+        if importlib.util.find_spec("wirestream.dev.local_services")
         else "shared.versions"
     )
     version = importlib.import_module(name).ES_VERSION
@@ -452,7 +452,7 @@ def test_workers_run_their_queue_and_check_their_health() -> None:
 def test_compose_commands_exist_in_the_cli(argv: list[str]) -> None:
     from typer.testing import CliRunner
 
-    from shared.cli import app
+    from wirestream.cli import app
 
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
@@ -554,7 +554,7 @@ def test_corenlp_healthcheck_sends_the_clients_properties() -> None:
     from urllib.parse import unquote
 
     from shared.corenlp import CORENLP_LANGUAGES, ner_properties
-    from shared.local_services import CORENLP_PROBES
+    from wirestream.dev.local_services import CORENLP_PROBES
 
     script = (ROOT / "deploy" / "corenlp" / "healthcheck.sh").read_text()
     probes = re.findall(r"^probe (\w+) '([^']*)' '([^']*)' \\\n  '([^']*)'$", script, re.M)
@@ -1095,12 +1095,12 @@ def exposed_names(text: str) -> set[str]:
 
 
 def declared_metric_names(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    """What shared/metrics.py and shared/exporter.py export, rendered as
+    """What shared/metrics.py and wirestream/ops/exporter.py export, rendered as
     /metrics text (the exporter on a made-up state, no Redis)."""
     from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
-    from shared import exporter
     from shared.metrics import metrics
+    from wirestream.ops import exporter
 
     metrics()  # registers the worker metrics once per process
     state = exporter.PipelineState(

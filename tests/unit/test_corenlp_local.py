@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.corenlp import CORENLP_LANGUAGES
-from shared.local_services import CORENLP_PROBES, LocalServices
+from wirestream.dev.local_services import CORENLP_PROBES, LocalServices
 
 
 def test_credentials_point_the_ner_client_at_the_local_port(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from shared.demo import LanguageCoverage, coverage_aggs, coverage_rows, coverage_table
+from wirestream.dev.demo import LanguageCoverage, coverage_aggs, coverage_rows, coverage_table
 
 
 def _bucket(key: str, stories: int, entities: int, places: int, topics: int,

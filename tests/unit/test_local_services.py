@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from shared.local_services import LocalServices, Prerequisite
+from wirestream.dev.local_services import LocalServices, Prerequisite
 
 
 def test_missing_programs_are_named_in_one_clear_message(
@@ -25,7 +25,7 @@ def test_missing_programs_are_named_in_one_clear_message(
 def test_cli_prints_the_message_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import shared.cli as cli
+    import wirestream.cli as cli
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("WIRESTREAM_HOME", str(tmp_path))
@@ -63,7 +63,7 @@ def test_redis_config_is_loopback_password_aof_noeviction(tmp_path: Path) -> Non
 
 def test_runner_is_importable_without_services() -> None:
     # `wirestream --help` must work on a machine with nothing running
-    from shared.cli import app
+    from wirestream.cli import app
 
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0 and "services" in result.output
@@ -76,7 +76,7 @@ def test_apy_started_before_a_pair_was_installed_is_stale(
 
     modes = tmp_path / "modes"
     modes.mkdir()
-    monkeypatch.setattr("shared.local_services.APY_MODES", modes)
+    monkeypatch.setattr("wirestream.dev.local_services.APY_MODES", modes)
     services = LocalServices(tmp_path)
     pid_file = services.var / "apy" / "apy.pid"
     pid_file.parent.mkdir(parents=True)

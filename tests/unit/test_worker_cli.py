@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from shared import cli
+from wirestream import cli
 
 
 def test_math_libraries_get_one_thread_unless_the_operator_says_otherwise(
@@ -26,7 +26,7 @@ def test_math_libraries_get_one_thread_unless_the_operator_says_otherwise(
 def test_numpy_is_not_loaded_before_the_worker_sets_its_threads() -> None:
     """The variables only count if numpy (and its OpenBLAS) loads after them:
     importing the CLI must not load it."""
-    probe = "import sys, shared.cli; print('numpy' in sys.modules)"
+    probe = "import sys, wirestream.cli; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

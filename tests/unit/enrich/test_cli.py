@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from services.enrich.cli import enrich
 from tests.conftest import fixtures_dir
+from wirestream.enrich_cli import enrich
 
 app = typer.Typer()
 app.command()(enrich)

@@ -15,6 +15,7 @@ from services.enrich.reenrich import (
     plain_text_item,
 )
 from services.index.documents import to_document
+from services.index.search import each_document
 from shared.errors import PayloadError
 from shared.models import Concept, Enrichment, LanguageResult, NewsItem, Subject
 from tests.unit.test_shared import make_item
@@ -67,7 +68,8 @@ def test_pages_are_walked_and_sent_in_batches_with_back_pressure() -> None:
     depths = iter([500, 10, 0, 0])
     sleeps: list[float] = []
     reenricher = Reenricher(search=search, index="alias", send=lambda b: sent.append(
-        [i.id for i in b]), queue_depth=lambda: next(depths), batch_size=3, page_size=4,
+        [i.id for i in b]), queue_depth=lambda: next(depths), walk=each_document, batch_size=3,
+        page_size=4,
         max_queue=200, sleep=sleeps.append)
     assert reenricher.run("enrichment_errors.reason:translator_unavailable") == (7, 1)
     assert sent == [["id000", "id001", "id002"], ["id003", "id004", "id005"], ["id006"]]
@@ -81,7 +83,8 @@ def test_limit_stops_early() -> None:
     search = FakeSearch([to_document(story(n)) for n in range(10)])
     sent: list[int] = []
     reenricher = Reenricher(search=search, index="a", send=lambda b: sent.append(len(b)),
-                            queue_depth=lambda: 0, batch_size=25, page_size=4)
+                            queue_depth=lambda: 0, walk=each_document, batch_size=25,
+                            page_size=4)
     assert reenricher.run("*", limit=5) == (5, 0)
     assert sent == [5]
 

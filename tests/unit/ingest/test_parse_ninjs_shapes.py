@@ -73,7 +73,7 @@ def test_a_named_format_wins_over_detection() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.cli", "parse", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "wirestream.cli", "parse", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -1,6 +1,6 @@
 """Operators' commands: ``status``, ``dlq …``, ``health …`` and ``exporter``.
 
-Registered on the ``wirestream`` command line by :mod:`shared.cli`. Like the
+Registered on the ``wirestream`` command line by :mod:`wirestream.cli`. Like the
 rest of the CLI, every command imports what it needs lazily. Commands that
 change state (``dlq replay``, ``dlq purge``) log one structured line per
 dead letter (entry id, stage, source, item ids, correlation id), at the level
@@ -98,10 +98,10 @@ def status(
     when a service is down or a queue has no worker."""
     from dataclasses import asdict
 
-    from shared.exporter import collect_state, dead_letters_oldest
     from shared.queues import QUEUES
     from shared.runtime import redis_client
     from shared.stats import last_hour
+    from wirestream.ops.exporter import collect_state, dead_letters_oldest
 
     settings = _settings()
     client = redis_client(settings)
@@ -197,8 +197,8 @@ def exporter(
     from prometheus_client import start_http_server
     from prometheus_client.core import CollectorRegistry
 
-    from shared.exporter import StateCollector
     from shared.runtime import redis_client
+    from wirestream.ops.exporter import StateCollector
 
     settings = _settings()
     registry = CollectorRegistry()

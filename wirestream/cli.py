@@ -6,31 +6,52 @@ before Elasticsearch exists and a worker loads only its own stage's code.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from shared.errors import WirestreamError
-from shared.ops_cli import dlq_app, exporter, health_app, status
+from wirestream.ops.cli import dlq_app, exporter, health_app, status
 
 __all__ = ["app", "main"]
 
 console = Console()
 err = Console(stderr=True)
 
+class _LazyGroup(TyperGroup):
+    """The root command group: the commands the services contribute are
+    imported when they are called (or listed by ``--help``), so a worker or
+    a health check loads no other stage's code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _LAZY:
+            command = _LAZY[cmd_name]()
+            command.name = cmd_name
+            self.add_command(command, cmd_name)
+        return command
+
+
 app = typer.Typer(
     name="wirestream",
     help="News ingestion: wire and web sources → enrichment → Elasticsearch.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
 services_app = typer.Typer(
     help="Local Redis, Elasticsearch, Apertium APy and CoreNLP (no Docker).", no_args_is_help=True
@@ -38,7 +59,7 @@ services_app = typer.Typer(
 sources_app = typer.Typer(help="Configure and inspect sources.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(sources_app, name="sources")
-# Operators' commands live in shared/ops_cli.py.
+# Operators' commands live in wirestream/ops/cli.py.
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(health_app, name="health")
 app.command()(status)
@@ -72,7 +93,7 @@ def _root(
 @services_app.command("up")
 def services_up() -> None:
     """Start (or keep) Redis, Elasticsearch, APy and CoreNLP; wait until healthy."""
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     services = LocalServices(project_root(), echo=err.print)
     services.up()
@@ -82,7 +103,7 @@ def services_up() -> None:
 @services_app.command("down")
 def services_down() -> None:
     """Stop the local services (data stays under var/)."""
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     LocalServices(project_root(), echo=err.print).down()
 
@@ -90,7 +111,7 @@ def services_down() -> None:
 @services_app.command("status")
 def services_status() -> None:
     """Show whether each local service runs and answers its health check."""
-    from shared.local_services import LocalServices
+    from wirestream.dev.local_services import LocalServices
 
     services = LocalServices(project_root(), echo=err.print)
     if not _print_services(services):
@@ -295,8 +316,8 @@ def sources_list() -> None:
 def sources_show(source_id: str) -> None:
     """One source: its configuration (secrets shown only by reference) and health."""
     from services.ingest.sources import SourceRegistry
-    from shared.exporter import collect_state
     from shared.runtime import redis_client
+    from wirestream.ops.exporter import collect_state
 
     settings = _settings()
     client = redis_client(settings)
@@ -429,30 +450,38 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for indexing.")] = 300.0,
 ) -> None:
     """The whole pipeline on bundled real samples: services, workers, search."""
-    from shared.demo import run_demo
+    from wirestream.dev.demo import run_demo
 
     run_demo(project_root(), console=console, timeout=timeout)
 
 
-def _register_service_commands() -> None:
-    """Commands contributed by the services. Their modules import their heavy
-    dependencies (parsers, models) inside the commands, so this stays cheap."""
-    from services.enrich.cli import enrich, entities_app
-    from services.enrich.topics_cli import topics_app
-    from services.index.cli import index_app, search
-    from services.ingest.cli import parse
-    from services.ingest.reconciler_cli import reconcile
-
-    app.add_typer(index_app, name="index")
-    app.command(name="search")(search)
-    app.command(name="reconcile")(reconcile)
-    app.command(name="parse")(parse)
-    app.command(name="enrich")(enrich)
-    app.add_typer(entities_app, name="entities")
-    app.add_typer(topics_app, name="topics")
+def _group(module: str, name: str) -> Callable[[], Any]:
+    """A lazily imported Typer sub-app ``module.name`` as a click group."""
+    def load() -> Any:
+        return typer.main.get_command(getattr(importlib.import_module(module), name))
+    return load
 
 
-_register_service_commands()
+def _command(module: str, name: str) -> Callable[[], Any]:
+    """A lazily imported command function ``module.name`` as a click command."""
+    def load() -> Any:
+        single = typer.Typer()
+        single.command()(getattr(importlib.import_module(module), name))
+        return typer.main.get_command(single)
+    return load
+
+
+# Commands the services and the composition root's glue contribute, by name:
+# imported on first use.
+_LAZY: dict[str, Callable[[], Any]] = {
+    "index": _group("services.index.cli", "index_app"),
+    "search": _command("services.index.cli", "search"),
+    "reconcile": _command("services.ingest.reconciler_cli", "reconcile"),
+    "parse": _command("services.ingest.cli", "parse"),
+    "enrich": _command("wirestream.enrich_cli", "enrich"),
+    "entities": _group("wirestream.enrich_cli", "entities_app"),
+    "topics": _group("wirestream.topics_cli", "topics_app"),
+}
 
 
 def main() -> None:

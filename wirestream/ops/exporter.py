@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 import redis
 
-from shared.queues import QUEUES
+from shared.queues import QUEUES, queue_depth
 from shared.settings import Settings
 
 __all__ = [
@@ -42,10 +42,6 @@ __all__ = [
     "dead_letters_oldest",
 ]
 
-# kombu's Redis transport keeps messages of priority p in "<queue>\x06\x16<p>"
-# besides "<queue>" (default priority steps 0, 3, 6, 9).
-PRIORITY_SEP = "\x06\x16"
-PRIORITY_STEPS = (3, 6, 9)
 UNACKED_KEY = "unacked"
 
 
@@ -94,14 +90,6 @@ class PipelineState:
         from services.ingest.scheduler import HEARTBEAT_FRESH_SECONDS
 
         return sum(1 for age in self.schedulers.values() if age <= HEARTBEAT_FRESH_SECONDS)
-
-
-def queue_depth(client: redis.Redis, queue: str) -> int:
-    keys = [queue] + [f"{queue}{PRIORITY_SEP}{p}" for p in PRIORITY_STEPS]
-    pipe = client.pipeline(transaction=False)
-    for key in keys:
-        pipe.llen(key)
-    return int(sum(pipe.execute()))
 
 
 def dead_letters_oldest(client: redis.Redis) -> float | None:

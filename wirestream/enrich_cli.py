@@ -1,4 +1,4 @@
-"""Operator commands of the enrich service (wired into ``shared.cli``):
+"""Operator commands of the enrich service (wired into ``wirestream.cli``):
 
 * ``wirestream enrich FILE...|-`` - the full enrichment of documents (plain
   text, HTML, ninjs, NewsML-G2, or a feed: every item), printed as JSON;
@@ -406,10 +406,10 @@ def enrich(
 def _again(settings: Any, query: str, limit: int | None, index: str | None) -> None:
     from services.enrich.reenrich import Reenricher
     from services.index.names import IndexNames
+    from services.index.search import each_document
     from shared.celery_app import create_app
-    from shared.exporter import queue_depth
     from shared.models import Batch
-    from shared.queues import ENRICH
+    from shared.queues import ENRICH, queue_depth
     from shared.runtime import Runtime, es_client
 
     # the settings this command loaded, not a module-global runtime
@@ -423,7 +423,7 @@ def _again(settings: Any, query: str, limit: int | None, index: str | None) -> N
     reenricher = Reenricher(
         search=es.search, index=index or IndexNames(settings.es.index_prefix).read_alias,
         send=send,
-        queue_depth=lambda: queue_depth(runtime.redis, ENRICH),
+        queue_depth=lambda: queue_depth(runtime.redis, ENRICH), walk=each_document,
         batch_size=settings.ingest.batch_size,
     )
     try:

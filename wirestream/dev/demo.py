@@ -224,10 +224,10 @@ def _print_coverage(console: Console, es: Any, alias: str, ids: set[str]) -> Non
 def run_demo(root: Path, *, console: Console, timeout: float = 300.0) -> None:
     from services.index.setup import setup_index
     from services.ingest.sources import Source, SourceRegistry
-    from shared.harness import FeedServer, PipelineProcesses, wait_for
-    from shared.local_services import LocalServices
     from shared.runtime import es_client, redis_client
     from shared.settings import Settings
+    from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
+    from wirestream.dev.local_services import LocalServices
 
     console.print("[bold]1/4[/] local services")
     LocalServices(root, echo=console.print).up()

@@ -147,7 +147,7 @@ class PipelineProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", *args],
+            [sys.executable, "-m", "wirestream.cli", *args],
             cwd=self.root,
             env={**self.env, **self.stage_env.get(name, {}), **(env or {})},
             stdout=log,

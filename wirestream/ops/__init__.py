@@ -1,0 +1,2 @@
+"""Operators' commands: status, health, the dead-letter queue, the Prometheus
+exporter."""
