@@ -12,8 +12,11 @@
     │   └── DocumentRejected             Elasticsearch refused a document (400 class)
     └── TransientError                   may succeed later: retry with backoff
         ├── FetchFailed                  transport errors, 408/429/5xx from a source
-        ├── ServiceUnavailable           Redis, Elasticsearch or the translator down
-        └── BackPressure                 the next queue is too long; try later
+        └── ServiceUnavailable           Redis, Elasticsearch or the translator down
+
+    and, from the Redis client, wherever it is called (the version gate,
+    sources, politeness, embargo, the dead-letter store): a lost connection,
+    a timeout, a replica that refuses writes during a failover - transient.
 
 Third-party errors are mapped at the boundary with ``raise ... from exc``.
 :data:`PERMANENT` and :data:`TRANSIENT` are the two tuples that decide retries;
@@ -27,6 +30,8 @@ between processes), which is why each class with extra state defines
 from __future__ import annotations
 
 from typing import Any
+
+import redis.exceptions
 
 
 class WirestreamError(Exception):
@@ -113,17 +118,28 @@ class ServiceUnavailable(TransientError):
     default_reason = "service_unavailable"
 
 
-class BackPressure(TransientError):
-    default_reason = "back_pressure"
-
-
 PERMANENT: tuple[type[BaseException], ...] = (PermanentError,)
-TRANSIENT: tuple[type[BaseException], ...] = (TransientError,)
+# Redis errors that pass (the client raises them from every call site; they
+# are mapped here, once, rather than wrapped at each)
+REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError)
+TRANSIENT: tuple[type[BaseException], ...] = (TransientError, *REDIS_TRANSIENT)
+
+
+def reason_of(exc: BaseException) -> str:
+    """The reason slug of a transient or permanent failure for metrics and
+    dead letters."""
+    if isinstance(exc, WirestreamError):
+        return exc.reason
+    if isinstance(exc, REDIS_TRANSIENT):
+        return "redis_unavailable"
+    return "transient" if isinstance(exc, TRANSIENT) else "permanent"
 
 __all__ = [
     "PERMANENT",
+    "REDIS_TRANSIENT",
     "TRANSIENT",
-    "BackPressure",
     "ConfigError",
     "DocumentRejected",
     "FetchFailed",
@@ -134,4 +150,5 @@ __all__ = [
     "ServiceUnavailable",
     "TransientError",
     "WirestreamError",
+    "reason_of",
 ]

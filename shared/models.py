@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -338,10 +338,3 @@ def content_hash(*parts: str | None) -> str:
         h.update(b"\x1f")
     return h.hexdigest()
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def to_payload(batch: Batch) -> dict[str, Any]:
-    return batch.model_dump(mode="json")

@@ -31,7 +31,6 @@ message is rejected with requeue, and Redis delivers it again.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -42,7 +41,8 @@ from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded, TimeLimitExc
 from celery.signals import task_failure
 from pydantic import ValidationError
 
-from shared.errors import PERMANENT, TRANSIENT, PayloadError, TransientError, WirestreamError
+from shared import retrying
+from shared.errors import PERMANENT, TRANSIENT, PayloadError, reason_of
 from shared.metrics import metrics
 from shared.models import Batch
 from shared.queues import STAGE_TASKS
@@ -77,8 +77,9 @@ _GIVEN_UP: OrderedDict[str, None] = OrderedDict()
 def backoff(
     attempt: int, *, base: float = 2.0, cap: float = _DEFAULT_TIMING.max_retry_countdown
 ) -> float:
-    """Capped exponential backoff with full jitter (seconds)."""
-    return random.uniform(0, min(cap, base * (2**attempt)))
+    """A task's countdown before its retry number ``attempt + 1``: the shared
+    policy (:func:`shared.retrying.backoff`) with full jitter."""
+    return retrying.backoff(attempt, base=base, cap=cap, jitter=True)
 
 
 def parse_batch(payload: Any) -> Batch:
@@ -135,11 +136,11 @@ def run_stage(
     except Retry:
         raise
     except PERMANENT as exc:
-        reason = exc.reason if isinstance(exc, WirestreamError) else "permanent"
+        reason = reason_of(exc)
         _dead_letter(runtime, stage, reason, exc, payload, attempts, source, item_ids)
         return None
     except TRANSIENT as exc:
-        reason = exc.reason if isinstance(exc, TransientError) else "transient"
+        reason = reason_of(exc)
         if task.request.retries < MAX_TRANSIENT_RETRIES:
             cap = timing.max_retry_countdown
             countdown = backoff(task.request.retries, cap=cap)

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["bind_context", "get_logger", "redact", "setup_logging"]
+__all__ = ["bind_context", "redact", "setup_logging"]
 
 _context: ContextVar[dict[str, Any]] = ContextVar("wirestream_log_context", default={})  # noqa: B039
 
@@ -84,6 +84,3 @@ def setup_logging(level: str = "INFO", json_lines: bool = True) -> None:
     # httpcore logs response headers (Set-Cookie) at DEBUG.
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
-
-def get_logger(name: str) -> logging.Logger:
-    return logging.getLogger(name)

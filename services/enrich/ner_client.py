@@ -34,6 +34,7 @@ import httpx
 from shared.corenlp import CORENLP_LANGUAGES, ner_properties
 from shared.errors import PermanentError, ServiceUnavailable
 from shared.metrics import metrics
+from shared.retrying import transient_status
 
 __all__ = ["CoreNlpClient", "NerFailure", "NerSpan", "corenlp_type"]
 
@@ -265,7 +266,7 @@ class CoreNlpClient:
             except httpx.TransportError as exc:  # e.g. refused while restarting
                 last = exc
                 continue
-            if response.status_code >= 500:
+            if transient_status(response.status_code):
                 raise ServiceUnavailable(f"CoreNLP answered {response.status_code}: "
                                          f"{response.text[:200]}", reason=UNAVAILABLE)
             if response.status_code != 200:

@@ -51,6 +51,7 @@ from services.enrich.langcodes import base_code, candidates_639_3, to_639_1
 from shared.errors import PermanentError, ServiceUnavailable, WirestreamError
 from shared.metrics import metrics
 from shared.models import NewsItem, Translation, TranslationStatus
+from shared.retrying import backoff, transient_status
 from shared.settings import TranslatorSettings
 
 __all__ = [
@@ -72,8 +73,6 @@ TARGET = "en"
 FIELDS = ("headline", "summary", "body_text")
 UNAVAILABLE = "translator_unavailable"
 REFUSED = "translator_refused"
-# HTTP statuses worth a retry: timeouts, rate limits, server trouble.
-TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -247,7 +246,7 @@ class _HttpBackend:
         last = ""
         for attempt in range(self.attempts):
             if attempt:
-                self.sleep(min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+                self.sleep(backoff(attempt - 1, base=self.backoff_base, cap=self.backoff_cap))
             started = time.monotonic()
             try:
                 response = self.client.request(method, url, **kwargs)
@@ -259,7 +258,7 @@ class _HttpBackend:
                 metrics().translator_seconds.labels(self.name).observe(
                     time.monotonic() - started
                 )
-            if response.status_code in TRANSIENT_STATUS:
+            if transient_status(response.status_code):
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
                 metrics().translator_errors.labels(self.name, f"http_{response.status_code}").inc()
                 continue

@@ -20,9 +20,7 @@ acknowledged early: the task only returns after every item has one of the
 three outcomes, and a redelivered batch is harmless (deterministic ``_id`` =
 item id, external ``version`` = :attr:`NewsItem.es_version`).
 
-Requests are cut by count and by bytes (:class:`BulkLimits`);
-:class:`BulkBuffer` adds the time limit for callers that receive items one
-at a time.
+Requests are cut by count and by bytes (:class:`BulkLimits`).
 """
 
 from __future__ import annotations
@@ -43,9 +41,9 @@ from services.index.names import IndexNames
 from shared.errors import DocumentRejected, ServiceUnavailable
 from shared.metrics import es_request, metrics
 from shared.models import NewsItem
+from shared.retrying import backoff, transient_status
 
 __all__ = [
-    "BulkBuffer",
     "BulkIndexer",
     "BulkLimits",
     "BulkOutcome",
@@ -58,9 +56,9 @@ __all__ = [
 
 
 def retryable(status: int) -> bool:
-    """Statuses worth trying again (shared.errors' transient class): 408,
-    429 (a full write queue) and every 5xx."""
-    return status in (408, 429) or status >= 500
+    """Statuses worth trying again: :func:`shared.retrying.transient_status`
+    (429 here is a full write queue)."""
+    return transient_status(status)
 
 
 # Per-item errors that mean "this index takes no writes right now", not
@@ -76,8 +74,6 @@ class BulkLimits:
     # so the byte cap matters only for batches of long articles.
     max_docs: int = 500
     max_bytes: int = 5 * 1024 * 1024
-    # BulkBuffer only: the oldest buffered item waits at most this long.
-    max_age: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -249,7 +245,7 @@ class BulkIndexer:
         return outcome
 
     def _backoff(self, attempt: int) -> float:
-        return float(min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1)))
+        return backoff(attempt - 1, base=self._backoff_base, cap=self._backoff_cap)
 
     def _write_chunk(self, pending: list[_Encoded], outcome: BulkOutcome) -> None:
         attempt = 0
@@ -340,41 +336,3 @@ class BulkIndexer:
                 self._es.options(ignore_status=400).indices.create(index=name)
         except (TransportConnectionError, ConnectionTimeout, ApiError):
             pass  # the retry of the write reports what is still wrong
-
-
-class BulkBuffer:
-    """Collects items one at a time and writes them when ``max_docs`` or
-    ``max_bytes`` are reached or the oldest item has waited ``max_age``
-    seconds. Call :meth:`flush_due` periodically and :meth:`flush` at the end."""
-
-    def __init__(
-        self, indexer: BulkIndexer, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._indexer = indexer
-        self._clock = clock
-        self._items: list[NewsItem] = []
-        self._bytes = 0
-        self._since = 0.0
-        self.outcome = BulkOutcome()
-
-    def add(self, item: NewsItem) -> None:
-        if not self._items:
-            self._since = self._clock()
-        self._items.append(item)
-        # Size of the document as the indexer will send it, approximately:
-        # the text dominates and is counted exactly.
-        self._bytes += sum(
-            len(t.encode()) for t in (item.headline, item.summary, item.body_text) if t
-        ) + 1024
-        limits = self._indexer.limits
-        if len(self._items) >= limits.max_docs or self._bytes >= limits.max_bytes:
-            self.flush()
-
-    def flush_due(self) -> None:
-        if self._items and self._clock() - self._since >= self._indexer.limits.max_age:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._items:
-            items, self._items, self._bytes = self._items, [], 0
-            self.outcome.merge(self._indexer.write(items))

@@ -57,6 +57,7 @@ from services.index.mapping import (
 from services.index.names import IndexNames
 from services.index.setup import live_indices, probe_analysis, put_template
 from shared.errors import ServiceUnavailable, WirestreamError
+from shared.retrying import backoff
 
 __all__ = ["MigrationError", "MigrationReport", "Progress", "migrate"]
 
@@ -190,7 +191,7 @@ class _Copier:
             if not retry:
                 return
             pending = retry
-            self.sleep(min(10.0, 0.5 * 2 ** (attempt - 1)))
+            self.sleep(backoff(attempt - 1, base=0.5, cap=10.0))
         raise ServiceUnavailable(
             f"{len(pending)} document(s) still refused after {attempts} attempts",
             reason="es_backpressure",

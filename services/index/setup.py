@@ -53,7 +53,6 @@ __all__ = [
     "put_template",
     "run_setup",
     "setup_index",
-    "template_name",
 ]
 
 
@@ -64,10 +63,6 @@ class SetupReport:
     # Live indices that need `wirestream index migrate`, with the reason.
     needs_migration: dict[str, str] = field(default_factory=dict)
     security_problems: list[str] = field(default_factory=list)
-
-
-def template_name(prefix: str, generation: int = 1) -> str:
-    return IndexNames(prefix).template(generation)
 
 
 def probe_analysis(es: Elasticsearch) -> AnalysisPlan:

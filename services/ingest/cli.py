@@ -14,12 +14,11 @@ or, as a group::
 
 from __future__ import annotations
 
-import importlib
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -57,25 +56,14 @@ class FormatChoice(StrEnum):
 
 def read_input(path_or_url: str) -> tuple[bytes, str | None]:
     """(bytes, base URL) from a file path, ``-`` (stdin) or an http(s) URL.
-    URLs go through ``services.ingest.fetch.fetch_bytes(url) -> bytes``."""
+    URLs go through :func:`services.ingest.fetch.fetch_bytes` (the SSRF
+    guard and size caps of the poller)."""
     if path_or_url == "-":
         return sys.stdin.buffer.read(), None
     if path_or_url.startswith(("http://", "https://")):
-        try:
-            fetch = importlib.import_module("services.ingest.fetch")
-        except ImportError:
-            fetch = None
-        fetch_bytes = getattr(fetch, "fetch_bytes", None)
-        if fetch_bytes is None:
-            raise typer.BadParameter(
-                "URL fetching not wired yet (services.ingest.fetch.fetch_bytes is missing); "
-                "save the document and pass the file path",
-                param_hint="PATH_OR_URL",
-            )
-        data: Any = fetch_bytes(path_or_url)
-        if not isinstance(data, bytes | bytearray):
-            raise typer.BadParameter("fetch_bytes() did not return bytes", param_hint="PATH_OR_URL")
-        return bytes(data), path_or_url
+        from services.ingest.fetch import fetch_bytes
+
+        return fetch_bytes(path_or_url), path_or_url
     path = Path(path_or_url)
     try:
         return path.read_bytes(), None

@@ -85,6 +85,7 @@ from services.ingest._netguard import (
     resolve_host,
 )
 from shared.errors import FetchFailed, FetchRefused, ParseError
+from shared.retrying import transient_status
 from shared.settings import IngestSettings, load_settings
 
 __all__ = ["FeedFetcher", "FetchResult", "fetch_bytes", "redact_url"]
@@ -102,8 +103,6 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate, br"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-# 4xx that mean "not now" rather than "never" (RFC 9110 §15.5.9, RFC 6585 §4).
-_TRANSIENT_STATUS = frozenset({408, 429})
 # Headers the fetcher owns: the caller cannot set them.
 _RESERVED = frozenset(
     {
@@ -403,7 +402,7 @@ class FeedFetcher:
     ) -> FetchResult:
         status = response.status_code
         retry_after = _parse_retry_after(response.headers.get("retry-after"))
-        if status in _TRANSIENT_STATUS or status >= 500:
+        if transient_status(status):
             raise FetchFailed(
                 f"HTTP {status} from {redact_url(url)}",
                 reason=f"http_{status}",

@@ -32,6 +32,7 @@ from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch, NewsItem
+from shared.retrying import backoff
 from shared.telemetry import bind_context, redact
 
 __all__ = ["PollReport", "Poller", "next_interval"]
@@ -326,7 +327,7 @@ class Poller:
         state.last_error = f"{exc.reason}: {exc}"[:500]
         state.last_error_at = now
         base = state.interval or float(source.min_interval)
-        delay = min(MAX_FAILURE_BACKOFF, base * 2 ** min(state.consecutive_failures, 12))
+        delay = backoff(state.consecutive_failures, base=base, cap=MAX_FAILURE_BACKOFF)
         retry_after = exc.retry_after if isinstance(exc, FetchFailed) else None
         if retry_after:
             delay = max(delay, retry_after)

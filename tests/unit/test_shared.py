@@ -47,7 +47,7 @@ def test_every_error_pickles_with_its_state(exc: errors.WirestreamError) -> None
 
 def test_retry_tuples_partition_the_tree() -> None:
     assert issubclass(errors.FetchRefused, errors.PERMANENT)
-    assert issubclass(errors.BackPressure, errors.TRANSIENT)
+    assert issubclass(errors.ServiceUnavailable, errors.TRANSIENT)
     assert not issubclass(errors.ParseError, errors.TRANSIENT)
 
 

@@ -101,3 +101,29 @@ def test_an_unexpected_crash_gets_few_retries_then_a_dead_letter() -> None:
 
 def test_backoff_is_capped() -> None:
     assert all(0 <= backoff(n) <= 600 for n in range(30))
+
+
+def test_a_redis_blip_anywhere_is_transient_with_the_full_budget() -> None:
+    import redis
+
+    task, rt = FakeTask(), FakeRuntime()
+    task.request.retries = MAX_CRASH_RETRIES  # a crash would give up here
+    with pytest.raises(RetryCalled):
+        run_stage(task, "ingest", rt, {"source_id": "s"},  # type: ignore[arg-type]
+                  raise_(redis.exceptions.ConnectionError("Connection reset by peer")))
+    task.request.retries = MAX_TRANSIENT_RETRIES
+    run_stage(task, "ingest", rt, {"source_id": "s"},  # type: ignore[arg-type]
+              raise_(redis.exceptions.ReadOnlyError("You can't write against a read only replica")))
+    assert rt.dlq.entries[0]["reason"] == "exhausted:redis_unavailable"
+
+
+def test_one_policy_for_statuses_and_waits() -> None:
+    from shared.retrying import backoff as plain
+    from shared.retrying import transient_status
+
+    assert [s for s in (200, 304, 400, 403, 404, 408, 410, 425, 429, 500, 501, 503, 599)
+            if transient_status(s)] == [408, 425, 429, 500, 501, 503, 599]
+    assert [plain(n, base=0.5, cap=10.0) for n in range(7)] == [0.5, 1, 2, 4, 8, 10, 10]
+    assert plain(10_000, base=1.0, cap=60.0) == 60.0
+    assert all(0 <= plain(n, base=2.0, cap=600.0, jitter=True) <= min(600, 2 * 2 ** n)
+               for n in range(12))

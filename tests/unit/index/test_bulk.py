@@ -10,7 +10,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, NodeConfig
 from elasticsearch import ApiError
 
-from services.index.bulk import BulkBuffer, BulkIndexer, BulkLimits, chunked
+from services.index.bulk import BulkIndexer, BulkLimits, chunked
 from shared.errors import DocumentRejected, ServiceUnavailable
 from tests.unit.test_shared import make_item
 
@@ -192,21 +192,3 @@ def test_chunked() -> None:
     assert [list(r) for r in chunked([10] * 7, limits)] == [[0, 1, 2], [3, 4, 5], [6]]
     assert [list(r) for r in chunked([60, 60, 200, 10], limits)] == [[0], [1], [2], [3]]
     assert list(chunked([], limits)) == []
-
-
-def test_buffer_flushes_by_count_and_by_age() -> None:
-    es = ScriptedES([[201, 201], [201]])
-    now = [0.0]
-    writer = indexer(es, limits=BulkLimits(max_docs=2, max_age=1.0))
-    buffer = BulkBuffer(writer, clock=lambda: now[0])
-    batch = items(3)
-    buffer.add(batch[0])
-    buffer.add(batch[1])  # full: written
-    assert len(es.calls) == 1
-    buffer.add(batch[2])
-    buffer.flush_due()
-    assert len(es.calls) == 1  # not old enough yet
-    now[0] = 1.5
-    buffer.flush_due()
-    assert len(es.calls) == 2
-    assert len(buffer.outcome.indexed) == 3

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import types
 from pathlib import Path
 
 import pytest
@@ -68,37 +66,16 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cannot read" in result.output
 
 
-def test_url_without_fetcher_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_import = importlib.import_module
-
-    def no_fetch_module(name: str, package: str | None = None) -> types.ModuleType:
-        if name == "services.ingest.fetch":
-            raise ImportError(name)
-        return real_import(name, package)
-
-    monkeypatch.setattr(cli.importlib, "import_module", no_fetch_module)
-    result = runner.invoke(cli.app, ["parse", "https://example.org/feed.xml"])
-    assert result.exit_code == 2
-    assert "URL fetching not wired yet" in result.output
-
-
 def test_url_goes_through_fetch_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.ingest import fetch
+
     calls: list[str] = []
-    fake = types.ModuleType("services.ingest.fetch")
 
     def fetch_bytes(url: str) -> bytes:
         calls.append(url)
         return RSS.replace(b"https://example.org/a", b"/relative/a")
 
-    fake.fetch_bytes = fetch_bytes  # type: ignore[attr-defined]
-    real_import = importlib.import_module
-    monkeypatch.setattr(
-        cli.importlib,
-        "import_module",
-        lambda name, package=None: (
-            fake if name == "services.ingest.fetch" else real_import(name, package)
-        ),
-    )
+    monkeypatch.setattr(fetch, "fetch_bytes", fetch_bytes)
     result = runner.invoke(cli.app, ["parse", "https://feeds.example.org/news.xml"])
     assert result.exit_code == 0, result.output
     assert calls == ["https://feeds.example.org/news.xml"]
