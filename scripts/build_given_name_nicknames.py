@@ -19,6 +19,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from _tables import write_table
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "services" / "enrich" / "data" / "given_name_nicknames.tsv"
 MEMBER = "nicknames/names.csv"
@@ -45,13 +47,7 @@ def build(wheel: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    rows = build(Path(argv[0]))
-    OUT.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
-    print(f"{len(rows)} names with nicknames -> {OUT.relative_to(ROOT)}")
-    return 0
+    return write_table(argv, __doc__, build, OUT, HEADER, "names with nicknames")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from unidecode import unidecode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _tables import write_table  # noqa: E402
+
 from services.enrich.given_names import _read_table, load_given_names  # noqa: E402
 from services.enrich.names import is_latin  # noqa: E402
 
@@ -83,13 +85,7 @@ def build(wheel: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    rows = build(Path(argv[0]))
-    OUT.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
-    print(f"{len(rows)} given names -> {OUT.relative_to(ROOT)}")
-    return 0
+    return write_table(argv, __doc__, build, OUT, HEADER, "given names")
 
 
 if __name__ == "__main__":

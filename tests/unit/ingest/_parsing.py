@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from services.ingest.parsers import ParseResult, SourceRef, parse_document
+from shared.errors import ParseError
 from tests.conftest import fixtures_dir
 
 REPO = Path(__file__).resolve().parents[3]
@@ -57,6 +59,27 @@ def parse_bytes(
     return parse_document(
         data, source=SourceRef(id=source, language=lang), fetched_at=FETCHED_AT, **kw
     )
+
+
+def parse_mutations(original: bytes, seed: str, rounds: int, alphabet: bytes = b"") -> None:
+    """Parse ``rounds`` damaged copies of ``original`` (every third cut
+    short, the others with up to 19 bytes overwritten by random bytes or by
+    ones of ``alphabet``): each must give a ParseResult or a ParseError with
+    a reason, never another exception."""
+    rng = random.Random(seed)
+    for round_ in range(rounds):
+        data = bytearray(original)
+        if round_ % 3 == 0:
+            del data[rng.randrange(1, len(data)):]
+        else:
+            for _ in range(rng.randrange(1, 20)):
+                data[rng.randrange(len(data))] = rng.choice([rng.randrange(256), *alphabet])
+        try:
+            result = parse_bytes(bytes(data))
+        except ParseError as exc:
+            assert exc.reason
+            continue
+        assert isinstance(result, ParseResult)
 
 
 def golden_view(result: ParseResult) -> dict[str, Any]:
