@@ -47,8 +47,9 @@ Codes as items carry them:
 Agencies bend both formats: detection falls back on the marks of each
 (``^`` headings and time stamps; a ``=``-ended headline, a ``/``-ended
 keyword line, a date-time group); teleprinter framing (``ZCZC`` ...
-``NNNN``) stands for SOH ... EOT; a message without STX/ETX takes its first
-lines as header; a header that does not read keeps the story, flagged
+``NNNN``) stands for SOH ... EOT; a message saved without its SOH is read
+when it opens with a header of either; a message without STX/ETX takes its
+first lines as header; a header that does not read keeps the story, flagged
 ``header_unread`` (a message with neither header nor text is refused).
 
 Text is decoded as UTF-8, else windows-1252 (a superset of the Latin-1
@@ -101,7 +102,7 @@ def detect(data: bytes) -> str | None:
     keyword line and date-time group."""
     head = data[:4096]
     if not _LEAD.match(head):
-        return None
+        return _bare(head)
     if _ANPA_HEAD.match(head) or _ANPA_FORMAT_ID.search(head[:300]):
         return "anpa1312"
     if _IPTC7901_HEAD.match(head):
@@ -111,6 +112,26 @@ def detect(data: bytes) -> str | None:
     if anpa == iptc == 0:
         return None
     return "anpa1312" if anpa > iptc else "iptc7901"
+
+
+# A message saved without its SOH (control characters stripped on the way,
+# or a capture that starts at the header): a 7901 header line first, or an
+# ANPA header's US separator, or STX ... ETX around ^ headings.
+_BARE_7901 = re.compile(rb"^[\x16\x00\r\n \t]*[A-Za-z]{1,8}\d{1,6} +\d +[A-Za-z]{1,4} +\d{1,5}\b")
+_BARE_ANPA = re.compile(rb"^[\x16\x00\r\n \t]*[a-z]?\d{4}[^\x1f\r\n]{0,15}\x1f")
+_BARE_TEXT = re.compile(rb"^[^\x02<{\[]{0,300}\x02[\s\S]*\x03")
+
+
+def _bare(head: bytes) -> str | None:
+    """The format of a wire message that does not open with SOH or ZCZC,
+    or None."""
+    if _BARE_ANPA.match(head):
+        return "anpa1312"
+    if _BARE_7901.match(head):
+        return "iptc7901"
+    if _BARE_TEXT.match(head) and _CARET_HEADING.search(head):
+        return "anpa1312"
+    return None
 
 
 def decode(data: bytes) -> str:
@@ -127,9 +148,12 @@ _TELEPRINTER_END = re.compile(r"(?m)^[ \t]*NNNN[ \t]*$")
 def messages(text: str) -> list[str]:
     """The messages of a document, each from after its SOH to before its EOT
     (or the next SOH). A document without SOH that opens its messages with
-    the teleprinter's ZCZC and ends them with NNNN is read the same way."""
+    the teleprinter's ZCZC and ends them with NNNN is read the same way; one
+    with neither is one message."""
     if SOH not in text:
         text = _TELEPRINTER_END.sub(EOT, _TELEPRINTER_START.sub(SOH, text))
+    if SOH not in text:
+        return [text.split(EOT, 1)[0]]  # one message saved without its SOH
     out = []
     for chunk in text.split(SOH)[1:]:
         out.append(chunk.split(EOT, 1)[0])

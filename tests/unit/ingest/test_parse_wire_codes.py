@@ -186,3 +186,19 @@ def test_a_header_an_agency_bent_keeps_the_story_and_says_so() -> None:
     [story] = parse_bytes(bent).items
     assert story.headline == "Grünen-Spitze tritt nach Wahlniederlagen zurück"
     assert story.provider_keywords == ["Partei", "Grüne"] and "header_unread" in story.ingest_flags
+
+
+def test_a_message_saved_without_its_soh_is_still_read() -> None:
+    # control characters stripped on the way, or a capture starting at the header
+    bare_anpa = anpa().replace(SYN, b"").replace(SOH, b"").replace(EOT, b"")
+    assert detect_format(bare_anpa) == "anpa1312"
+    [story] = parse_bytes(bare_anpa).items
+    assert story.headline == "Fed keeps its key rate unchanged, signals patience"
+    bare_7901 = iptc7901().replace(SOH, b"")
+    assert detect_format(bare_7901) == "iptc7901"
+    [item] = parse_bytes(bare_7901).items
+    assert item.headline == "Grünen-Spitze tritt nach Wahlniederlagen zurück"
+    assert item.urgency == 2 and item.provider_keywords == ["Partei", "Grüne"]
+    with pytest.raises(ParseError) as info:  # plain words are still nobody's format
+        parse_bytes(b"Just some words\nand some more\n")
+    assert info.value.reason == "unknown_format"
