@@ -1153,10 +1153,10 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             # a nickname of the one person of the story whose given name it
             # shortens ("Ted Heath" and "Edward Heath"); two such (Edward
             # and Theodore Heath), neither
-            matches = [p for p in people if nicknames_related(
-                first, (person_parts(p.best_name())[0].split() or [""])[0])
-                and _surnames_match(surname, person_parts(p.best_name())[1],
-                                    mention.language)]
+            parts = [(p, person_parts(p.best_name())) for p in people]
+            matches = [p for p, (p_given, p_surname) in parts
+                       if nicknames_related(first, (p_given.split() or [""])[0])
+                       and _surnames_match(surname, p_surname, mention.language)]
             matches = matches if len(matches) == 1 else []
         if not matches and not given:
             # a bare name also fits the one whose name it opens
