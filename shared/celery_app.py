@@ -102,6 +102,9 @@ def create_app(settings: Settings) -> Celery:
         # lets the task give up cleanly (shared.tasking). WIRESTREAM_CELERY__*.
         task_time_limit=timing.task_time_limit,
         task_soft_time_limit=timing.task_soft_time_limit,
+        # Celery's prefork pool, which also finishes the task message it was
+        # writing to a pool process when a warm shutdown begins (shared.pool).
+        worker_pool="shared.pool:TaskPool",
         # Recycle children now and then to bound slow leaks in parser libraries.
         worker_max_tasks_per_child=2000,
         worker_proc_alive_timeout=timing.proc_alive_timeout,

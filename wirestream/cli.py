@@ -7,6 +7,7 @@ before Elasticsearch exists and a worker loads only its own stage's code.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -53,21 +54,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=_LazyGroup,
 )
-services_app = typer.Typer(
-    help="Local Redis, Elasticsearch, Apertium APy and CoreNLP (no Docker).", no_args_is_help=True
-)
 sources_app = typer.Typer(help="Configure and inspect sources.", no_args_is_help=True)
-app.add_typer(services_app, name="services")
 app.add_typer(sources_app, name="sources")
 # Operators' commands live in wirestream/ops/cli.py.
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(health_app, name="health")
 app.command()(status)
 app.command()(exporter)
-
-
-def project_root() -> Path:
-    return Path(os.environ.get("WIRESTREAM_HOME", Path.cwd())).resolve()
 
 
 def _settings() -> Any:
@@ -87,56 +80,6 @@ def _root(
             raise typer.BadParameter(f"unknown log level {log_level!r}", param_hint="--log-level")
         # Settings read it: workers, their pool children and every command.
         os.environ["WIRESTREAM_LOG_LEVEL"] = log_level.upper()
-
-
-# ------------------------------------------------------------------ services
-@services_app.command("up")
-def services_up() -> None:
-    """Start (or keep) Redis, Elasticsearch, APy and CoreNLP; wait until healthy."""
-    from wirestream.dev.local_services import LocalServices
-
-    services = LocalServices(project_root(), echo=err.print)
-    services.up()
-    _print_services(services)
-
-
-@services_app.command("down")
-def services_down() -> None:
-    """Stop the local services (data stays under var/)."""
-    from wirestream.dev.local_services import LocalServices
-
-    LocalServices(project_root(), echo=err.print).down()
-
-
-@services_app.command("status")
-def services_status() -> None:
-    """Show whether each local service runs and answers its health check."""
-    from wirestream.dev.local_services import LocalServices
-
-    services = LocalServices(project_root(), echo=err.print)
-    if not _print_services(services):
-        raise typer.Exit(1)
-
-
-def _print_services(services: Any) -> bool:
-    table = Table("service", "running", "healthy", "pid", "url", "detail")
-    all_ok = True
-    for state in services.status():
-        all_ok &= state.healthy
-        table.add_row(
-            state.name,
-            _yes(state.running),
-            _yes(state.healthy),
-            str(state.pid or ""),
-            state.url,
-            state.detail,
-        )
-    console.print(table)
-    return all_ok
-
-
-def _yes(flag: bool) -> str:
-    return "[green]yes[/]" if flag else "[red]no[/]"
 
 
 # -------------------------------------------------------------------- worker
@@ -440,19 +383,12 @@ def sources_remove(source_id: str) -> None:
     console.print(f"source {source_id} removed")
 
 
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
+
+
 def _ago(ts: float | None, now: float) -> str:
     return f"{now - ts:.0f}s ago" if ts else "never"
-
-
-# ---------------------------------------------------------------------- demo
-@app.command()
-def demo(
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for indexing.")] = 300.0,
-) -> None:
-    """The whole pipeline on bundled real samples: services, workers, search."""
-    from wirestream.dev.demo import run_demo
-
-    run_demo(project_root(), console=console, timeout=timeout)
 
 
 def _group(module: str, name: str) -> Callable[[], Any]:
@@ -482,6 +418,12 @@ _LAZY: dict[str, Callable[[], Any]] = {
     "entities": _group("wirestream.enrich_cli", "entities_app"),
     "topics": _group("wirestream.topics_cli", "topics_app"),
 }
+# The developer's commands (local services, the demo) are not in the
+# production wheel (pyproject.toml leaves wirestream.dev out): listed only
+# where the package is installed.
+if importlib.util.find_spec("wirestream.dev") is not None:
+    _LAZY["services"] = _group("wirestream.dev.cli", "services_app")
+    _LAZY["demo"] = _command("wirestream.dev.cli", "demo")
 
 
 def main() -> None:

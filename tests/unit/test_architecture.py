@@ -1,10 +1,13 @@
 """The shape of the code (issue #19): the import-linter contracts of
 pyproject.toml hold - shared imports neither the services nor the
-composition root, the services never import the composition root, and no
-service imports another."""
+composition root, the services never import the composition root, no
+service imports another, and no production module imports the developer's
+tools, which the wheel leaves out."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,12 +18,59 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_import_contracts_hold() -> None:
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    assert len(contracts["contracts"]) == 3
+    assert len(contracts["contracts"]) == 4
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "3 kept, 0 broken" in result.stdout
+    assert "4 kept, 0 broken" in result.stdout
+
+
+def test_the_wheel_leaves_the_developer_tools_out() -> None:
+    """The packages setuptools puts in the wheel (pyproject.toml's
+    ``packages.find``, read the way setuptools reads it): every package of
+    the tree except ``wirestream.dev`` (local services, demo, harness)."""
+    from setuptools import find_namespace_packages
+
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    find = found["packages"]["find"]
+    packed = set(find_namespace_packages(str(ROOT), include=find["include"],
+                                         exclude=find.get("exclude", ())))
+    tree = {p.parent.relative_to(ROOT).as_posix().replace("/", ".")
+            for top in ("shared", "services", "wirestream")
+            for p in (ROOT / top).rglob("__init__.py")}
+    assert {p for p in tree if p.startswith("wirestream.dev")} == {"wirestream.dev"}
+    assert packed & tree == tree - {"wirestream.dev"}
+
+
+def test_the_cli_without_the_developer_tools_lists_no_dev_command(tmp_path: Path) -> None:
+    """As the image installs it, a tree without wirestream/dev: the
+    operators' commands run, and ``services`` and ``demo`` are unknown
+    commands rather than an ImportError."""
+    for top in ("shared", "services", "wirestream"):
+        shutil.copytree(ROOT / top, tmp_path / top,
+                        ignore=shutil.ignore_patterns("__pycache__", "dev", "data"))
+    # the copy first on the path, and no editable-install finder to reach
+    # back into this tree: what a wheel install sees
+    probe = ("import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'wirestream'; "
+             "sys.meta_path[:] = [f for f in sys.meta_path "
+             "if getattr(f, '__name__', '') != '_EditableFinder']; "
+             "from wirestream.cli import main; main()")
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", probe, str(tmp_path), *argv],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                              check=False)
+
+    listed = run("--help")
+    assert listed.returncode == 0, listed.stderr
+    commands = set(re.findall(r"^│ (\w[\w-]*) ", listed.stdout.split("Commands")[1], re.M))
+    assert {"health", "dlq", "worker", "status"} <= commands
+    assert not commands & {"services", "demo"}
+    missing = run("services", "status")
+    assert missing.returncode == 2 and "No such command 'services'" in missing.stderr, (
+        missing.stderr)
+    assert "wirestream/dev" not in run("health", "--help").stdout
 
 
 PROBE = """
