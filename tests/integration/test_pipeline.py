@@ -21,6 +21,7 @@ from services.ingest.sources import Source, SourceRegistry
 from shared.models import item_id
 from shared.runtime import es_client
 from shared.settings import Settings
+from shared.versions import CORENLP_VERSION
 from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,6 +118,8 @@ def test_feed_items_become_searchable_documents_once_and_update_in_place(
     assert first["source"] == "test-wire"
     for key in ("fetched", "enriched", "indexed", "content_hash", "correlation_id"):
         assert key in first, key
+    # what the enrich worker read it with: the NER server the services run
+    assert f"corenlp:{CORENLP_VERSION}" in first["model_versions"], first["model_versions"]
 
     # Poll the unchanged feed again (twice): still one document per item.
     polls_before = len([r for r in server.requests if r[0] == "/wire.rss"])

