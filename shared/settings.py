@@ -90,10 +90,10 @@ class NerSettings(BaseModel):
     # rest of it is read in later requests of the same batch).
     max_request_chars: int = 50_000
     # Languages the server reads with their own model. Italian's model is
-    # better (F1 0.78 against 0.63 read as related, BENCHMARKS.md) but reads
-    # ~600 words/s, 20-40x slower than the others: at a few percent of
-    # Italian copy it would take most of a core. Add "it" where Italian
-    # matters more than throughput.
+    # better than reading Italian as a related language but an order of
+    # magnitude slower than the others (both measured: BENCHMARKS.md and
+    # docs/enrichment.md): at a few percent of Italian copy it would take
+    # most of a core. Add "it" where Italian matters more than throughput.
     languages: list[Literal["en", "de", "fr", "es", "it"]] = Field(
         default_factory=lambda: ["en", "de", "fr", "es"])  # type: ignore[arg-type]
 

@@ -77,11 +77,10 @@ FIELDS = ("headline", "summary", "body_text")
 # between an item's fields in its one spaCy document
 FIELD_SEP = "\n\n"
 # spaCy's batch size for nlp.pipe, from a budget of characters: memory grows
-# with the text in a batch, speed with the number of texts. Measured on 300
-# stories of 300-1,500 words (headline, body, headline, ...): 32 texts a
-# batch peak at ~614 MB RSS, 8 texts (~16,000 characters) at ~507 MB; on
-# 150-500-word texts 64 a batch is ~5% faster than 8. So: as many texts as
-# fit PIPE_BATCH_CHARS on average, between PIPE_BATCH_MIN and PIPE_BATCH_MAX.
+# with the text in a batch, speed with the number of texts (the measurement
+# behind these bounds: docs/enrichment.md, "Models, memory and speed"). So: as many
+# texts as fit PIPE_BATCH_CHARS on average, between PIPE_BATCH_MIN and
+# PIPE_BATCH_MAX.
 PIPE_BATCH_CHARS = 16_000
 PIPE_BATCH_MIN = 4
 PIPE_BATCH_MAX = 64

@@ -295,8 +295,7 @@ class ApertiumBackend(_HttpBackend):
 
     name = "apertium"
     # APy has no hard limit, but its pipeline is slow on long inputs and a
-    # request must finish within the client timeout: ~3 KB takes well under
-    # a second per pair on one core.
+    # request must finish well within the client timeout.
     max_chars = 3000
 
     def pairs(self) -> dict[str, str]:

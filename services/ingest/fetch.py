@@ -189,7 +189,7 @@ def redact_url(url: str | httpx.URL) -> str:
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~50 ms; a context is safe to share.
+    # Loading the CA bundle is slow; a context is safe to share.
     return httpx.create_ssl_context()
 
 

@@ -208,13 +208,12 @@ class LocalServices:
         self.echo = echo
         self.es_home = self.var / "es" / f"elasticsearch-{ES_VERSION}"
         self.es_conf = self.var / "es" / "config"
-        # Heap for a 2-core/24 GB machine: ES, Redis, APy and the workers share
-        # it; 2 GB holds a 100k-document news index comfortably.
+        # Heap for a 2-core/24 GB machine, which ES shares with Redis, APy,
+        # CoreNLP and the workers; WIRESTREAM_LOCAL_ES_HEAP overrides it.
         self.es_heap = os.environ.get("WIRESTREAM_LOCAL_ES_HEAP", "2g")
         self.corenlp_home = self.var / "corenlp"
-        # Measured with the five languages' NER pipelines loaded, after two
-        # 50,000-character requests at a time: 1.4 GB live after a full GC
-        # (docs/operations.md, "CoreNLP"); 3 GB leaves G1 room to work.
+        # The five languages' NER pipelines and two long requests at a time,
+        # with room for the collector (measured: docs/operations.md, "CoreNLP").
         self.corenlp_heap = os.environ.get("WIRESTREAM_LOCAL_CORENLP_HEAP", "3g")
 
     # ----------------------------------------------------------- credentials
