@@ -16,6 +16,9 @@ import pytest
 
 from services.ingest import text
 from services.ingest.text import (
+    _clean,
+    _gates,
+    _rules,
     clean_text,
     html_to_paragraphs,
     html_to_text,
@@ -91,7 +94,7 @@ def test_clean_text_collapses_exactly_the_documented_spaces() -> None:
     spaces = re.compile("[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u2028\u2029]+")
 
     def reference(value: str) -> str:
-        value = text._INVISIBLE_RE.sub("", value)
+        value = _clean._INVISIBLE_RE.sub("", value)
         value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
         return "\n".join(line.strip() for line in spaces.sub(" ", value).split("\n"))
 
@@ -121,7 +124,7 @@ def test_the_clean_shortcut_knows_every_whitespace_character() -> None:
     on, other than " " and newline, being one it looks for."""
     splitters = [chr(c) for c in range(0x110000) if len(f"a{chr(c)}b".split()) == 2]
     assert len(splitters) > 20
-    assert [c for c in splitters if c not in " \n" and not text._UNCLEAN_RE.match(c)] == []
+    assert [c for c in splitters if c not in " \n" and not _clean._UNCLEAN_RE.match(c)] == []
 
 
 def test_plain_text_paragraph_rules() -> None:
@@ -348,7 +351,7 @@ def test_shipped_rules_cover_the_languages() -> None:
     ],
 )
 def test_required_script(pattern: str, script: str | None) -> None:
-    assert text.required_script(pattern) == script
+    assert _gates.required_script(pattern) == script
 
 
 @pytest.mark.parametrize(
@@ -366,7 +369,7 @@ def test_required_script(pattern: str, script: str | None) -> None:
     ],
 )
 def test_required_literals(pattern: str, literals: tuple[str, ...] | None) -> None:
-    assert text.required_literals(pattern) == literals
+    assert _gates.required_literals(pattern) == literals
 
 
 def test_fold_case_agrees_with_the_regex_engine() -> None:
@@ -381,7 +384,7 @@ def test_fold_case_agrees_with_the_regex_engine() -> None:
         literal = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
         engine = re.search(re.escape(literal), value, re.IGNORECASE) is not None
-        assert (text.fold_case(literal) in text.fold_case(value)) == engine, (literal, value)
+        assert (_gates.fold_case(literal) in _gates.fold_case(value)) == engine, (literal, value)
         checked += engine
     assert checked > 1000  # both outcomes were exercised
 
@@ -407,15 +410,17 @@ def test_fast_plan_gives_the_same_text_as_the_plain_one(monkeypatch: pytest.Monk
     languages = [None, "xx", *sorted(k for k in rules.by_language if k != "*")]
 
     def outputs() -> list[list[str]]:
-        text._PLANS.clear()
+        _rules._PLANS.clear()
         return [strip_boilerplate(p, lang, rules) for lang in languages for p in samples]
 
     fast = outputs()
-    monkeypatch.setattr(text, "required_script", lambda pattern: None)
-    monkeypatch.setattr(text, "required_literals", lambda pattern: None)
-    monkeypatch.setattr(text, "_anchored", lambda pattern: False)
+    # where the plan reads them (_rules) and where the gates do (_gates)
+    for module in (_rules, _gates):
+        monkeypatch.setattr(module, "required_script", lambda pattern: None)
+    monkeypatch.setattr(_gates, "required_literals", lambda pattern: None)
+    monkeypatch.setattr(_rules, "anchored", lambda pattern: False)
     plain = outputs()
-    text._PLANS.clear()
+    _rules._PLANS.clear()
     assert len(samples) > 180
     assert fast == plain
     promo = samples.index(["Story text.", "Читайте Суспільне у Telegram"])
