@@ -423,6 +423,14 @@ def _repair_people(item: NewsItem, mentions: list[RawMention], given: GivenNames
                             gazetteer is not None
                             and gazetteer.lookup(first, language or None) is not None)))):
                 start = m.start + words[1].start()
+            elif (second in _OF and not given.is_given(first, inflected)
+                  and (first.lower() in fld_lower or _opens_sentence(text, m.start))
+                  and _is_story_surname(fold(m.text[words[2].start():]),
+                                        full - {fold(m.text)})):
+                # a noun and "of" before a surname the story names in full
+                # ("Enfermeira de Chávez" with Hugo Chávez): the noun is
+                # capitalised only because it opens the headline or sentence
+                start = m.start + words[2].start()
             else:
                 for k in range(1, len(words) - 1):
                     if given.is_given(words[k - 1].group()):
@@ -436,6 +444,22 @@ def _repair_people(item: NewsItem, mentions: list[RawMention], given: GivenNames
                 m = _narrowed(m, start, end, text)
         out.append(m)
     return out
+
+
+# "of" in the Romance languages, written in lower case between a noun and a
+# name ("Enfermeira de Chávez", "Governo di Meloni")
+_OF = frozenset({"de", "da", "do", "dos", "das", "di", "del", "della", "du", "des"})
+_SENTENCE_END = re.compile(r"(?:^|[.!?:\n\u2014\u2013-])\s*$")
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """The span at ``start`` opens its text or a sentence of it."""
+    return _SENTENCE_END.search(text[max(0, start - 5):start]) is not None if start else True
+
+
+def _is_story_surname(words: str, full: set[str]) -> bool:
+    """``words`` (folded) end one of the story's full names (folded)."""
+    return bool(words) and any(name.endswith(" " + words) for name in full)
 
 
 # Words before a capitalised word that make it a common noun, not a name
@@ -1159,7 +1183,7 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             matches = matches if len(matches) == 1 else []
         if not matches and not given:
             # a bare name also fits the one whose name it opens
-            matches = _family_name_first(surname, people)
+            matches = _family_name_first(surname, people, mention.language)
             matches = matches if len(matches) == 1 else []
         if (not matches and given and len(cleaned.split()) == 2
                 and mention.language in NOUNS_CAPITALISED
@@ -1233,10 +1257,19 @@ def _maybe_given(word: str) -> bool:
     return load_given_names().is_given(word) or fold(word) in given_name_items()
 
 
-def _family_name_first(word: str, people: list[LocalEntity]) -> list[LocalEntity]:
-    """The people whose longer name opens with ``word`` (folded)."""
+def _family_name_first(word: str, people: list[LocalEntity],
+                       language: str = "") -> list[LocalEntity]:
+    """The people whose longer name opens with ``word`` (folded); in a
+    Slavic language also with a case form of it ("Клим" and "Климом
+    Мишанчуком")."""
+    inflected = language in INFLECTING
+
+    def opens(first: str) -> bool:
+        return first == word or (inflected and (is_form_of(first, word)
+                                                or is_form_of(word, first)))
+
     return [p for p in people if len(words := fold(p.best_name()).split()) >= 2
-            and words[0] == word]
+            and opens(words[0])]
 
 
 def _merge_acronyms(others: dict[str, LocalEntity]) -> None:

@@ -707,3 +707,25 @@ def test_a_surname_alone_after_the_full_name_is_a_person() -> None:
     # written in lower case is not a name
     text = "Xi Jinping llegó. Xi dijo que Rose Li y Sam Rose, rose."
     assert story_surnames(text, ["Xi Jinping", "Sam Rose"], "es") == ["Xi"]
+
+
+def test_a_noun_and_of_before_a_surname_of_the_story_is_cut(gazetteer: Gazetteer) -> None:
+    """Romance copy capitalises a noun only where it opens the headline or a
+    sentence: "Advogado de Bolsonaro" is the surname of the Jair Bolsonaro
+    the story names; a given name before "de" stays (Maria de Souza), and
+    so does the span when the story names no one of that surname."""
+    text = ("Advogado de Bolsonaro fala à imprensa. O ex-presidente Jair Bolsonaro "
+            "não compareceu. Maria de Souza, vizinha, assistiu.")
+    assert repaired_people(gazetteer, text, ["Advogado de Bolsonaro", "Jair Bolsonaro",
+                                             "Maria de Souza"], "pt") == [
+        "Bolsonaro", "Jair Bolsonaro", "Maria de Souza"]
+    alone = "Advogado de Bolsonaro fala à imprensa."
+    assert repaired_people(gazetteer, alone, ["Advogado de Bolsonaro"], "pt") == [
+        "Advogado de Bolsonaro"]
+
+
+def test_a_bare_given_name_joins_the_case_form_opening_a_full_name(
+    gazetteer: Gazetteer
+) -> None:
+    assert people_of(gazetteer, "Климом Мишанчуком", "Клим", language="uk") == [
+        ("Климом Мишанчуком", ["Клим", "Климом Мишанчуком"])]
