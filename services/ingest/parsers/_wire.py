@@ -192,10 +192,22 @@ def _split_message(message: str, header_lines: int) -> tuple[str, str, str]:
         return "\n".join(head), text, trailer
     body_lines = text.rstrip().split("\n")
     last = body_lines[-1] if body_lines else ""
-    if _ANPA_STAMP.search(last.encode("utf-8", "replace")) or _DTG_BYTES.search(
-            last.encode("utf-8", "replace")):
+    if _is_stamp_line(last):
         return "\n".join(head), "\n".join(body_lines[:-1]), last
     return "\n".join(head), text, ""
+
+
+# A trailer line is short: a stamp and at most an agency's prefix ("AP-WF-",
+# "REUTER"); a body line that merely holds a date is longer.
+_STAMP_LINE_MAX = 48
+
+
+def _is_stamp_line(line: str) -> bool:
+    """``line`` is a trailer by the patterns the trailer readers use (AP,
+    Canadian Press, Reuters stamps; the 7901 date-time group)."""
+    line = _clean(line)
+    return len(line) <= _STAMP_LINE_MAX and any(
+        pattern.search(line) for pattern in (_AP_STAMP, _CP_STAMP, _REUTERS_STAMP, _DTG))
 
 
 # --- ANPA 1312 --------------------------------------------------------------

@@ -202,3 +202,24 @@ def test_a_message_saved_without_its_soh_is_still_read() -> None:
     with pytest.raises(ParseError) as info:  # plain words are still nobody's format
         parse_bytes(b"Just some words\nand some more\n")
     assert info.value.reason == "unknown_format"
+
+
+@pytest.mark.parametrize(("trailer", "expected"), [
+    (b"AP-WF-10-31-14 1235EDT", datetime(2014, 10, 31, 16, 35, tzinfo=UTC)),
+    (b"16:35ET 31-10-14", datetime(2014, 10, 31, 21, 35, tzinfo=UTC)),  # Canadian Press
+    (b"16:35 10-31-14", datetime(2014, 10, 31, 16, 35, tzinfo=UTC)),  # Reuters
+])
+def test_an_anpa_message_without_stx_etx_reads_each_agency_s_stamp_as_its_trailer(
+    trailer: bytes, expected: datetime
+) -> None:
+    """Without ETX the trailer is the last line when it is a stamp: by the
+    same patterns the trailer is read with, so no agency's stamp is left in
+    the story's text."""
+    text = (b"^Fed keeps its key rate unchanged<\r\n"
+            b"\t   WASHINGTON (AP) -- The Federal Reserve kept its rate on 10-30-14.\r\n")
+    message = (SOH + b"a0404" + US + b"cpstf\r\nr f" + DC3 + DC1
+               + b" bc-Fed-Rates  10-31 0412\r\n" + text + trailer + b"\r\n" + EOT)
+    [item] = parse_bytes(message).items
+    assert item.versioncreated == expected
+    assert item.body_text.endswith("kept its rate on 10-30-14.")
+    assert trailer.decode() not in item.body_text
