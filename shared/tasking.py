@@ -103,12 +103,6 @@ def _describe(payload: Any) -> tuple[str | None, list[str]]:
     return None, []
 
 
-def _timing(runtime: Runtime) -> CelerySettings:
-    # Stand-in runtimes of the unit tests carry no settings: use the defaults.
-    settings = getattr(runtime, "settings", None)
-    return settings.celery if settings is not None else _DEFAULT_TIMING
-
-
 def _retry(task: Task, exc: BaseException, countdown: float, limit: int) -> NoReturn:
     """``task.retry`` with the policy's limit (Celery's own default is 3). If
     the retry cannot be published (broker down) Celery would reject the
@@ -129,7 +123,7 @@ def run_stage(
     correlation = payload.get("correlation_id") if isinstance(payload, dict) else None
     clear_context()
     bind_context(stage=stage, source=source, correlation_id=correlation, task_id=task.request.id)
-    timing = _timing(runtime)
+    timing = runtime.settings.celery
     started = time.monotonic()
     try:
         return body()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from shared import errors
+from shared.settings import CelerySettings
 from shared.tasking import MAX_CRASH_RETRIES, MAX_TRANSIENT_RETRIES, backoff, run_stage
 
 
@@ -46,7 +48,11 @@ class RecordingDLQ:
 
 @dataclass
 class FakeRuntime:
+    """What run_stage reads of a runtime: the dead-letter store and the
+    timing settings (Celery's section of the settings, defaults)."""
+
     dlq: RecordingDLQ = field(default_factory=RecordingDLQ)
+    settings: Any = field(default_factory=lambda: SimpleNamespace(celery=CelerySettings()))
 
 
 PAYLOAD = {"items": [{"id": "a", "source": "s1"}, {"id": "b", "source": "s1"}],
