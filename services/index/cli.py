@@ -25,6 +25,8 @@ __all__ = ["index_app", "search"]
 
 console = Console()
 err = Console(stderr=True)
+# Exit code of a search some shards failed (2 is a usage error, 1 unhealthy)
+SEARCH_INCOMPLETE = 3
 
 index_app = typer.Typer(help="Elasticsearch index management.", no_args_is_help=True)
 
@@ -141,12 +143,25 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
 ) -> None:
     """Search the read alias as the read-only consumer."""
-    from services.index.search import SearchFilters, search_body
+    from services.index.search import SearchFilters, search_body, since_expression
 
+    if since is not None:
+        try:
+            since_expression(since)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--since") from None
     filters = SearchFilters(lang=lang, entity=entity, topic=topic, since=since, source=source)
     with _client("reader") as (settings, es):
         result = es.search(index=settings.es.index_prefix,
                            **search_body(query, filters, size, settings.es.index_prefix))
+    shards = result.get("_shards") or {}
+    if shards.get("failed"):
+        # a partial answer is no answer: "0 matching documents" would hide it
+        reasons = sorted({str((f.get("reason") or {}).get("reason", f.get("reason")))[:200]
+                          for f in shards.get("failures") or []})
+        err.print(f"[red]error[/]: Elasticsearch answered for {shards.get('successful', 0)} of "
+                  f"{shards.get('total', '?')} shards: {'; '.join(reasons) or 'no reason given'}")
+        raise typer.Exit(SEARCH_INCOMPLETE)
     hits = result["hits"]["hits"]
     if as_json:
         for hit in hits:

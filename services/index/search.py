@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.index.entity_directory import entity_clause
@@ -46,9 +47,16 @@ class SearchFilters:
 
 def since_expression(value: str) -> str:
     """``7d`` → ``now-7d/m`` (rounded to the minute, so the filter caches);
-    anything else is passed to Elasticsearch as a date."""
+    an ISO date or date-time as it is. Anything else raises ``ValueError``:
+    Elasticsearch would fail the query on every shard, and a search would
+    report no match instead of the mistake."""
+    value = value.strip()
     if re.fullmatch(r"\d+[mhdwMy]", value):
         return f"now-{value}/m"
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither a span (6h, 7d, 2w) nor an ISO date") from None
     return value
 
 

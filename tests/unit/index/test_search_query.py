@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import typer
+
 from services.index.search import (
     SearchFilters,
     build_query,
@@ -68,3 +71,53 @@ def test_each_document_walks_pages_with_search_after_up_to_the_limit() -> None:
     everything = list(each_document(search, "alias", query, page_size=3))
     assert [d["id"] for d in everything] == [d["id"] for d in docs]
     assert "_source" not in bodies[-1]
+
+
+def test_since_refuses_what_is_neither_a_span_nor_a_date() -> None:
+    for bad in ("banana", "7 days", "2026-13-45", ""):
+        with pytest.raises(ValueError, match="neither a span"):
+            since_expression(bad)
+
+
+def _search_cli(monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any], *args: str) -> Any:
+    """``wirestream search`` against an Elasticsearch that gives ``answer``."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from services.index import cli
+
+    class Answering:
+        def search(self, **_: Any) -> dict[str, Any]:
+            return answer
+
+    @contextmanager
+    def client(role: str) -> Any:
+        yield SimpleNamespace(es=SimpleNamespace(index_prefix="t")), Answering()
+
+    monkeypatch.setattr(cli, "_client", client)
+    app = typer.Typer()
+    app.command()(cli.search)
+    return CliRunner().invoke(app, list(args))
+
+
+def test_a_search_some_shards_failed_is_an_error_not_no_match(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partial = {"_shards": {"total": 9, "successful": 1, "failed": 8, "failures": [
+        {"shard": 0, "reason": {"type": "parse_exception", "reason": "failed to parse date"}}]},
+        "hits": {"total": {"value": 0}, "hits": []}}
+    result = _search_cli(monkeypatch, partial, "president")
+    assert result.exit_code == 3
+    assert "answered for 1 of 9 shards: failed to parse date" in result.output
+    assert "matching document" not in result.output
+    whole = {"_shards": {"total": 9, "successful": 9, "failed": 0},
+             "hits": {"total": {"value": 0}, "hits": []}}
+    assert _search_cli(monkeypatch, whole, "president").exit_code == 0
+
+
+def test_a_bad_since_is_a_usage_error_before_any_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _search_cli(monkeypatch, {}, "president", "--since", "banana")
+    assert result.exit_code == 2
+    assert "banana" in result.output and "Traceback" not in result.output
