@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> Celery:
         # writing to a pool process when a warm shutdown begins (shared.pool).
         worker_pool="shared.pool:TaskPool",
         # Recycle children now and then to bound slow leaks in parser libraries.
-        worker_max_tasks_per_child=2000,
+        worker_max_tasks_per_child=timing.max_tasks_per_child,
         worker_proc_alive_timeout=timing.proc_alive_timeout,
         # Only the declared queues exist; a typo in a queue name is an error,
         # not a silently created queue nobody consumes.

@@ -175,6 +175,9 @@ class CelerySettings(BaseModel):
     # container loads its models) reads the report late and kills a healthy
     # child.
     proc_alive_timeout: float = Field(default=30.0, gt=0)
+    # Pool processes are replaced after this many tasks, which bounds slow
+    # leaks in parser libraries.
+    max_tasks_per_child: int = Field(default=2000, ge=1)
 
     @model_validator(mode="after")
     def _timing(self) -> CelerySettings:

@@ -240,12 +240,24 @@ def _dead_letter(
     )
 
 
+def connect_failure_handler(runtime: Runtime) -> None:
+    """Connect :func:`on_task_failure` for this process's ``runtime`` to
+    Celery's ``task_failure`` signal (the worker's bootstrap does, once)."""
+
+    def handler(sender: Task | None = None, task_id: str | None = None,
+                exception: BaseException | None = None, args: Any = None,
+                **_: Any) -> None:
+        on_task_failure(runtime, sender, task_id, exception, args)
+
+    task_failure.connect(handler, weak=False, dispatch_uid="wirestream.task_failure")
+
+
 def on_task_failure(
+    runtime: Runtime,
     sender: Task | None = None,
     task_id: str | None = None,
     exception: BaseException | None = None,
     args: Any = None,
-    **_: Any,
 ) -> None:
     """Failures :func:`run_stage` never saw; Celery acks their messages.
 
@@ -268,10 +280,6 @@ def on_task_failure(
         _GIVEN_UP[task_id] = None
         while len(_GIVEN_UP) > 10_000:
             _GIVEN_UP.popitem(last=False)
-    # The process-wide runtime of this worker (shared.worker), imported here
-    # because only worker processes ever receive this signal.
-    from shared.worker import runtime
-
     payload = args[0] if args else None
     request = getattr(sender, "request", None)
     attempts = int(getattr(request, "retries", 0) or 0) + 1
@@ -286,7 +294,3 @@ def on_task_failure(
         # Nothing to requeue from here: the message is acked. Say so loudly;
         # the reconciler re-drives the items (docs/guarantees.md).
         log.error("%s: could not give up on a failed task (%s): %s", stage, reason, exc)
-
-
-# Connected at import: every worker process imports this module with its tasks.
-task_failure.connect(on_task_failure, weak=False)

@@ -83,11 +83,8 @@ def _root(
 
 
 # -------------------------------------------------------------------- worker
-STAGE_MODULES = {
-    "ingest": "services.ingest.tasks",
-    "enrich": "services.enrich.tasks",
-    "index": "services.index.tasks",
-}
+# The stages a worker runs (wirestream.bootstrap.STAGE_MODULES: their tasks).
+STAGES = ("ingest", "enrich", "index")
 
 
 MATH_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -96,10 +93,10 @@ MATH_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 def single_threaded_math() -> None:
     """One BLAS/OpenMP thread per process, unless the operator set another
     number: a worker scales by processes (``--concurrency``, replicas), and
-    the math libraries' own threads on top of them only add CPU. natasha's
-    taggers (numpy on OpenBLAS) took ~43 ms of CPU for a Russian story with
-    two threads and ~24 ms with one, for ~15% less wall time. Must run before
-    numpy is imported: the libraries read these variables once, at load."""
+    the math libraries' own threads on top of them only add CPU (natasha's
+    taggers, numpy on OpenBLAS, cost more CPU with two threads than with one
+    for less wall time). Must run before numpy is imported: the libraries
+    read these variables once, at load."""
     for name in MATH_THREAD_VARIABLES:
         os.environ.setdefault(name, "1")
 
@@ -114,10 +111,8 @@ def worker(
 
     Math libraries get one thread per process (OPENBLAS_NUM_THREADS,
     OMP_NUM_THREADS, MKL_NUM_THREADS default to 1): scale with --concurrency."""
-    import importlib
-
-    if stage not in STAGE_MODULES:
-        raise typer.BadParameter(f"stage must be one of {', '.join(STAGE_MODULES)}")
+    if stage not in STAGES:
+        raise typer.BadParameter(f"stage must be one of {', '.join(STAGES)}")
     single_threaded_math()
     import tempfile
 
@@ -129,13 +124,13 @@ def worker(
     )
     prepare_multiprocess(Path(metrics_dir))
     from shared.telemetry import setup_logging
-    from shared.worker import app as celery_app
-    from shared.worker import settings
+    from wirestream.bootstrap import build_worker
 
+    process = build_worker(stage)
+    settings = process.settings
     setup_logging(settings.log_level, settings.log_json)
-    importlib.import_module(STAGE_MODULES[stage])
     serve_metrics(settings.metrics_port, settings.metrics_addr)
-    celery_app.worker_main(
+    process.app.worker_main(
         [
             "worker",
             "--queues",
@@ -162,13 +157,14 @@ def scheduler(
     from services.ingest.scheduler import Scheduler
     from shared.queues import ENRICH, INGEST, TASK_POLL
     from shared.telemetry import setup_logging
-    from shared.worker import app as celery_app
-    from shared.worker import runtime, settings
+    from wirestream.bootstrap import build_process
 
+    process = build_process()
+    settings, runtime = process.settings, process.runtime
     setup_logging(settings.log_level, settings.log_json)
 
     def enqueue(source_id: str) -> None:
-        celery_app.send_task(TASK_POLL, args=[{"source_id": source_id}], queue=INGEST)
+        process.app.send_task(TASK_POLL, args=[{"source_id": source_id}], queue=INGEST)
 
     hold = EmbargoHold(runtime.redis)
 

@@ -34,14 +34,6 @@ from wirestream.dev.harness import PipelineProcesses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# `wirestream worker ...` exactly as operators run it, with one Celery
-# setting changed first: pool processes are replaced after N tasks.
-RECYCLING_WORKER = (
-    "import sys; n = int(sys.argv.pop(1)); "
-    "from shared.worker import app; app.conf.worker_max_tasks_per_child = n; "
-    "from wirestream.cli import main; sys.argv[0] = 'wirestream'; main()"
-)
-
 
 def _free_port() -> int:
     import socket
@@ -127,11 +119,14 @@ def test_counts_survive_recycled_pool_processes(
     metrics_dir = tmp_path / "metrics"
     log = (tmp_path / "index.log").open("ab")
     worker = subprocess.Popen(
-        [sys.executable, "-c", RECYCLING_WORKER, "2", "worker", "index", "--concurrency", "2"],
+        # `wirestream worker ...` as operators run it, pool processes
+        # replaced after 2 tasks (WIRESTREAM_CELERY__MAX_TASKS_PER_CHILD)
+        [sys.executable, "-m", "wirestream.cli", "worker", "index", "--concurrency", "2"],
         cwd=ROOT,
         env={
             **os.environ,
             **test_env,
+            "WIRESTREAM_CELERY__MAX_TASKS_PER_CHILD": "2",
             "WIRESTREAM_METRICS_PORT": str(port),
             "WIRESTREAM_METRICS_ADDR": "127.0.0.1",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),

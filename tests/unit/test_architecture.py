@@ -80,7 +80,9 @@ argv = {argv!r}
 group = typer.main.get_command(cli.app)
 group.get_command(group.make_context("wirestream", list(argv), resilient_parsing=True), argv[0])
 if argv[0] == "worker":
-    importlib.import_module(cli.STAGE_MODULES[argv[1]])
+    from wirestream.bootstrap import STAGE_MODULES
+    assert set(STAGE_MODULES) == set(cli.STAGES)
+    importlib.import_module(STAGE_MODULES[argv[1]])
 heavy = ("services", "trafilatura", "feedparser", "spacy", "lingua", "dateparser", "natasha")
 print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy)))
 """

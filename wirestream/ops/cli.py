@@ -77,7 +77,9 @@ def _workers_per_queue(timeout: float) -> dict[str, list[str]]:
     """Worker node names per queue they consume, from the workers' own
     answers (so ``--scale enrich=4`` shows four)."""
     from shared.queues import QUEUES
-    from shared.worker import app as celery_app
+    from wirestream.bootstrap import build_process
+
+    celery_app = build_process().app
 
     workers: dict[str, list[str]] = {q: [] for q in QUEUES}
     answers = celery_app.control.inspect(timeout=timeout).active_queues() or {}
@@ -334,7 +336,9 @@ def dlq_replay(
     from shared.dlq import DeadLetterStore
     from shared.queues import STAGE_TASKS
     from shared.runtime import redis_client
-    from shared.worker import app as celery_app
+    from wirestream.bootstrap import build_process
+
+    celery_app = build_process().app
 
     store = DeadLetterStore(redis_client(_settings()))
     if entry_id:
@@ -399,7 +403,9 @@ def health_worker(
     """Exit 0 if this host's worker for STAGE answers a Celery ping (the
     compose healthcheck of each worker container)."""
     from shared.queues import QUEUES
-    from shared.worker import app as celery_app
+    from wirestream.bootstrap import build_process
+
+    celery_app = build_process().app
 
     if stage not in QUEUES:
         raise typer.BadParameter(f"stage must be one of {', '.join(QUEUES)}")
