@@ -368,7 +368,12 @@ def recognise_batch(
             model, gaps = _fill_gaps(item, model, names, gazetteer, lang)
             result.mentions = model + gaps
         else:
-            result.mentions = _merge(item, found[index], names, gazetteer, lang, models.given)
+            result.mentions = [
+                # a related language's model read the original: its mentions
+                # are words of the document's language (Polish case forms,
+                # not German rules, decide that "Sikorski" is "Sikorskim")
+                m if m.field.endswith("_en") or m.language == lang else replace(m, language=lang)
+                for m in _merge(item, found[index], names, gazetteer, lang, models.given)]
             if result.status == NO_MODEL and result.mentions:
                 result.status = GAZETTEER
         if models.given is not None:
@@ -1201,18 +1206,33 @@ def _group_people(mentions: list[tuple[RawMention, str]], people: list[LocalEnti
             # a bare surname or an initial that fits two people: neither
             # (unless one is written exactly so, or only one has exactly
             # this surname: "Cichanouską" is Swiatłana Cichanouska, not
-            # Siarhiej Cichanouski); a "person" whose given name is no given
-            # name ("Armeesprecher Hagari") does not count
+            # Siarhiej Cichanouski, or only one was met before it: "Ron
+            # Paul ... Paul's son, Rand Paul"); a "person" whose given name
+            # is no given name ("Armeesprecher Hagari") does not count
             real = [p for p in matches if _has_given_name(p.best_name())]
             exact = [p for p in matches if person_parts(p.best_name()) == (given, surname)]
             same = [p for p in matches if person_parts(p.best_name())[1] == surname]
+            met = [p for p in (real or matches) if _met_before(p, mention)]
             matches = exact or (same if len(same) == 1 else []) or (
-                real if len(real) <= 1 else []) or ([] if real else matches)
+                real if len(real) <= 1 else []) or (met if len(met) == 1 else []) or (
+                [] if real else matches)
         if len(matches) == 1 or (matches and len(first) > 1):
             best = max(matches, key=lambda p: len(p.mentions))
             best.mentions.append((mention, cleaned))
         else:
             people.append(LocalEntity(type="PERSON", mentions=[(mention, cleaned)]))
+
+
+def _met_before(person: LocalEntity, mention: RawMention) -> bool:
+    """Whether the reader has met ``person`` by the time ``mention`` comes:
+    one of its mentions stands earlier in the same text (the original or its
+    English translation, headline before summary before body)."""
+    def place(m: RawMention) -> tuple[bool, int, int]:
+        return m.field.endswith("_en"), FIELD_ORDER.get(m.field, len(FIELD_ORDER)), m.start
+
+    side, order, start = place(mention)
+    return any(s == side and (o, at) < (order, start)
+               for s, o, at in (place(m) for m, _ in person.mentions))
 
 
 # Languages whose copy capitalises every noun, so a role word glued onto a

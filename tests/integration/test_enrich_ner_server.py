@@ -107,6 +107,26 @@ def test_people_nobody_has_met_are_found_by_their_given_name_in_polish(
     assert "Gdańsk" in {p.name for p in pl.enrichment.places}
 
 
+def test_a_bare_polish_surname_found_by_the_related_model_joins_its_case_form(
+        models: Models) -> None:
+    # German CoreNLP finds "Sikorski"; Polish case rules, not German ones,
+    # tell that it is the "Radosławem Sikorskim" (instrumental) of the story
+    saved = models.ner.known
+    models.ner.known = None
+    try:
+        [pl] = enrich_items([make_item(
+            id="pl-case", headline="",
+            body_text="Premier spotkał się wczoraj z Radosławem Sikorskim w Brukseli. "
+                      "Sikorski powiedział dziennikarzom, że rozmowy były trudne.",
+            language="pl")], models)
+    finally:
+        models.ner.known = saved
+    assert pl.enrichment is not None
+    people = [sorted(m.surface for m in e.mentions) for e in pl.enrichment.entities
+              if e.type == "PERSON"]
+    assert people == [["Radosławem Sikorskim", "Sikorski"]]
+
+
 def test_ner_server_down_records_the_step_error_and_keeps_the_rest(
         settings: Settings, redis_db: redis.Redis, http: httpx.Client) -> None:
     dead = settings.model_copy(update={"ner": settings.ner.model_copy(

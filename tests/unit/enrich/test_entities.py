@@ -729,3 +729,20 @@ def test_a_bare_given_name_joins_the_case_form_opening_a_full_name(
 ) -> None:
     assert people_of(gazetteer, "Климом Мишанчуком", "Клим", language="uk") == [
         ("Климом Мишанчуком", ["Клим", "Климом Мишанчуком"])]
+
+
+def test_a_bare_surname_is_the_one_person_of_that_name_met_before_it(
+    gazetteer: Gazetteer
+) -> None:
+    # "Ron Paul ... Paul's son, Rand Paul ...": the reader has met one Paul
+    assert people_of(gazetteer, "Ron Paul", "Paul", "Rand Paul", "Paul") == [
+        ("Paul", ["Paul"]), ("Rand Paul", ["Rand Paul"]), ("Ron Paul", ["Paul", "Ron Paul"])]
+    # the headline is read before the body; a name met in the original does
+    # not decide a bare surname of the English translation
+    mentions = [RawMention("headline", 0, 9, "Joe Biden", "PERSON", "Joe Biden", "", "en"),
+                person("Biden", 5), person("Jill Biden", 40)]
+    assert sorted((e.best_name(), sorted(e.surfaces)) for e in group_mentions(mentions, gazetteer)
+                  ) == [("Jill Biden", ["Jill Biden"]), ("Joe Biden", ["Biden", "Joe Biden"])]
+    translated = [person("Joe Biden", 0), person("Jill Biden", 40),
+                  RawMention("body_text_en", 5, 10, "Biden", "PERSON", "Biden", "", "en")]
+    assert len(group_mentions(translated, gazetteer)) == 3
