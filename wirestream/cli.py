@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from shared.errors import WirestreamError
 from wirestream.ops.cli import dlq_app, exporter, health_app, status
 
 __all__ = ["app", "main"]
@@ -423,11 +422,22 @@ if importlib.util.find_spec("wirestream.dev") is not None:
 
 
 def main() -> None:
+    """The entry point: an expected failure (a service down, a refused
+    login, bad settings) is one line on stderr and an exit code of
+    :mod:`wirestream.failures`; a bug keeps its traceback."""
+    from wirestream.failures import explain
+
     try:
         app()
-    except WirestreamError as exc:
-        err.print(f"[red]error[/]: {exc}")
-        sys.exit(2)
+    except Exception as exc:
+        failure = explain(exc)
+        if failure is None:
+            raise
+        from rich.markup import escape
+
+        err.print(f"[red]error[/]: {escape(failure.message)}", highlight=False,
+                  soft_wrap=True)
+        sys.exit(failure.code)
 
 
 if __name__ == "__main__":

@@ -314,3 +314,52 @@ def test_scheduler_heartbeat_drives_its_health_check(
     finally:
         client.delete(HEARTBEAT_KEY, STATS_KEY)
         client.close()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(("args", "env_change", "code", "says"), [
+    # a service down: exit 3, the service and the variable named
+    (("sources", "list"), {"WIRESTREAM_REDIS__URL": "redis://127.0.0.1:{port}/0"}, 3,
+     "Redis at redis://127.0.0.1:{port}/0 is unreachable"),
+    (("dlq", "list"), {"WIRESTREAM_REDIS__URL": "redis://127.0.0.1:{port}/0"}, 3,
+     "WIRESTREAM_REDIS__URL"),
+    (("entities", "show", "anyone"), {"WIRESTREAM_REDIS__URL": "redis://127.0.0.1:{port}/0"}, 3,
+     "is unreachable"),
+    (("health", "worker", "enrich", "--timeout", "1"),
+     {"WIRESTREAM_REDIS__URL": "redis://127.0.0.1:{port}/0"}, 3, "Redis at"),
+    (("health", "scheduler"), {"WIRESTREAM_REDIS__URL": "redis://127.0.0.1:{port}/0"}, 3,
+     "Redis at"),
+    (("index", "status"), {"WIRESTREAM_ES__URL": "http://127.0.0.1:{port}"}, 3,
+     "Elasticsearch at http://127.0.0.1:{port} is unreachable"),
+    (("search", "president"), {"WIRESTREAM_ES__URL": "http://127.0.0.1:{port}"}, 3,
+     "WIRESTREAM_ES__URL"),
+    # the real servers refusing a wrong password: exit 4, the variable named
+    (("sources", "list"), {"WIRESTREAM_REDIS__PASSWORD": "wrong"}, 4,
+     "refused the login (invalid username-password pair"),
+    (("health", "worker", "index", "--timeout", "1"), {"WIRESTREAM_REDIS__PASSWORD": "wrong"}, 4,
+     "check WIRESTREAM_REDIS__PASSWORD"),
+    (("index", "status"), {"WIRESTREAM_ES__ADMIN_PASSWORD": "wrong"}, 4,
+     "refused the login of elastic: check WIRESTREAM_ES__ADMIN_PASSWORD"),
+    (("search", "president"), {"WIRESTREAM_ES__READER_PASSWORD": "wrong"}, 4,
+     "refused the login of wirestream_reader: check WIRESTREAM_ES__READER_PASSWORD"),
+    # no index yet (this test's prefix has none): exit 1, the remedy named
+    (("enrich", "--again", "anything"), {}, 1, "run `wirestream index setup`"),
+])
+def test_an_expected_failure_is_one_line_and_its_exit_code(
+        test_env: dict[str, str], args: tuple[str, ...], env_change: dict[str, str], code: int,
+        says: str) -> None:
+    port = str(_closed_port())
+    changed = {k: v.replace("{port}", port) for k, v in env_change.items()}
+    result = cli({**test_env, **changed}, *args)
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert says.replace("{port}", port) in lines[0]
