@@ -223,9 +223,13 @@ def sources_load(path: Annotated[Path, typer.Argument(help="YAML file with `sour
         console.print(f"source {source.id} saved")
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable.")]
+
+
 @sources_app.command("list")
-def sources_list() -> None:
-    """Every source with its health."""
+def sources_list(as_json: JsonOpt = False) -> None:
+    """Every source with its health (--json: one JSON object per line, times
+    in Unix seconds)."""
     from services.ingest.sources import SourceRegistry
     from shared.runtime import redis_client
 
@@ -237,6 +241,13 @@ def sources_list() -> None:
     for source in registry.all():
         state = registry.state(source.id)
         due = registry.next_due(source.id)
+        if as_json:
+            print(json.dumps({"id": source.id, "type": source.type, "enabled": source.enabled,
+                              "last_success": state.last_success,
+                              "consecutive_failures": state.consecutive_failures,
+                              "items_last_poll": state.items_last_poll, "next_poll": due,
+                              "last_error": state.last_error}, ensure_ascii=False))
+            continue
         table.add_row(
             source.id,
             source.type,
@@ -247,12 +258,15 @@ def sources_list() -> None:
             f"in {max(0, due - now):.0f}s" if due else "-",
             (state.last_error or "")[:60],
         )
-    console.print(table)
+    if not as_json:
+        console.print(table)
 
 
 @sources_app.command("show")
-def sources_show(source_id: str) -> None:
-    """One source: its configuration (secrets shown only by reference) and health."""
+def sources_show(source_id: str, as_json: JsonOpt = False) -> None:
+    """One source: its configuration (secrets shown only by reference) and
+    health (--json: one object, its configuration under "source", its state
+    under "state", times in Unix seconds)."""
     from services.ingest.sources import SourceRegistry
     from shared.runtime import redis_client
     from wirestream.ops.exporter import collect_state
@@ -270,6 +284,11 @@ def sources_show(source_id: str) -> None:
     )
     now = time.time()
     due = registry.next_due(source_id)
+    if as_json:
+        print(json.dumps({"source": source.model_dump(mode="json"),
+                          "state": state.model_dump(mode="json"), "next_poll": due,
+                          "quiet": health.quiet}, ensure_ascii=False))
+        return
     table = Table("field", "value", title=f"source {source_id}", show_header=False)
     for key, value in source.model_dump(mode="json").items():
         table.add_row(key, json.dumps(value, ensure_ascii=False) if value is not None else "-")

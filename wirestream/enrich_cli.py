@@ -58,13 +58,17 @@ def _record(record: Any) -> dict[str, Any]:
 def entities_show(
     query: Annotated[str, typer.Argument(help="An entity id or a name in any spelling.")],
     entity_type: Annotated[str | None, typer.Option("--type", help="PERSON, ORG, ...")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Compact, on one line.")] = False,
 ) -> None:
     """The entities a name or id resolves to, with canonical name, variants
-    and alias keys."""
+    and alias keys, as JSON (indented, or with --json on one line)."""
     records = _registry().find(query, entity_type.upper() if entity_type else None)
     if not records:
         raise _fail(f"no entity for {query!r}")
-    _print([_record(r) for r in records])
+    if as_json:
+        typer.echo(json.dumps([_record(r) for r in records], ensure_ascii=False, default=str))
+    else:
+        _print([_record(r) for r in records])
 
 
 def _publish(registry: Any, ids: list[str] | None) -> None:

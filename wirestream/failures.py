@@ -100,6 +100,9 @@ def _elasticsearch(exc: BaseException) -> Failure | None:
     settings = _settings()
     where = f"Elasticsearch at {settings.es.url}" if settings else "Elasticsearch"
     text = _first_line(exc)
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        text = str(body["error"].get("reason") or text)[:300]  # the server's own words
     refused = elasticsearch.AuthenticationException | elasticsearch.AuthorizationException
     if isinstance(exc, refused):
         user = m.group(1) if (m := _ES_USER.search(str(exc))) else ""

@@ -99,32 +99,42 @@ def migrate_command(
 
 
 @index_app.command("status")
-def status_command() -> None:
-    """Live generation, its indices with document counts, and the aliases."""
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
+    """Live generation, its indices with document counts, and the aliases
+    (exit 1 when there is no live generation)."""
     from services.index.names import IndexNames
     from services.index.setup import live_indices
 
     with _client("admin") as (settings, es):
         names = IndexNames(settings.es.index_prefix)
         generation, _live = live_indices(es, names)
-        table = Table("index", "docs", "read alias", "write alias", "write-blocked",
-                      title=f"generation {generation}")
         everything = es.indices.get(index=names.any_generation, allow_no_indices=True)
         rows: Any = es.cat.indices(
             index=names.any_generation, format="json", h="index,docs.count"
         ).body
         counts = {row["index"]: row["docs.count"] for row in rows}
-        for index in sorted(everything):
-            aliases = everything[index].get("aliases", {})
-            blocked = everything[index]["settings"]["index"].get("blocks", {}).get("write")
-            table.add_row(
-                index,
-                str(counts.get(index, "?")),
-                "yes" if names.read_alias in aliases else "",
-                "yes" if names.write_alias in aliases else "",
-                "yes" if blocked == "true" else "",
-            )
-    console.print(table)
+    indices = []
+    for index in sorted(everything):
+        aliases = everything[index].get("aliases", {})
+        blocked = everything[index]["settings"]["index"].get("blocks", {}).get("write")
+        docs = counts.get(index)
+        indices.append({"index": index, "docs": int(docs) if docs is not None else None,
+                        "read_alias": names.read_alias in aliases,
+                        "write_alias": names.write_alias in aliases,
+                        "write_blocked": blocked == "true"})
+    if as_json:
+        print(json.dumps({"healthy": generation is not None, "generation": generation,
+                          "indices": indices}))
+    else:
+        table = Table("index", "docs", "read alias", "write alias", "write-blocked",
+                      title=f"generation {generation}")
+        for row in indices:
+            table.add_row(str(row["index"]), "?" if row["docs"] is None else str(row["docs"]),
+                          *("yes" if row[k] else "" for k in
+                            ("read_alias", "write_alias", "write_blocked")))
+        console.print(table)
     if generation is None:
         err.print("no live generation: run `wirestream index setup`")
         raise typer.Exit(1)

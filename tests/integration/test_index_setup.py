@@ -4,6 +4,7 @@ check of the roles."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -105,3 +106,9 @@ def test_the_setup_and_status_commands(
         status = runner.invoke(index_app, ["status"])
         assert status.exit_code == 0, status.output
         assert "generation 1" in status.output
+        as_json = runner.invoke(index_app, ["status", "--json"])
+        assert as_json.exit_code == 0, as_json.output
+        reported = json.loads(as_json.output)
+        assert reported["healthy"] is True and reported["generation"] == 1
+        [live] = [i for i in reported["indices"] if i["read_alias"]]
+        assert live["write_alias"] and not live["write_blocked"] and live["docs"] == 0

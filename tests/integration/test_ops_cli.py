@@ -137,6 +137,9 @@ def test_dlq_list_filters_by_stage_reason_source_and_age(
     shown = cli(test_env, "dlq", "show", e["rejected"])
     assert shown.returncode == 0
     assert json.loads(shown.stdout)["payload"]["correlation_id"] == "corr-ops-dlq"
+    one_line = cli(test_env, "dlq", "show", e["rejected"], "--json")
+    assert one_line.stdout.count("\n") == 1
+    assert json.loads(one_line.stdout) == json.loads(shown.stdout)
     assert cli(test_env, "dlq", "show", "nope").returncode == 1
 
 
@@ -349,8 +352,10 @@ def _closed_port() -> int:
      "refused the login of elastic: check WIRESTREAM_ES__ADMIN_PASSWORD"),
     (("search", "president"), {"WIRESTREAM_ES__READER_PASSWORD": "wrong"}, 4,
      "refused the login of wirestream_reader: check WIRESTREAM_ES__READER_PASSWORD"),
-    # no index yet (this test's prefix has none): exit 1, the remedy named
-    (("enrich", "--again", "anything"), {}, 1, "run `wirestream index setup`"),
+    # indices the reader's role does not cover: exit 4, the role named
+    (("enrich", "--again", "anything"),
+     {"WIRESTREAM_ES__INDEX_PREFIX": "wirestream-news-none{port}"}, 4,
+     "denied wirestream_reader the right"),
 ])
 def test_an_expected_failure_is_one_line_and_its_exit_code(
         test_env: dict[str, str], args: tuple[str, ...], env_change: dict[str, str], code: int,

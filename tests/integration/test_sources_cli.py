@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import redis
@@ -39,6 +40,12 @@ def test_add_show_disable_enable_remove(redis_db: redis.Redis) -> None:
     assert "wire-a" in run("sources", "list")
     shown = run("sources", "show", "wire-a")
     assert "https://wire.example/feed.xml" in shown and "consecutive failures" in shown
+    [listed] = [json.loads(line) for line in run("sources", "list", "--json").splitlines()]
+    assert listed["id"] == "wire-a" and listed["enabled"] is True
+    assert listed["next_poll"] == registry.next_due("wire-a")
+    as_json = json.loads(run("sources", "show", "wire-a", "--json"))
+    assert as_json["source"]["url"] == "https://wire.example/feed.xml"
+    assert as_json["state"]["consecutive_failures"] == 0 and as_json["quiet"] is False
     run("sources", "disable", "wire-a")
     disabled = registry.get("wire-a")
     assert disabled is not None and not disabled.enabled

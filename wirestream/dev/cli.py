@@ -8,6 +8,7 @@ installed.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,12 +50,23 @@ def services_down() -> None:
 
 
 @services_app.command("status")
-def services_status() -> None:
-    """Show whether each local service runs and answers its health check."""
+def services_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
+    """Show whether each local service runs and answers its health check
+    (exit 1 when one does not)."""
     from wirestream.dev.local_services import LocalServices
 
     services = LocalServices(project_root(), echo=err.print)
-    if not _print_services(services):
+    if as_json:
+        states = services.status()
+        print(json.dumps({"healthy": all(s.healthy for s in states), "services": [
+            {"name": s.name, "running": s.running, "healthy": s.healthy, "pid": s.pid,
+             "url": s.url, "detail": s.detail} for s in states]}))
+        healthy = all(s.healthy for s in states)
+    else:
+        healthy = _print_services(services)
+    if not healthy:
         raise typer.Exit(1)
 
 

@@ -297,8 +297,12 @@ def dlq_list(
 
 
 @dlq_app.command("show")
-def dlq_show(entry_id: str) -> None:
-    """One dead letter with its payload, as JSON."""
+def dlq_show(
+    entry_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Compact, on one line.")] = False,
+) -> None:
+    """One dead letter with its payload, as JSON (indented, or with --json on
+    one line for scripts)."""
     from shared.dlq import DeadLetterStore
     from shared.runtime import redis_client
 
@@ -306,7 +310,10 @@ def dlq_show(entry_id: str) -> None:
     if entry is None:
         err.print(f"no dead letter {entry_id}")
         raise typer.Exit(1)
-    console.print_json(entry.model_dump_json())
+    if as_json:
+        print(entry.model_dump_json())
+    else:
+        console.print_json(entry.model_dump_json())
 
 
 def _progress(entries: list[DeadLetter], what: str) -> Iterator[DeadLetter]:
