@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from shared.errors import WirestreamError
+from shared.errors import TransientError, WirestreamError
 
 __all__ = ["enrich", "entities_app"]
 
@@ -360,6 +361,9 @@ def enrich(
                         "enriched in batches (input lines that cannot be read get an error "
                         "line and the rest go on).")] = False,
     batch: Annotated[int, typer.Option(min=1, help="--jsonl: documents per batch.")] = 50,
+    max_wait: Annotated[float, typer.Option(
+        help="--again: give up (exit 3) after waiting this many seconds for a full enrich "
+             "queue to drain.")] = 600.0,
 ) -> None:
     """Run the full enrichment on documents and print them as JSON (--jsonl:
     one line each, for many documents), or re-enrich indexed documents with
@@ -368,7 +372,7 @@ def enrich(
 
     settings = load_settings()
     if again is not None:
-        _again(settings, again, limit, index)
+        _again(settings, again, limit, index, max_wait)
         return
     if not sources:
         raise _fail("give FILEs, - for stdin, or --again QUERY")
@@ -407,7 +411,11 @@ def enrich(
     _print(out[0] if len(out) == 1 else out)
 
 
-def _again(settings: Any, query: str, limit: int | None, index: str | None) -> None:
+PROGRESS_EVERY = 5.0  # seconds between progress lines of --again
+
+
+def _again(settings: Any, query: str, limit: int | None, index: str | None,
+           max_wait: float) -> None:
     from services.enrich.reenrich import Reenricher
     from services.index.names import IndexNames
     from services.index.search import each_document
@@ -424,14 +432,32 @@ def _again(settings: Any, query: str, limit: int | None, index: str | None) -> N
     def send(items: list[Any]) -> None:
         runtime.send(ENRICH, Batch(items=items, correlation_id=correlation, reenrich=True))
 
+    last = [time.monotonic()]
+
+    def progress(done: int) -> None:
+        if time.monotonic() - last[0] >= PROGRESS_EVERY:
+            last[0] = time.monotonic()
+            typer.echo(f"re-sent {done} so far ...", err=True)
+
+    def waiting(depth: int, waited: float) -> None:
+        typer.echo(f"the enrich queue holds {depth} messages: waiting for the enrich "
+                   f"workers to take them ({waited:.0f} s of at most {max_wait:.0f} s)",
+                   err=True)
+
     reenricher = Reenricher(
         search=es.search, index=index or IndexNames(settings.es.index_prefix).read_alias,
         send=send,
         queue_depth=lambda: queue_depth(runtime.redis, ENRICH), walk=each_document,
-        batch_size=settings.ingest.batch_size,
+        batch_size=settings.ingest.batch_size, max_wait=max_wait, progress=progress,
+        waiting=waiting,
     )
     try:
+        if not runtime.app.control.inspect(timeout=2.0).active_queues():
+            typer.echo("no worker answers: the documents wait in the enrich queue until an "
+                       "enrich worker runs (`wirestream status`)", err=True)
         sent, skipped = reenricher.run(query, limit=limit)
+    except TransientError:
+        raise  # a service down or nobody taking the queue: exit 3 (wirestream.failures)
     except WirestreamError as exc:
         raise _fail(str(exc)) from exc
     finally:

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.errors import PayloadError
+from shared.errors import PayloadError, ServiceUnavailable
 from shared.models import NewsItem, content_hash, item_id
 
 __all__ = ["Reenricher", "from_document", "looks_like_plain_text", "plain_text_item"]
@@ -92,6 +92,7 @@ def plain_text_item(text: str, *, language: str | None = None,
 
 
 Search = Callable[..., Any]
+WAIT_REPORT = 10  # seconds between reports while waiting for the queue
 Send = Callable[[list[NewsItem]], None]
 
 
@@ -111,7 +112,14 @@ class Reenricher:
     # Above this many waiting messages on the enrich queue, wait: a re-enrich
     # of the whole index must not starve fresh news.
     max_queue: int = 200
+    # Waiting longer than this for the queue to drain is a failure (no enrich
+    # worker takes the messages), not a reason to wait for ever.
+    max_wait: float = 600.0
     sleep: Callable[[float], None] = time.sleep
+    # Told after each batch sent (documents sent so far), and every
+    # WAIT_REPORT seconds of waiting (queue depth, seconds waited).
+    progress: Callable[[int], None] = lambda sent: None
+    waiting: Callable[[int, float], None] = lambda depth, waited: None
 
     def documents(self, query: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
         return self.walk(self.search, self.index, {"query_string": {"query": query}},
@@ -129,15 +137,26 @@ class Reenricher:
                 skipped += 1
                 continue
             if len(batch) >= self.batch_size:
-                self._send(batch)
-                sent += len(batch)
+                sent = self._send(batch, sent)
                 batch = []
         if batch:
-            self._send(batch)
-            sent += len(batch)
+            sent = self._send(batch, sent)
         return sent, skipped
 
-    def _send(self, batch: list[NewsItem]) -> None:
-        while self.queue_depth() > self.max_queue:
+    def _send(self, batch: list[NewsItem], sent: int) -> int:
+        """Send ``batch`` once the queue is short enough; the new count sent.
+        Raises ServiceUnavailable after ``max_wait`` seconds of waiting."""
+        waited = 0.0
+        while (depth := self.queue_depth()) > self.max_queue:
+            if waited >= self.max_wait:
+                raise ServiceUnavailable(
+                    f"the enrich queue held more than {self.max_queue} messages for "
+                    f"{waited:.0f} s: no enrich worker is taking them (see `wirestream "
+                    f"status`); {sent} document(s) were re-sent before", reason="no_consumer")
+            if waited % WAIT_REPORT == 0:
+                self.waiting(depth, waited)
             self.sleep(1.0)
+            waited += 1.0
         self.send(batch)
+        self.progress(sent + len(batch))
+        return sent + len(batch)

@@ -196,6 +196,37 @@ def test_the_again_command_puts_matching_documents_on_the_enrich_queue(
     assert result.exit_code == 0, result.output
     assert "re-sent 1 documents" in result.stdout
     assert queue_depth(redis_db, ENRICH) == 1
+    # no worker runs in this test: said at once, not discovered by waiting
+    assert "no worker answers" in result.stderr
+
+
+def test_again_gives_up_on_a_full_queue_nobody_takes(
+    models: Models, es_admin: Elasticsearch, reenrich_index: str, redis_db: redis.Redis,
+    test_env: dict[str, str],
+) -> None:
+    from shared.queues import ENRICH, queue_depth
+    from wirestream.enrich_cli import enrich
+    from wirestream.failures import UNAVAILABLE, explain
+
+    for item in enrich_items([EN, ES], models):
+        es_admin.index(index=reenrich_index, id=item.id, document=to_document(item))
+    es_admin.indices.refresh(index=reenrich_index)
+    # a backlog above the back-pressure mark that no worker takes
+    redis_db.rpush(ENRICH, *[b"{}"] * 201)
+    app = typer.Typer()
+    app.command()(enrich)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(app, ["enrich", "--again", "*", "--index", reenrich_index,
+                                      "--max-wait", "2"],
+                                env={"WIRESTREAM_ES__READER_USERNAME": "elastic",
+                                     "WIRESTREAM_ES__READER_PASSWORD":
+                                     es_admin_password()})
+    assert result.exception is not None
+    failure = explain(result.exception)
+    assert failure is not None and failure.code == UNAVAILABLE
+    assert "no enrich worker is taking them" in failure.message
+    assert "waiting for the enrich workers to take them (0 s of at most 2 s)" in result.stderr
+    assert queue_depth(redis_db, ENRICH) == 201  # nothing sent over the mark
 
 
 def es_admin_password() -> str:

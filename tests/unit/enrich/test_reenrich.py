@@ -16,7 +16,7 @@ from services.enrich.reenrich import (
 )
 from services.index.documents import to_document
 from services.index.search import each_document
-from shared.errors import PayloadError
+from shared.errors import PayloadError, ServiceUnavailable
 from shared.models import Concept, Enrichment, LanguageResult, NewsItem, Subject
 from tests.unit.test_shared import make_item
 
@@ -98,3 +98,22 @@ def test_plain_text_is_wrapped_headline_first() -> None:
     assert looks_like_plain_text(b"Storm hits Lisbon")
     assert not looks_like_plain_text(b"\xef\xbb\xbf <?xml version='1.0'?><rss/>")
     assert not looks_like_plain_text(b' {"uri": "x"}')
+
+
+def test_a_queue_nobody_drains_is_reported_while_waiting_and_then_given_up() -> None:
+    search = FakeSearch([to_document(story(n)) for n in range(5)])
+    sent: list[int] = []
+    progress: list[int] = []
+    waits: list[tuple[int, float]] = []
+    depths = iter([0, 0] + [300] * 1000)  # two batches go, then nobody takes any
+    reenricher = Reenricher(search=search, index="a", send=lambda b: sent.append(len(b)),
+                            queue_depth=lambda: next(depths), walk=each_document,
+                            batch_size=2, page_size=10, max_wait=25.0,
+                            sleep=lambda s: None, progress=progress.append,
+                            waiting=lambda d, w: waits.append((d, w)))
+    with pytest.raises(ServiceUnavailable) as raised:
+        reenricher.run("*")
+    assert sent == [2, 2] and progress == [2, 4]
+    assert waits == [(300, 0.0), (300, 10.0), (300, 20.0)]  # every 10 s waited
+    assert "for 25 s: no enrich worker is taking them" in str(raised.value)
+    assert "4 document(s) were re-sent before" in str(raised.value)
