@@ -322,8 +322,29 @@ def _set_enabled(source_id: str, enabled: bool) -> None:
 
 @sources_app.command("enable")
 def sources_enable(source_id: str) -> None:
-    """Poll this source again (due at once)."""
+    """Schedule a disabled source again (due at once). An enabled source keeps
+    its next poll: `sources poll-now` makes it due."""
     _set_enabled(source_id, True)
+
+
+@sources_app.command("poll-now")
+def sources_poll_now(source_id: str) -> None:
+    """Poll an enabled source at once, whatever its interval or failure
+    backoff says (after fixing what made it fail); the poll sets its next
+    due time. Exit 1 for an unknown or disabled source."""
+    from services.ingest.sources import SourceRegistry
+    from shared.runtime import redis_client
+
+    registry = SourceRegistry(redis_client(_settings()))
+    source = registry.get(source_id)
+    if source is None or not source.enabled:
+        err.print(f"no source {source_id}" if source is None else
+                  f"source {source_id} is disabled: `wirestream sources enable {source_id}`")
+        raise typer.Exit(1)
+    if not registry.poll_now(source_id):
+        err.print(f"source {source_id} was removed meanwhile")
+        raise typer.Exit(1)
+    console.print(f"source {source_id} is due now: the next scheduler tick polls it")
 
 
 @sources_app.command("disable")

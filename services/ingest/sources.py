@@ -190,6 +190,14 @@ class SourceRegistry:
         # XX: never resurrect a source removed while it was being polled.
         self._redis.zadd(SCHEDULE_KEY, {source_id: due}, xx=True)
 
+    def poll_now(self, source_id: str, now: float | None = None) -> bool:
+        """Make an enabled source due at once, whatever its interval or
+        failure backoff says (the poll then sets its next due time as any
+        poll does). False for a source that is not scheduled: unknown or
+        disabled."""
+        self._redis.zadd(SCHEDULE_KEY, {source_id: now or time.time()}, xx=True)
+        return self.next_due(source_id) is not None
+
     def next_due(self, source_id: str) -> float | None:
         score = self._redis.zscore(SCHEDULE_KEY, source_id)
         return float(score) if score is not None else None

@@ -76,3 +76,31 @@ def test_sources_test_fetches_and_parses_without_enqueuing(redis_db: redis.Redis
         output = run("sources", "test", url)
     assert "format atom" in output and "15 items" in output
     assert redis_db.llen("enrich") == 0
+
+
+def test_poll_now_makes_a_backed_off_source_due_and_the_scheduler_takes_it(
+        redis_db: redis.Redis) -> None:
+    import time
+
+    from services.ingest.scheduler import Scheduler
+
+    run("sources", "add", "wire-b", "https://wire.example/b.xml", "--type", "rss")
+    registry = SourceRegistry(redis_db)
+    later = time.time() + 6 * 3600  # a failing source backed off for hours
+    registry.schedule("wire-b", later)
+    # enabling an enabled source changes nothing: it keeps its next poll
+    run("sources", "enable", "wire-b")
+    assert registry.next_due("wire-b") == later
+    taken: list[str] = []
+    scheduler = Scheduler(redis_db, taken.append, auto_reconcile=False)
+    assert scheduler.run_once() == []
+    assert "is due now" in run("sources", "poll-now", "wire-b")
+    due = registry.next_due("wire-b")
+    assert due is not None and due <= time.time()
+    assert scheduler.run_once() == ["wire-b"] and taken == ["wire-b"]
+    # a disabled or unknown source is not polled
+    run("sources", "disable", "wire-b")
+    disabled = runner.invoke(app, ["sources", "poll-now", "wire-b"])
+    assert disabled.exit_code == 1 and "is disabled" in disabled.output
+    assert registry.next_due("wire-b") is None
+    assert runner.invoke(app, ["sources", "poll-now", "nope"]).exit_code == 1
