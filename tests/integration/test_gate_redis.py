@@ -14,6 +14,7 @@ from services.ingest.scheduler import Scheduler
 from services.ingest.sources import Source, SourceRegistry, SourceState
 from shared.dlq import DeadLetterStore
 from shared.models import PubStatus, content_hash
+from shared.settings import Settings
 from tests.unit.test_shared import make_item
 
 
@@ -200,6 +201,41 @@ def test_exporter_sees_queues_dead_letters_and_source_health(
     assert 'wirestream_source_consecutive_failures{source="quiet-one"} 2.0' in text
     assert 'wirestream_service_up{service="redis"} 1.0' in text
     assert 'wirestream_service_up{service="elasticsearch"} 1.0' in text
+
+
+def test_exporter_gauges_are_absent_not_zero_while_redis_cannot_be_read(
+    redis_db: redis.Redis, settings: Settings
+) -> None:
+    import socket
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from wirestream.ops.exporter import StateCollector
+
+    DeadLetterStore(redis_db).add(
+        stage="index", reason="es_rejected", message="m", error_type="X", payload={}, attempts=1
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    password = settings.redis.password.get_secret_value() if settings.redis.password else None
+    # the real server refusing a wrong password, and nothing listening at all
+    refusing = redis.Redis.from_url(settings.redis.url, password=f"{password}-wrong")
+    down = redis.Redis(host="127.0.0.1", port=closed, socket_connect_timeout=1)
+    for client in (refusing, down):
+        registry = CollectorRegistry()
+        registry.register(StateCollector(settings, client))
+        text = generate_latest(registry).decode()
+        assert 'wirestream_service_up{service="redis"} 0.0' in text
+        assert 'wirestream_service_up{service="elasticsearch"} 1.0' in text
+        samples = [line for line in text.splitlines() if line and not line.startswith("#")
+                   and not line.startswith("wirestream_service_up")]
+        assert samples == [], samples  # no dead-letter count of 0, no queue of 0
+        client.close()
+    # readable again: the count is back as it was, with no dip in between
+    registry = CollectorRegistry()
+    registry.register(StateCollector(settings, redis_db))
+    assert "wirestream_dead_letters 1.0" in generate_latest(registry).decode()
 
 
 def test_host_limiter_caps_concurrency_and_spaces_requests(redis_db: redis.Redis) -> None:

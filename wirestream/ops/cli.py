@@ -123,6 +123,8 @@ def status(
     # No scheduler matters only when there is something to poll.
     scheduling = state.schedulers_alive > 0 or not enabled or not state.services.get("redis")
     healthy = all(state.services.values()) and all(workers.get(q) for q in QUEUES) and scheduling
+    # what is read from Redis is unknown while Redis cannot be read: null, not 0
+    known = bool(state.services.get("redis"))
     if as_json:
         print(
             json.dumps(
@@ -131,13 +133,13 @@ def status(
                     "services": state.services,
                     "workers": workers,
                     "schedulers": state.schedulers,
-                    "schedulers_alive": state.schedulers_alive,
+                    "schedulers_alive": state.schedulers_alive if known else None,
                     "queues": state.queues,
-                    "unacked": state.unacked,
-                    "dead_letters": state.dead_letters,
+                    "unacked": state.unacked if known else None,
+                    "dead_letters": state.dead_letters if known else None,
                     "dead_letters_oldest_age": now - oldest if oldest else None,
                     "items_last_hour": hour,
-                    "sources": len(state.sources),
+                    "sources": len(state.sources) if known else None,
                     "failing_sources": [asdict(s) for s in failing],
                     "stale_sources": [asdict(s) for s in stale],
                     "quiet_sources": [asdict(s) for s in quiet],
@@ -153,21 +155,26 @@ def status(
         stages = Table("stage", "workers", "queued", "items last hour", title="pipeline")
         for q in QUEUES:
             names = workers.get(q, [])
-            count = f"[green]{len(names)}[/]" if names else "[red]0[/]"
+            count = f"[green]{len(names)}[/]" if names else "[red]0[/]" if known else "?"
             stages.add_row(q, count, str(state.queues.get(q, "?")), str(hour.get(q, "?")))
         console.print(stages)
+        if not known:
+            console.print("[red]Redis cannot be read: schedulers, unacked messages, dead "
+                          "letters and sources unknown[/]")
         alive = state.schedulers_alive
         freshest = min(state.schedulers.values(), default=None)
-        console.print(
-            f"schedulers alive: {'[green]' if alive else '[red]'}{alive}[/]"
-            + (f" (last look {_duration(freshest)} ago)" if freshest is not None else "")
-            + ("" if scheduling else "  [red]sources are enabled but nothing schedules them[/]")
-        )
-        console.print(
-            f"unacked messages: {state.unacked}   dead letters: {state.dead_letters}"
-            + (f" (oldest {_ago(oldest, now)})" if oldest else "")
-            + f"   sources: {len(state.sources)}"
-        )
+        if known:
+            console.print(
+                f"schedulers alive: {'[green]' if alive else '[red]'}{alive}[/]"
+                + (f" (last look {_duration(freshest)} ago)" if freshest is not None else "")
+                + ("" if scheduling else
+                   "  [red]sources are enabled but nothing schedules them[/]")
+            )
+            console.print(
+                f"unacked messages: {state.unacked}   dead letters: {state.dead_letters}"
+                + (f" (oldest {_ago(oldest, now)})" if oldest else "")
+                + f"   sources: {len(state.sources)}"
+            )
         if failing or stale or quiet:
             problems = Table("source", "problem", "detail", title="sources needing attention")
             for s in failing:

@@ -11,7 +11,9 @@ are never stale and there is no polling loop to die):
 * ``wirestream_source_*{source}`` — per source: enabled, seconds since the last
   successful poll and since the last new item, consecutive failures, items in
   the last poll, current poll interval;
-* ``wirestream_service_up{service}`` — redis, elasticsearch, translator;
+* ``wirestream_service_up{service}`` — redis, elasticsearch, translator
+  (every other gauge is read from Redis and is absent while Redis cannot be
+  read: never a zero that is no value);
 * ``wirestream_schedulers_alive`` — schedulers that looked at the schedule in
   the last minute, ``wirestream_scheduler_heartbeat_age_seconds`` (the
   freshest; absent when none ever ran) and
@@ -131,43 +133,51 @@ def _translator_up(settings: Settings) -> bool:
 
 
 def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True) -> PipelineState:
-    from services.ingest.scheduler import scheduler_heartbeats, scheduler_stats
-    from services.ingest.sources import SourceRegistry
-    from shared.dlq import DeadLetterStore
-
+    """What the pipeline's shared state says now. With Redis unreachable,
+    ``services["redis"]`` is False and nothing else read from Redis is set
+    (no zeros that look like values)."""
     state = PipelineState()
     try:
-        client.ping()
+        _read_redis(state, client)
         state.services["redis"] = True
     except redis.RedisError:
-        state.services["redis"] = False
-    if state.services["redis"]:
-        state.queues = {q: queue_depth(client, q) for q in QUEUES}
-        state.unacked = int(client.hlen(UNACKED_KEY))
-        state.dead_letters = DeadLetterStore(client).count()
-        state.dead_letters_oldest = dead_letters_oldest(client)
-        state.schedulers = scheduler_heartbeats(client)
-        state.polls_enqueued = scheduler_stats(client).get("polls_enqueued", 0)
-        registry = SourceRegistry(client)
-        now = time.time()
-        for source in registry.all():
-            s = registry.state(source.id)
-            state.sources.append(
-                SourceHealth(
-                    id=source.id,
-                    enabled=source.enabled,
-                    interval=s.interval or float(source.min_interval),
-                    since_success=now - s.last_success if s.last_success else None,
-                    since_new_item=now - s.last_new_item if s.last_new_item else None,
-                    consecutive_failures=s.consecutive_failures,
-                    items_last_poll=s.items_last_poll,
-                    last_error=s.last_error,
-                )
-            )
+        # down, refusing the login, or lost half-way: nothing read from it
+        # stands (a zero would read as "the dead letters are gone")
+        state = PipelineState(services={"redis": False})
     if probe:
         state.services["elasticsearch"] = _es_up(settings)
         state.services["translator"] = _translator_up(settings)
     return state
+
+
+def _read_redis(state: PipelineState, client: redis.Redis) -> None:
+    from services.ingest.scheduler import scheduler_heartbeats, scheduler_stats
+    from services.ingest.sources import SourceRegistry
+    from shared.dlq import DeadLetterStore
+
+    client.ping()
+    state.queues = {q: queue_depth(client, q) for q in QUEUES}
+    state.unacked = int(client.hlen(UNACKED_KEY))
+    state.dead_letters = DeadLetterStore(client).count()
+    state.dead_letters_oldest = dead_letters_oldest(client)
+    state.schedulers = scheduler_heartbeats(client)
+    state.polls_enqueued = scheduler_stats(client).get("polls_enqueued", 0)
+    registry = SourceRegistry(client)
+    now = time.time()
+    for source in registry.all():
+        s = registry.state(source.id)
+        state.sources.append(
+            SourceHealth(
+                id=source.id,
+                enabled=source.enabled,
+                interval=s.interval or float(source.min_interval),
+                since_success=now - s.last_success if s.last_success else None,
+                since_new_item=now - s.last_new_item if s.last_new_item else None,
+                consecutive_failures=s.consecutive_failures,
+                items_last_poll=s.items_last_poll,
+                last_error=s.last_error,
+            )
+        )
 
 
 class StateCollector:
@@ -187,6 +197,10 @@ class StateCollector:
         for name, ok in state.services.items():
             up.add_metric([name], 1.0 if ok else 0.0)
         yield up
+        if not state.services.get("redis"):
+            # every other gauge is read from Redis: absent, not zero, while
+            # it cannot be read (a dip to zero would fire growth alerts)
+            return
         depth = GaugeMetricFamily(
             "wirestream_queue_depth", "Messages waiting per queue.", labels=["queue"]
         )
