@@ -16,7 +16,8 @@
 
     and, from the Redis client, wherever it is called (the version gate,
     sources, politeness, embargo, the dead-letter store): a lost connection,
-    a timeout, a replica that refuses writes during a failover - transient.
+    a timeout, a replica that refuses writes during a failover, a Redis at
+    maxmemory refusing writes (OOM) - transient.
 
 Third-party errors are mapped at the boundary with ``raise ... from exc``.
 :data:`PERMANENT` and :data:`TRANSIENT` are the two tuples that decide retries;
@@ -123,7 +124,9 @@ PERMANENT: tuple[type[BaseException], ...] = (PermanentError,)
 # are mapped here, once, rather than wrapped at each)
 REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-    redis.exceptions.ReadOnlyError)
+    redis.exceptions.ReadOnlyError,
+    # full under noeviction: writes succeed again once memory is freed
+    redis.exceptions.OutOfMemoryError)
 TRANSIENT: tuple[type[BaseException], ...] = (TransientError, *REDIS_TRANSIENT)
 
 
@@ -132,6 +135,8 @@ def reason_of(exc: BaseException) -> str:
     dead letters."""
     if isinstance(exc, WirestreamError):
         return exc.reason
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        return "redis_full"
     if isinstance(exc, REDIS_TRANSIENT):
         return "redis_unavailable"
     return "transient" if isinstance(exc, TRANSIENT) else "permanent"

@@ -77,11 +77,14 @@ def _redis(exc: BaseException) -> Failure | None:
             isinstance(exc, rex.ResponseError) and text.startswith(("NOAUTH", "WRONGPASS"))):
         return Failure(AUTH, f"{where} refused the login ({text}): check "
                              "WIRESTREAM_REDIS__PASSWORD")
+    if isinstance(exc, rex.NoPermissionError):
+        return Failure(AUTH, f"{where} denied the command ({text}): the Redis user lacks "
+                             "the right (docs/deploy.md, Passwords)")
     if isinstance(exc, rex.ReadOnlyError):
         return Failure(UNAVAILABLE, f"{where} is a read-only replica ({text}): point "
                                     "WIRESTREAM_REDIS__URL at the primary, or wait out the "
                                     "failover")
-    if isinstance(exc, rex.ResponseError) and text.startswith("OOM"):
+    if isinstance(exc, rex.OutOfMemoryError):
         return Failure(UNAVAILABLE, f"{where} is full ({text}): raise its maxmemory or drain "
                                     "the queues (docs/operations.md)")
     if isinstance(exc, rex.ConnectionError | rex.TimeoutError | rex.BusyLoadingError):

@@ -238,6 +238,37 @@ def test_exporter_gauges_are_absent_not_zero_while_redis_cannot_be_read(
     assert "wirestream_dead_letters 1.0" in generate_latest(registry).decode()
 
 
+def test_a_full_redis_shows_in_the_exporter_while_ping_still_answers(
+    redis_db: redis.Redis, settings: Settings
+) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from wirestream.ops.exporter import StateCollector, collect_state
+
+    def refused_writes() -> int:
+        return collect_state(settings, redis_db, probe=False).redis_errors.get("OOM", 0)
+
+    before = refused_writes()
+    saved = redis_db.config_get("maxmemory")["maxmemory"]
+    redis_db.config_set("maxmemory", 1)  # full: noeviction refuses every write
+    try:
+        with pytest.raises(redis.exceptions.OutOfMemoryError, match="maxmemory"):
+            redis_db.rpush("enrich", b"{}")
+        assert redis_db.ping()  # "up" by the old measure
+        registry = CollectorRegistry()
+        registry.register(StateCollector(settings, redis_db))
+        text = generate_latest(registry).decode()
+    finally:
+        redis_db.config_set("maxmemory", saved)
+    assert 'wirestream_service_up{service="redis"} 1.0' in text
+    assert "wirestream_redis_memory_max_bytes 1.0" in text
+    used = next(float(line.split()[-1]) for line in text.splitlines()
+                if line.startswith("wirestream_redis_memory_used_bytes "))
+    assert used > 1
+    assert f'wirestream_redis_errors_total{{error="OOM"}} {before + 1}.0' in text
+    assert refused_writes() == before + 1
+
+
 def test_host_limiter_caps_concurrency_and_spaces_requests(redis_db: redis.Redis) -> None:
     from services.ingest.politeness import HostLimiter
 

@@ -37,8 +37,10 @@ def _wrapped(outer: Exception, inner: Exception) -> Exception:
 
 
 @pytest.mark.parametrize(("exc", "code", "says"), [
-    (rex.ResponseError("OOM command not allowed when used memory > 'maxmemory'."),
+    (rex.OutOfMemoryError("command not allowed when used memory > 'maxmemory'."),
      UNAVAILABLE, "is full"),
+    (rex.NoPermissionError("this user has no permissions to run the 'config' command"),
+     AUTH, "denied the command"),
     (rex.ReadOnlyError("You can't write against a read only replica."), UNAVAILABLE,
      "read-only replica"),
     (rex.ResponseError("WRONGPASS invalid username-password pair"), AUTH,

@@ -121,6 +121,16 @@ def test_a_redis_blip_anywhere_is_transient_with_the_full_budget() -> None:
     run_stage(task, "ingest", rt, {"source_id": "s"},  # type: ignore[arg-type]
               raise_(redis.exceptions.ReadOnlyError("You can't write against a read only replica")))
     assert rt.dlq.entries[0]["reason"] == "exhausted:redis_unavailable"
+    # a full Redis (noeviction at maxmemory) frees up too: transient, its own reason
+    task.request.retries = MAX_CRASH_RETRIES
+    with pytest.raises(RetryCalled):
+        run_stage(task, "ingest", rt, {"source_id": "s"},  # type: ignore[arg-type]
+                  raise_(redis.exceptions.OutOfMemoryError("command not allowed when used "
+                                                           "memory > 'maxmemory'.")))
+    task.request.retries = MAX_TRANSIENT_RETRIES
+    run_stage(task, "ingest", rt, {"source_id": "s"},  # type: ignore[arg-type]
+              raise_(redis.exceptions.OutOfMemoryError("command not allowed")))
+    assert rt.dlq.entries[1]["reason"] == "exhausted:redis_full"
 
 
 def test_one_policy_for_statuses_and_waits() -> None:

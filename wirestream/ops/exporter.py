@@ -11,6 +11,11 @@ are never stale and there is no polling loop to die):
 * ``wirestream_source_*{source}`` — per source: enabled, seconds since the last
   successful poll and since the last new item, consecutive failures, items in
   the last poll, current poll interval;
+* ``wirestream_redis_memory_used_bytes``, ``wirestream_redis_memory_max_bytes``
+  (0: no limit), ``wirestream_redis_errors_total{error}`` (error replies by
+  code: ``OOM`` is a write refused when full) and
+  ``wirestream_redis_rejected_connections_total`` — Redis itself, which
+  answers PING while it refuses every write;
 * ``wirestream_service_up{service}`` — redis, elasticsearch, translator
   (every other gauge is read from Redis and is absent while Redis cannot be
   read: never a zero that is no value);
@@ -86,6 +91,13 @@ class PipelineState:
     # scheduler name (host:pid) -> seconds since its last look at the schedule
     schedulers: dict[str, float] = field(default_factory=dict)
     polls_enqueued: int = 0
+    # Redis itself: memory used and its limit (0: none), error replies by
+    # error code since it started (OOM: a write refused under noeviction),
+    # connections refused (maxclients)
+    redis_memory_used: int = 0
+    redis_memory_max: int = 0
+    redis_errors: dict[str, int] = field(default_factory=dict)
+    redis_rejected_connections: int = 0
 
     @property
     def schedulers_alive(self) -> int:
@@ -156,6 +168,13 @@ def _read_redis(state: PipelineState, client: redis.Redis) -> None:
     from shared.dlq import DeadLetterStore
 
     client.ping()
+    memory = client.info("memory")
+    state.redis_memory_used = int(memory.get("used_memory", 0))
+    state.redis_memory_max = int(memory.get("maxmemory", 0))
+    state.redis_rejected_connections = int(client.info("stats").get("rejected_connections", 0))
+    state.redis_errors = {name.removeprefix("errorstat_"): int(value.get("count", 0))
+                          for name, value in client.info("errorstats").items()
+                          if isinstance(value, dict)}
     state.queues = {q: queue_depth(client, q) for q in QUEUES}
     state.unacked = int(client.hlen(UNACKED_KEY))
     state.dead_letters = DeadLetterStore(client).count()
@@ -201,6 +220,21 @@ class StateCollector:
             # every other gauge is read from Redis: absent, not zero, while
             # it cannot be read (a dip to zero would fire growth alerts)
             return
+        yield GaugeMetricFamily("wirestream_redis_memory_used_bytes",
+                                "Memory Redis uses (INFO memory used_memory).",
+                                value=state.redis_memory_used)
+        yield GaugeMetricFamily("wirestream_redis_memory_max_bytes",
+                                "Redis's maxmemory; 0 when it has no limit.",
+                                value=state.redis_memory_max)
+        errors = CounterMetricFamily(
+            "wirestream_redis_errors", "Error replies Redis sent since it started, by error "
+            "code (OOM: a write refused at maxmemory under noeviction).", labels=["error"])
+        for code, count in sorted(state.redis_errors.items()):
+            errors.add_metric([code], count)
+        yield errors
+        yield CounterMetricFamily("wirestream_redis_rejected_connections",
+                                  "Connections Redis refused (maxclients) since it started.",
+                                  value=state.redis_rejected_connections)
         depth = GaugeMetricFamily(
             "wirestream_queue_depth", "Messages waiting per queue.", labels=["queue"]
         )
