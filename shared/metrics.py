@@ -19,7 +19,14 @@ shared-state gauges of queues, dead letters and sources come from
   (:func:`es_request`) and per-item rejections in the index stage;
 * ``wirestream_translator_request_duration_seconds{backend}`` and
   ``wirestream_translator_errors_total{backend, reason}`` — translator backends;
-* ``wirestream_enrich_step_failures_total{step, reason}`` — enrich steps.
+* ``wirestream_enrich_step_failures_total{step, reason}`` — enrich steps;
+* ``wirestream_worker_last_task_seconds{stage}`` — when the worker last
+  finished a task (or started): a hung consumer stops it, its metrics
+  thread cannot fake it;
+* ``wirestream_worker_cpu_seconds_total``, ``..._resident_memory_bytes``,
+  ``..._resident_memory_max_bytes``, ``..._open_fds``, ``..._processes``
+  (``{stage}``) — the worker's process tree, from /proc
+  (:class:`ProcessTreeCollector`).
 * ``wirestream_ner_request_failures_total{reason}`` — requests to the NER
   server that failed (``ner_unavailable``, ``ner_refused``);
   ``wirestream_enrich_entities_status_total{status}`` — how each document got
@@ -51,7 +58,7 @@ import shutil
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,7 +81,7 @@ def prepare_multiprocess(directory: Path) -> None:
 
 class Metrics:
     def __init__(self) -> None:
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Gauge, Histogram
 
         self.items = Counter(
             "wirestream_items_total",
@@ -151,6 +158,15 @@ class Metrics:
             "Documents by how they got their entities.",
             ["status"],
         )
+        # Liveness a hung consumer cannot fake: set when a task finishes
+        # (done, retried or dead-lettered) and when the worker starts; the
+        # newest of all its processes (the metrics thread never sets it).
+        self.last_task = Gauge(
+            "wirestream_worker_last_task_seconds",
+            "Unix time the worker last finished a task (or started).",
+            ["stage"],
+            multiprocess_mode="max",
+        )
 
 
 @cache
@@ -194,22 +210,104 @@ def es_request(operation: str) -> Iterator[None]:
         m.es_seconds.labels(operation).observe(time.monotonic() - started)
 
 
-def serve_metrics(port: int, addr: str = "0.0.0.0") -> Any:
+def serve_metrics(port: int, addr: str = "0.0.0.0", stage: str = "") -> Any:
     """Serve /metrics from this (main) process, summing the children's files
-    in multiprocess mode. Returns the server (or None when port is 0)."""
+    in multiprocess mode, with the process tree's own figures
+    (:class:`ProcessTreeCollector`) when ``stage`` is given. Returns the
+    server (or None when port is 0)."""
     if not port:
         return None
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
+    registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        server, _ = start_http_server(port, addr=addr, registry=registry)
-    else:
-        server, _ = start_http_server(port, addr=addr)
+    if stage:
+        registry.register(ProcessTreeCollector(stage))
+    server, _ = start_http_server(port, addr=addr, registry=registry)
     return server
+
+
+PROC = Path("/proc")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (field 3 on), or
+    None for a process that is gone."""
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it (Celery's pool children, their
+    helpers), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(parents.get(pid, []))
+    return tree
+
+
+class ProcessTreeCollector:
+    """CPU, memory and open files of a worker: its main process and every
+    child, read from /proc at scrape time (prometheus_client's own process
+    collector sees the main process only, and not at all in multiprocess
+    mode). Linux only; elsewhere it exports nothing."""
+
+    def __init__(self, stage: str, root: int | None = None) -> None:
+        self.stage = stage
+        self.root = root or os.getpid()
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        if not PROC.is_dir():
+            return
+        cpu = rss = biggest = fds = 0.0
+        count = 0
+        for pid in process_tree(self.root):
+            fields = _stat(pid)
+            if fields is None:
+                continue
+            count += 1
+            # utime, stime (fields 14, 15) and the waited-for children's
+            # cutime, cstime (16, 17): a recycled child's CPU is not lost
+            cpu += sum(int(f) for f in fields[11:15]) / self._tick
+            resident = int(fields[21]) * self._page
+            rss += resident
+            biggest = max(biggest, resident)
+            with suppress(OSError):
+                fds += len(os.listdir(PROC / str(pid) / "fd"))
+        labels = ["stage"]
+        families = (
+            (CounterMetricFamily, "wirestream_worker_cpu_seconds",
+             "CPU time of the worker's processes (user and system).", cpu),
+            (GaugeMetricFamily, "wirestream_worker_resident_memory_bytes",
+             "Resident memory of all the worker's processes.", rss),
+            (GaugeMetricFamily, "wirestream_worker_resident_memory_max_bytes",
+             "Resident memory of the worker's largest process.", biggest),
+            (GaugeMetricFamily, "wirestream_worker_open_fds",
+             "Open file descriptors of all the worker's processes.", fds),
+            (GaugeMetricFamily, "wirestream_worker_processes",
+             "Processes of the worker (main and pool).", count),
+        )
+        for kind, name, documentation, value in families:
+            family = kind(name, documentation, labels=labels)
+            family.add_metric([self.stage], value)
+            yield family
 
 
 def mark_process_dead(pid: int) -> None:

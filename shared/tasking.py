@@ -169,6 +169,7 @@ def run_stage(
         return None
     finally:
         metrics().stage_seconds.labels(stage).observe(time.monotonic() - started)
+        metrics().last_task.labels(stage).set(time.time())
 
 
 def give_up(

@@ -128,7 +128,10 @@ def worker(
     process = build_worker(stage)
     settings = process.settings
     setup_logging(settings.log_level, settings.log_json)
-    serve_metrics(settings.metrics_port, settings.metrics_addr)
+    serve_metrics(settings.metrics_port, settings.metrics_addr, stage=stage)
+    from shared.metrics import metrics
+
+    metrics().last_task.labels(stage).set(time.time())  # alive from the start
     process.app.worker_main(
         [
             "worker",

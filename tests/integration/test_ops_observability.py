@@ -457,6 +457,26 @@ def test_every_metric_a_panel_or_rule_names_is_exported_live(
     assert error_path <= declared, f"not declared in shared/metrics.py: {error_path - declared}"
 
 
+def test_each_worker_exports_its_process_tree_and_last_task(stack: Stack) -> None:
+    import time as _time
+
+    for stage, port in stack.procs.metrics_ports.items():
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+                  if line.startswith("wirestream_worker_") and "{" in line}
+        labels = f'{{stage="{stage}"}}'
+        # the main process and its pool child, each with memory and files
+        assert values[f"wirestream_worker_processes{labels}"] >= 2, text
+        assert values[f"wirestream_worker_resident_memory_max_bytes{labels}"] > 10 << 20
+        assert values[f"wirestream_worker_resident_memory_bytes{labels}"] >= values[
+            f"wirestream_worker_resident_memory_max_bytes{labels}"]
+        assert values[f"wirestream_worker_open_fds{labels}"] > 3
+        assert values[f"wirestream_worker_cpu_seconds_total{labels}"] > 0
+        # set at start and by every finished task: never in the future, never 0
+        last = values[f"wirestream_worker_last_task_seconds{labels}"]
+        assert 0 < last <= _time.time()
+
+
 # ------------------------------------------------------------ CLI and logs
 def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
