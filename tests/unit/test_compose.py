@@ -62,7 +62,7 @@ REQUIRED_SERVICES = {
 WORKERS = tuple(QUEUES)
 APP_SERVICES = ("setup", *WORKERS, "scheduler", "exporter")
 ONE_SHOT = {"es-config", "setup"}
-PORT_PUBLISHERS = {"prometheus", "grafana", "flower"}
+PORT_PUBLISHERS = {"prometheus", "alertmanager", "grafana", "flower"}
 ES_IMAGE_REPO = "docker.elastic.co/elasticsearch/elasticsearch"
 ES_HOME = "/usr/share/elasticsearch"
 
@@ -935,6 +935,33 @@ def test_promtool_checks_rules_and_config(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_amtool_checks_the_alertmanager_routes() -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool is not installed (Debian package prometheus-alertmanager)")
+    result = subprocess.run(
+        [amtool, "check-config", str(ROOT / "deploy" / "alertmanager" / "alertmanager.yml")],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # critical alerts page, everything else (warning, info) goes to the team
+    config = yaml.safe_load((ROOT / "deploy" / "alertmanager" / "alertmanager.yml").read_text())
+    assert [r["matchers"] for r in config["route"]["routes"]] == [['severity="critical"']]
+    assert config["route"]["receiver"] == "team"
+    assert {rule["labels"]["severity"] for rule in alert_rules().values()} <= {
+        "critical", "warning", "info"}
+    prometheus = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+        "alertmanager:9093"]
+    assert "alertmanager" in services()
+
+
+def test_every_alert_links_its_runbook() -> None:
+    for name, rule in alert_rules().items():
+        anchor = name.lower()
+        assert rule["annotations"]["runbook_url"] == (
+            "{{ $externalLabels.runbook_base }}/operations.md#" + anchor), name
 
 
 def test_grafana_provisioning() -> None:
