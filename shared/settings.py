@@ -5,7 +5,9 @@ and ``__`` between levels (``WIRESTREAM_ES__URL``, ``WIRESTREAM_REDIS__PASSWORD`
 Values missing from the environment are looked up in the env file named by
 ``WIRESTREAM_ENV_FILE`` (default ``var/local.env``, written by
 ``wirestream services up``), then fall back to the defaults below, which match
-docker-compose.yml. Credentials are :class:`~pydantic.SecretStr`: they never
+docker-compose.yml. Any variable may instead name a file holding its value:
+``WIRESTREAM_REDIS__PASSWORD_FILE=/run/secrets/redis_password`` (Docker
+secrets; :class:`FileSecrets`). Credentials are :class:`~pydantic.SecretStr`: they never
 appear in ``repr``, logs or error records.
 """
 
@@ -13,11 +15,12 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.errors import ConfigError
 
@@ -215,6 +218,47 @@ class ReconcileSettings(BaseModel):
     max_redrives: int = Field(default=2, ge=0)
 
 
+FILE_SUFFIX = "_FILE"
+
+
+class FileSecrets(PydanticBaseSettingsSource):
+    """Settings read from files named by ``<VARIABLE>_FILE``
+    (``WIRESTREAM_REDIS__PASSWORD_FILE=/run/secrets/redis_password``), the
+    convention of Docker secrets: the value never sits in the environment a
+    ``docker inspect`` shows. One trailing newline is dropped. Setting both
+    a variable and its ``_FILE`` is a ConfigError, as is a file that cannot
+    be read."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        prefix = str(settings_cls.model_config.get("env_prefix", ""))
+        self.values: dict[str, Any] = {}
+        for name, path in os.environ.items():
+            upper = name.upper()
+            if not (upper.startswith(prefix) and upper.endswith(FILE_SUFFIX)):
+                continue
+            variable = name[:-len(FILE_SUFFIX)]
+            keys = variable[len(prefix):].lower().split("__")
+            if keys[0] not in settings_cls.model_fields:
+                continue  # not a setting (WIRESTREAM_ENV_FILE names the env file)
+            if os.environ.get(variable):
+                raise ConfigError(f"both {variable} and {name} are set: keep one")
+            try:
+                value = Path(path).read_text(encoding="utf-8").removesuffix("\n")
+            except OSError as exc:
+                raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from exc
+            target = self.values
+            for key in keys[:-1]:
+                target = target.setdefault(key, {})
+            target[keys[-1]] = value
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self.values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WIRESTREAM_",
@@ -238,6 +282,16 @@ class Settings(BaseSettings):
     # 9108 on every worker container; local runs give each worker its own.
     metrics_port: int = 9108
     metrics_addr: str = "0.0.0.0"
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the environment, then files named by *_FILE, then the env file
+        return (init_settings, env_settings, FileSecrets(settings_cls), dotenv_settings,
+                file_secret_settings)
 
 
 def load_settings() -> Settings:

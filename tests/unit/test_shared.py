@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pickle
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from shared import errors
+from shared.errors import ConfigError
 from shared.models import Batch, NewsItem, PubStatus, content_hash, item_id
 from shared.settings import RedisSettings, Settings
 from shared.telemetry import redact, redact_headers
@@ -97,6 +99,31 @@ def test_secrets_do_not_show_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -
     assert settings.es.password is not None
     assert settings.es.password.get_secret_value() == "hunter2-secret"
     assert "hunter2-secret" not in repr(settings)
+
+
+def test_a_setting_can_come_from_the_file_its_file_variable_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "redis_password"
+    secret.write_text("from-a-file\n")  # as `echo` writes it: the newline is dropped
+    port = tmp_path / "metrics_port"
+    port.write_text("9200")
+    monkeypatch.delenv("WIRESTREAM_REDIS__PASSWORD", raising=False)
+    monkeypatch.delenv("WIRESTREAM_METRICS_PORT", raising=False)
+    monkeypatch.setenv("WIRESTREAM_REDIS__PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("WIRESTREAM_METRICS_PORT_FILE", str(port))
+    settings = Settings()
+    assert settings.redis.password is not None
+    assert settings.redis.password.get_secret_value() == "from-a-file"
+    assert settings.metrics_port == 9200  # validated as any other value
+    # both set: which one wins would be a guess
+    monkeypatch.setenv("WIRESTREAM_REDIS__PASSWORD", "from-the-environment")
+    with pytest.raises(ConfigError, match="both WIRESTREAM_REDIS__PASSWORD and "):
+        Settings()
+    monkeypatch.delenv("WIRESTREAM_REDIS__PASSWORD")
+    monkeypatch.setenv("WIRESTREAM_REDIS__PASSWORD_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="WIRESTREAM_REDIS__PASSWORD_FILE: cannot read"):
+        Settings()
 
 
 def test_redact_scrubs_userinfo_and_token_parameters() -> None:
