@@ -70,13 +70,16 @@ ES_HOME = "/usr/share/elasticsearch"
 # 127.0.0.1, the passwords default to none): every app service needs them.
 REQUIRED_APP_ENV = {
     "WIRESTREAM_REDIS__URL": "redis://redis:6379/0",
-    "WIRESTREAM_REDIS__PASSWORD": None,
+    "WIRESTREAM_REDIS__PASSWORD_FILE": "/run/secrets/redis_password",
     "WIRESTREAM_ES__URL": "http://elasticsearch:9200",
-    "WIRESTREAM_ES__PASSWORD": None,
-    "WIRESTREAM_ES__READER_PASSWORD": None,
+    "WIRESTREAM_ES__PASSWORD_FILE": "/run/secrets/es_writer_password",
+    "WIRESTREAM_ES__READER_PASSWORD_FILE": "/run/secrets/es_reader_password",
     "WIRESTREAM_TRANSLATOR__APERTIUM_URL": "http://apertium:2737",
 }
-ADMIN_ENV = "WIRESTREAM_ES__ADMIN_PASSWORD"
+ADMIN_ENV = "WIRESTREAM_ES__ADMIN_PASSWORD_FILE"
+# compose secret -> the .env variable it is made from
+SECRETS = {"redis_password": "REDIS_PASSWORD", "es_writer_password": "ES_WRITER_PASSWORD",
+           "es_reader_password": "ES_READER_PASSWORD", "elastic_password": "ELASTIC_PASSWORD"}
 
 
 # ------------------------------------------------------------------ helpers
@@ -275,15 +278,32 @@ def test_every_app_service_gets_the_settings_without_safe_default() -> None:
             assert key in env, f"{name} lacks {key}"
             if literal is not None:
                 assert env[key] == literal, f"{name}: {key}={env[key]!r}"
+        mounted = set(services()[name].get("secrets", []))
         if name == "setup":
             assert ADMIN_ENV in env, "setup needs the superuser password"
+            assert "elastic_password" in mounted
         else:
             assert ADMIN_ENV not in env, f"{name} must not get the superuser password"
+            assert "elastic_password" not in mounted, f"{name} must not see it either"
+
+
+def test_app_containers_read_passwords_from_secrets_not_the_environment() -> None:
+    declared = compose()["secrets"]
+    assert {k: v["environment"] for k, v in declared.items()} == SECRETS
+    for variable in SECRETS.values():
+        assert env_example()[variable], f".env.example: {variable} has no placeholder"
+    for name in APP_SERVICES:
+        service = services()[name]
+        for key, value in environment(service).items():
+            assert "PASSWORD" not in key or key.endswith("_FILE"), f"{name}: {key} in the env"
+            if key.endswith("_FILE"):
+                secret = value.removeprefix("/run/secrets/")
+                assert secret in service["secrets"] and secret in declared, f"{name}: {key}"
 
 
 def test_service_urls_name_compose_services() -> None:
     for key, url in REQUIRED_APP_ENV.items():
-        if url is None:
+        if url is None or "://" not in url:
             continue
         host = url.split("://", 1)[1].split(":", 1)[0]
         assert host in services(), f"{key} points at {host}, which is no service"
@@ -312,11 +332,13 @@ def test_every_wirestream_variable_is_a_real_setting() -> None:
     for name in APP_SERVICES:
         for key in environment(services()[name]):
             if key.startswith("WIRESTREAM_"):
-                assert _settings_field_exists(key), f"{name}: {key} matches no field of Settings"
+                setting = key.removesuffix("_FILE")  # the value read from that file
+                assert _settings_field_exists(setting), f"{name}: {key} matches no setting"
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
     """The container's environment, interpolated from .env.example, really
     configures shared.settings (nesting, types, secrets)."""
     from shared.settings import Settings
@@ -324,8 +346,14 @@ def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.Monk
     for key in list(os.environ):
         if key.startswith("WIRESTREAM_"):
             monkeypatch.delenv(key)
+    # Docker mounts each secret of the service at /run/secrets/<name>: here,
+    # a directory of files made from .env.example as compose makes them
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for secret in services()[name].get("secrets", []):
+        (secrets / secret).write_text(env_example()[SECRETS[secret]])
     for key, value in interpolated_env(name).items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(key, value.replace("/run/secrets", str(secrets)))
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     example = env_example()
     assert settings.redis.url == "redis://redis:6379/0"
@@ -1272,8 +1300,11 @@ def test_docker_compose_renders_the_secrets() -> None:
     )
     for name in APP_SERVICES:
         env = rendered[name]["environment"]
-        assert env["WIRESTREAM_ES__PASSWORD"] == example["ES_WRITER_PASSWORD"], name
-        assert env["WIRESTREAM_REDIS__PASSWORD"] == example["REDIS_PASSWORD"], name
+        # the app containers get files, not values
+        assert env["WIRESTREAM_ES__PASSWORD_FILE"] == "/run/secrets/es_writer_password", name
+        assert "WIRESTREAM_ES__PASSWORD" not in env and "WIRESTREAM_REDIS__PASSWORD" not in env
+        mounted = {m["source"] if isinstance(m, dict) else m for m in rendered[name]["secrets"]}
+        assert {"redis_password", "es_writer_password", "es_reader_password"} <= mounted, name
 
 
 def test_docker_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:
