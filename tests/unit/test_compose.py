@@ -1020,13 +1020,22 @@ def test_grafana_provisioning() -> None:
             for dashboard_path in dashboards:
                 dashboard = json.loads(dashboard_path.read_text())
                 assert dashboard["uid"] and dashboard["title"] and dashboard["panels"]
+                # importable into any Grafana: every query names the
+                # datasource variable, which defaults to the provisioned one
+                [variable] = [v for v in dashboard["templating"]["list"]
+                              if v["type"] == "datasource"]
+                assert variable["query"] == "prometheus"
+                assert variable["current"]["value"] in uids
+                assert "wirestream-prometheus" not in json.dumps(
+                    [dashboard["panels"], [v for v in dashboard["templating"]["list"]
+                                           if v is not variable]])
                 for panel in dashboard["panels"]:
                     for ref in (
                         panel.get("datasource"),
                         *[t.get("datasource") for t in panel.get("targets", [])],
                     ):
                         if isinstance(ref, dict):
-                            assert ref["uid"] in uids, f"{dashboard_path.name}: {ref}"
+                            assert ref["uid"] == "${" + variable["name"] + "}", ref
 
 
 # ------------------------------------------- exporter, alerts, dashboards
