@@ -24,8 +24,13 @@ WORKDIR /src
 # The lock alone first: this (slow) layer is rebuilt only when the lock changes,
 # not on every code change. --no-deps: the lock already pins every transitive
 # dependency, so nothing unpinned can sneak in.
+# --require-hashes: every file downloaded must be the one PyPI published
+# (scripts/lock_hashes.py wrote their sha256 into the lock). The runtime stage
+# installs the wheels built here from a copy of the lock without the hashes
+# (a wheel built from an sdist has no published hash).
 COPY requirements.lock ./
-RUN pip wheel --no-deps --wheel-dir /wheels -r requirements.lock
+RUN pip wheel --require-hashes --no-deps --wheel-dir /wheels -r requirements.lock \
+ && grep -v '^ *--hash=' requirements.lock | sed 's/ *\\$//' > requirements.plain
 
 # Then the project itself (.dockerignore keeps secrets, caches and data out).
 COPY . .
@@ -47,7 +52,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # The wheels are bind-mounted, so they add nothing to the image's size.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     --mount=type=bind,from=build,source=/app-wheel,target=/app-wheel \
-    --mount=type=bind,from=build,source=/src/requirements.lock,target=/tmp/requirements.lock \
+    --mount=type=bind,from=build,source=/src/requirements.plain,target=/tmp/requirements.lock \
     python -m venv "$VIRTUAL_ENV" \
  && pip install --no-index --no-deps --find-links /wheels -r /tmp/requirements.lock \
  && pip install --no-index --no-deps /app-wheel/*.whl \

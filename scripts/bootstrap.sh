@@ -45,7 +45,10 @@ want=$(sha256sum requirements.lock requirements-dev.lock pyproject.toml | sha256
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "installing pinned Python packages (requirements-dev.lock)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements-dev.lock
+  # Hash-checking mode (every pin carries its files' sha256); --no-deps: the
+  # locks pin every transitive dependency, and `pip check` proves it.
+  .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements-dev.lock
+  .venv/bin/python -m pip check
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate requirements.lock (runtime, from a clean `pip install .`) and
-# requirements-dev.lock (the dev extra on top). Needs the package registries.
+# requirements-dev.lock (the dev extra on top), each pin with its files' sha256
+# (scripts/lock_hashes.py). Needs the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -23,4 +24,6 @@ python3 -m venv "$tmp/dev"
   "$tmp/dev/bin/pip" freeze --exclude-editable | grep -viE '^wirestream' | sort -f \
     | grep -vxFf <(grep '==' requirements.lock)
 } > requirements-dev.lock
+# the sha256 of every file PyPI serves for each pin: pip then refuses any other
+"$tmp/dev/bin/python" scripts/lock_hashes.py requirements.lock requirements-dev.lock
 echo "wrote requirements.lock and requirements-dev.lock"

@@ -875,13 +875,23 @@ def test_requirements_lock_is_pinned() -> None:
     if not lock.exists():
         pytest.skip("requirements.lock does not exist yet")
     pinned = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]+\])?==[^\s;]+(\s*;.*)?$")
-    for line in lock.read_text().splitlines():
-        line = line.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        assert pinned.match(line), f"requirements.lock: not name==version: {line!r}"
-        name = re.split(r"[\[=]", line, maxsplit=1)[0].lower()
-        assert name != "wirestream", "the lock must not pin the project itself"
+    digest = re.compile(r"^--hash=sha256:[0-9a-f]{64}$")
+    for path in (lock, ROOT / "requirements-dev.lock"):
+        # logical lines: a requirement and its hashes are joined by backslashes
+        text = re.sub(r"\s*\\\n\s*", " ", path.read_text())
+        for line in text.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if not line or line.startswith("#") or line == "-r requirements.lock":
+                continue
+            requirement, *hashes = line.split(" --hash=")
+            assert pinned.match(requirement), f"{path.name}: not name==version: {line!r}"
+            # every pin carries the sha256 of its files (pip --require-hashes)
+            assert hashes, f"{path.name}: {requirement} has no --hash"
+            assert all(digest.match("--hash=" + h) for h in hashes), requirement
+            name = re.split(r"[\[=]", requirement, maxsplit=1)[0].lower()
+            assert name != "wirestream", "the lock must not pin the project itself"
+    dockerfile = APP_DOCKERFILE.read_text()
+    assert "pip wheel --require-hashes --no-deps" in dockerfile
 
 
 def test_dockerignore_keeps_secrets_and_state_out() -> None:
