@@ -1,5 +1,5 @@
 """Dependency versions are pinned: requirements.lock (and requirements-dev.lock,
-which includes it) pin every line with ``==``, and every distribution
+which includes it) pin every line with ``==`` (and the files' hashes), and every distribution
 installed in this environment is pinned there at the installed version.
 
 Not counted: the project itself (installed editable from the checkout) and
@@ -31,10 +31,12 @@ def _pins(path: Path, seen: set[Path] | None = None) -> tuple[dict[str, str], li
     seen.add(path)
     pins: dict[str, str] = {}
     bad: list[str] = []
-    for raw in path.read_text().splitlines():
+    # a requirement and its hashes are one logical line, joined by backslashes
+    for raw in re.sub(r"\s*\\\n\s*", " ", path.read_text()).splitlines():
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
+        line = line.split(" --hash=", 1)[0]
         if line.startswith(("-r ", "--requirement ")):
             included = path.parent / line.split(maxsplit=1)[1]
             if included not in seen:
