@@ -368,3 +368,18 @@ def test_an_expected_failure_is_one_line_and_its_exit_code(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert says.replace("{port}", port) in lines[0]
+
+
+def test_status_says_why_it_is_unhealthy(test_env: dict[str, str]) -> None:
+    # this module runs no worker; Redis answers
+    result = cli(test_env, "status", "--json", "--timeout", "1")
+    assert result.returncode == 1
+    state = json.loads(result.stdout)
+    assert state["healthy"] is False
+    assert "no worker consumes the enrich queue" in state["problems"]
+    down = cli({**test_env, "WIRESTREAM_REDIS__URL": f"redis://127.0.0.1:{_closed_port()}/0"},
+               "status", "--json", "--timeout", "1")
+    assert down.returncode == 1
+    state = json.loads(down.stdout)
+    assert state["problems"][0] == "redis does not answer"
+    assert state["dead_letters"] is None and state["unacked"] is None  # unknown, not 0

@@ -494,7 +494,7 @@ def test_status_shows_the_live_pipeline(stack: Stack) -> None:
     result = _cli(stack, "status", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     state = json.loads(result.stdout)
-    assert state["healthy"] is True
+    assert state["healthy"] is True and state["problems"] == []
     assert state["services"] == {"redis": True, "elasticsearch": True, "translator": True}
     for stage in QUEUES:
         assert [w.split("@")[0] for w in state["workers"][stage]] == [stage]

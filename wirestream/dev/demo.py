@@ -16,6 +16,7 @@ drops unchanged items, and external versioning refuses stale writes.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -262,7 +263,17 @@ def run_demo(root: Path, *, console: Console, timeout: float = 300.0) -> None:
         pipeline = PipelineProcesses(root, env={"WIRESTREAM_INGEST__ALLOW_LOOPBACK": "true"})
         with pipeline:
             all_ids = set().union(*expected.values())
-            done = wait_for(lambda: _indexed_ids(reader, alias, all_ids) >= all_ids, timeout, 1.0)
+            told = {"count": -1, "at": 0.0}
+
+            def all_searchable() -> bool:
+                # progress every 5 s while the count moves: never a silent wait
+                count = len(_indexed_ids(reader, alias, all_ids) & all_ids)
+                if count != told["count"] and time.monotonic() - told["at"] >= 5.0:
+                    console.print(f"  {count} of {len(all_ids)} stories searchable")
+                    told.update(count=count, at=time.monotonic())
+                return count == len(all_ids)
+
+            done = wait_for(all_searchable, timeout, 1.0)
             found = _indexed_ids(reader, alias, all_ids)
         for source_id in DEMO_SOURCES:
             # Leave no demo source polling a server that is gone.
