@@ -368,12 +368,14 @@ def enrich(
     """Run the full enrichment on documents and print them as JSON (--jsonl:
     one line each, for many documents), or re-enrich indexed documents with
     --again."""
+    if again is not None:
+        from wirestream.bootstrap import build_process
+
+        _again(build_process(), again, limit, index, max_wait)
+        return
     from shared.settings import load_settings
 
     settings = load_settings()
-    if again is not None:
-        _again(settings, again, limit, index, max_wait)
-        return
     if not sources:
         raise _fail("give FILEs, - for stdin, or --again QUERY")
     items: list[Any] = []
@@ -414,18 +416,19 @@ def enrich(
 PROGRESS_EVERY = 5.0  # seconds between progress lines of --again
 
 
-def _again(settings: Any, query: str, limit: int | None, index: str | None,
+def _again(process: Any, query: str, limit: int | None, index: str | None,
            max_wait: float) -> None:
+    """Re-send what ``query`` finds, with the process the bootstrap built
+    (:func:`wirestream.bootstrap.build_process`): its settings, app and
+    runtime, closed at the end."""
     from services.enrich.reenrich import Reenricher
     from services.index.names import IndexNames
     from services.index.search import each_document
-    from shared.celery_app import create_app
     from shared.models import Batch
     from shared.queues import ENRICH, queue_depth
-    from shared.runtime import Runtime, es_client
+    from shared.runtime import es_client
 
-    # the settings this command loaded, not a module-global runtime
-    runtime = Runtime(settings, create_app(settings))
+    settings, runtime = process.settings, process.runtime
     es = es_client(settings, role="reader")
     correlation = f"reenrich-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 

@@ -124,10 +124,10 @@ def status(
     scheduling = state.schedulers_alive > 0 or not enabled or not state.services.get("redis")
     healthy = all(state.services.values()) and all(workers.get(q) for q in QUEUES) and scheduling
     # why not healthy, one line each (the same judgement as `healthy`)
-    problems = [f"{name} does not answer" for name, ok in state.services.items() if not ok]
-    problems += [f"no worker consumes the {q} queue" for q in QUEUES
-                 if not workers.get(q) and state.services.get("redis")]
-    problems += [] if scheduling else ["sources are enabled but no scheduler runs"]
+    reasons = [f"{name} does not answer" for name, ok in state.services.items() if not ok]
+    reasons += [f"no worker consumes the {q} queue" for q in QUEUES
+                if not workers.get(q) and state.services.get("redis")]
+    reasons += [] if scheduling else ["sources are enabled but no scheduler runs"]
     # what is read from Redis is unknown while Redis cannot be read: null, not 0
     known = bool(state.services.get("redis"))
     if as_json:
@@ -135,7 +135,7 @@ def status(
             json.dumps(
                 {
                     "healthy": healthy,
-                    "problems": problems,
+                    "problems": reasons,
                     "services": state.services,
                     "workers": workers,
                     "schedulers": state.schedulers,
