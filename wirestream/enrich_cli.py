@@ -432,7 +432,14 @@ def _again(process: Any, query: str, limit: int | None, index: str | None,
     es = es_client(settings, role="reader")
     correlation = f"reenrich-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
+    sending = [False]
+
     def send(items: list[Any]) -> None:
+        if not sending[0]:  # said before the first batch, not after a silent wait
+            sending[0] = True
+            if not runtime.app.control.inspect(timeout=2.0).active_queues():
+                typer.echo("no worker answers: the documents wait in the enrich queue until "
+                           "an enrich worker runs (`wirestream status`)", err=True)
         runtime.send(ENRICH, Batch(items=items, correlation_id=correlation, reenrich=True))
 
     last = [time.monotonic()]
@@ -455,9 +462,6 @@ def _again(process: Any, query: str, limit: int | None, index: str | None,
         waiting=waiting,
     )
     try:
-        if not runtime.app.control.inspect(timeout=2.0).active_queues():
-            typer.echo("no worker answers: the documents wait in the enrich queue until an "
-                       "enrich worker runs (`wirestream status`)", err=True)
         sent, skipped = reenricher.run(query, limit=limit)
     except TransientError:
         raise  # a service down or nobody taking the queue: exit 3 (wirestream.failures)
