@@ -1,4 +1,6 @@
-"""One poll of one source: fetch, parse, gate, hand over in batches.
+"""One poll of one source: fetch, parse, gate, hand over in batches. The
+decisions without I/O (the source's state after a poll, when it is due next,
+which items go to the gate) are :mod:`services.ingest.stage`'s.
 
 :class:`Poller` holds no state of its own; the source's state (validators,
 interval, health) lives in Redis through :class:`SourceRegistry`. Fetch
@@ -14,7 +16,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -24,25 +26,26 @@ from services.ingest.articles import ArticleExpander, ExpandReport
 from services.ingest.embargo import EmbargoHold
 from services.ingest.gate import VersionGate
 from services.ingest.parsers import FeedMeta, ParseResult, SourceRef
-from services.ingest.politeness import HostLimiter, feed_hints_delay
+from services.ingest.politeness import HostLimiter
 from services.ingest.repeats import RepeatedParagraphs
 from services.ingest.sources import Source, SourceRegistry, SourceState
+from services.ingest.stage import (
+    FEED_FORMATS,
+    chunks,
+    distinct_items,
+    failed,
+    succeeded,
+)
 from services.ingest.stories import StoryLinker
 from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch, NewsItem
-from shared.retrying import backoff
 from shared.telemetry import bind_context, redact
 
-__all__ = ["PollReport", "Poller", "next_interval"]
+__all__ = ["PollReport", "Poller"]
 
 log = logging.getLogger(__name__)
-
-# Failures back off exponentially from the source's interval up to this cap.
-MAX_FAILURE_BACKOFF = 6 * 3600
-VERSIONED_FORMATS = frozenset({"ninjs", "newsml-g2", "newsml-1", "nitf", "anpa1312", "iptc7901"})
-FEED_FORMATS = frozenset({"rss", "atom", "jsonfeed"})
 
 
 class FetchResultLike(Protocol):
@@ -81,24 +84,6 @@ class PollReport:
     error: str | None = None
     next_due: float = 0.0
     forwarded: list[str] = field(default_factory=list)
-
-
-def next_interval(source: Source, state: SourceState, new_items: int) -> float:
-    """Adaptive interval inside the operator's bounds: halve it when the
-    poll found new items, grow it by half when it found none."""
-    current = state.interval or float(source.min_interval)
-    proposed = current / 2 if new_items else current * 1.5
-    return float(min(source.max_interval, max(source.min_interval, proposed)))
-
-
-def _jitter(seconds: float) -> float:
-    # +-10% so thousands of sources with equal intervals do not poll in step.
-    return seconds * random.uniform(0.9, 1.1)
-
-
-def _chunks(items: list[NewsItem], size: int) -> Iterator[list[NewsItem]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def auth_headers(source: Source) -> tuple[str, dict[str, str]]:
@@ -208,26 +193,10 @@ class Poller:
                 hints = self._ingest(source, result, report)
             except PermanentError as exc:
                 return self._failed(source, state, report, exc, now)
-        state.etag = result.etag
-        state.last_modified = result.last_modified
-        state.last_success = now
-        state.consecutive_failures = 0
-        state.items_last_poll = report.items
-        state.new_last_poll = report.new + report.changed
-        if report.new or report.changed:
-            state.last_new_item = now
-        state.interval = next_interval(source, state, report.new + report.changed)
-        report.next_due = now + _jitter(state.interval)
-        if result.retry_after:
-            report.next_due = max(report.next_due, now + result.retry_after)
-        if hints is not None:
-            asked = feed_hints_delay(
-                datetime.fromtimestamp(report.next_due, UTC),
-                ttl_minutes=hints.ttl,
-                skip_hours=hints.skip_hours,
-                skip_days=hints.skip_days,
-            )
-            report.next_due = max(report.next_due, asked.timestamp())
+        report.next_due = succeeded(
+            source, state, now=now, etag=result.etag, last_modified=result.last_modified,
+            items=report.items, new_items=report.new + report.changed,
+            retry_after=result.retry_after, feed=hints)
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)
         _observe(report)
@@ -264,20 +233,11 @@ class Poller:
                 attempts=1,
                 source=source.id,
             )
-        # Only wire formats carry version numbers; a feed's default of 1 must
-        # not make a changed entry look older than the version we sent.
-        versioned = parsed.format in VERSIONED_FORMATS
         correlation = uuid.uuid4().hex
         bind_context(correlation_id=correlation)  # this poll's log lines carry it too
         forward: list[NewsItem] = []
-        seen: set[str] = set()
-        distinct: list[tuple[NewsItem, int | None]] = []
-        for item in items:
-            if item.id in seen:  # the same guid twice in one document
-                report.unchanged += 1
-                continue
-            seen.add(item.id)
-            distinct.append((item, item.version if versioned else 0))
+        distinct, repeats = distinct_items(items, parsed.format)
+        report.unchanged += repeats  # the same guid twice in one document
         for decision in self._gate.decide_many(distinct, {"correlation_id": correlation}):
             setattr(report, decision.verdict, getattr(report, decision.verdict) + 1)
             if decision.forward:
@@ -291,7 +251,7 @@ class Poller:
             forward = self._repeats.strip(source.id, forward)
         if self._embargo is not None:
             forward, report.held = self._embargo.split(forward, fetched_at)
-        for chunk in _chunks(forward, self._batch_size):
+        for chunk in chunks(forward, self._batch_size):
             try:
                 self._send(Batch(items=chunk, correlation_id=correlation))
             except Exception:
@@ -323,18 +283,12 @@ class Poller:
         exc: WirestreamError,
         now: float,
     ) -> PollReport:
-        state.consecutive_failures += 1
-        state.last_error = f"{exc.reason}: {exc}"[:500]
-        state.last_error_at = now
-        base = state.interval or float(source.min_interval)
-        delay = backoff(state.consecutive_failures, base=base, cap=MAX_FAILURE_BACKOFF)
         retry_after = exc.retry_after if isinstance(exc, FetchFailed) else None
-        if retry_after:
-            delay = max(delay, retry_after)
+        report.next_due = failed(source, state, now=now, reason=exc.reason, message=str(exc),
+                                 retry_after=retry_after)
         report.status = "failed"
         report.error = state.last_error
         metrics().poll_failures.labels(source.id, exc.reason).inc()
-        report.next_due = now + _jitter(delay)
         self._registry.save_state(source.id, state)
         self._registry.schedule(source.id, report.next_due)
         _observe(report)
