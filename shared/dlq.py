@@ -7,20 +7,25 @@ persisted) in a hash ``wirestream:dlq`` keyed by entry id plus a sorted set by
 time, so listing by age is cheap and nothing is ever trimmed silently.
 Replay re-sends the payload to its stage's task and removes the entry; the
 stages are idempotent, so replaying twice is harmless.
+
+An entry's id is a digest of what failed (:func:`entry_id`): one entry per
+stage, reason and item version (id, version, content hash), or per payload
+where there are no items; a redelivered message that fails the same way
+finds its entry already there and adds none.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import redis
 from pydantic import BaseModel
 
-__all__ = ["DeadLetter", "DeadLetterStore"]
+__all__ = ["DeadLetter", "DeadLetterStore", "entry_id"]
 
 DLQ_HASH = "wirestream:dlq"
 DLQ_INDEX = "wirestream:dlq:by_time"
@@ -37,6 +42,19 @@ class DeadLetter(BaseModel):
     item_ids: list[str] = []
     at: float
     payload: dict[str, Any]
+
+
+def entry_id(stage: str, reason: str, payload: dict[str, Any], item_ids: list[str]) -> str:
+    """The id of the dead letter of this failure: the same for the same
+    stage, reason and item versions (or, without items, the same payload)."""
+    items = payload.get("items") if isinstance(payload, dict) else None
+    if item_ids and isinstance(items, list) and all(isinstance(i, dict) for i in items):
+        what: Any = sorted((str(i.get("id")), str(i.get("version")), str(i.get("content_hash")))
+                           for i in items)
+    else:
+        what = payload
+    basis = json.dumps([stage, reason, what], sort_keys=True, default=str)
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
 class DeadLetterStore:
@@ -56,7 +74,7 @@ class DeadLetterStore:
         item_ids: list[str] | None = None,
     ) -> DeadLetter:
         entry = DeadLetter(
-            id=uuid.uuid4().hex,
+            id=entry_id(stage, reason, payload, item_ids or []),
             stage=stage,
             reason=reason,
             message=message[:2000],
@@ -67,11 +85,13 @@ class DeadLetterStore:
             at=time.time(),
             payload=payload,
         )
+        # the first failure stands: a redelivery that fails again adds nothing
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(DLQ_HASH, entry.id, entry.model_dump_json())
-        pipe.zadd(DLQ_INDEX, {entry.id: entry.at})
-        pipe.execute()
-        return entry
+        pipe.hsetnx(DLQ_HASH, entry.id, entry.model_dump_json())
+        pipe.zadd(DLQ_INDEX, {entry.id: entry.at}, nx=True)
+        pipe.hget(DLQ_HASH, entry.id)
+        stored = pipe.execute()[-1]
+        return DeadLetter.model_validate_json(stored) if stored else entry
 
     def count(self) -> int:
         return int(self._redis.zcard(DLQ_INDEX))

@@ -161,6 +161,35 @@ def test_dead_letters_filter_and_remove(redis_db: redis.Redis) -> None:
     assert store.count() == 1
 
 
+def test_a_failure_delivered_twice_is_one_dead_letter(redis_db: redis.Redis) -> None:
+    from tests.unit.test_shared import make_item
+
+    store = DeadLetterStore(redis_db)
+    v1 = make_item(id="it-1", version=1).model_dump(mode="json")
+    v2 = make_item(id="it-1", version=2).model_dump(mode="json")
+
+    def rejected(item: dict[str, object], correlation: str, reason: str = "es_rejected"
+                 ) -> str:
+        return store.add(stage="index", reason=reason, message="mapper_parsing_exception",
+                         error_type="DocumentRejected", attempts=1, item_ids=["it-1"],
+                         payload={"items": [item], "correlation_id": correlation}).id
+
+    first = rejected(v1, "c-1")
+    # the same batch redelivered (and the same item in another poll's batch)
+    assert rejected(v1, "c-1") == rejected(v1, "c-2") == first
+    assert store.count() == 1
+    # another version of the item, or another reason, is another failure
+    assert rejected(v2, "c-3") != first and rejected(v1, "c-1", "crash:KeyError") != first
+    assert store.count() == 3
+    # replayed (removed), the next failure is recorded again
+    assert store.remove(first) and rejected(v1, "c-1") == first and store.count() == 3
+    # without items, the payload decides: the same broken feed entry polled twice
+    entry = {"source_id": "s", "entry": {"index": 3, "reason": "no_title"}}
+    ids = {store.add(stage="ingest", reason="parse_item:no_title", message="m",
+                     error_type="ParseError", attempts=1, payload=entry).id for _ in range(2)}
+    assert len(ids) == 1 and store.count() == 4
+
+
 def test_exporter_sees_queues_dead_letters_and_source_health(
     redis_db: redis.Redis, settings: object
 ) -> None:
