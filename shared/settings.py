@@ -281,7 +281,9 @@ class Settings(BaseSettings):
     # /metrics of each worker's main process; 0 disables. Compose scrapes
     # 9108 on every worker container; local runs give each worker its own.
     metrics_port: int = 9108
-    metrics_addr: str = "0.0.0.0"
+    # loopback unless told: compose sets 0.0.0.0, which inside a container is
+    # its service network only (nothing publishes the port)
+    metrics_addr: str = "127.0.0.1"
 
     @classmethod
     def settings_customise_sources(

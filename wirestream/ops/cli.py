@@ -203,7 +203,8 @@ def status(
 # ----------------------------------------------------------------- exporter
 def exporter(
     port: Annotated[int, typer.Option(help="Port for /metrics.")] = 9109,
-    addr: Annotated[str, typer.Option(help="Address to bind.")] = "0.0.0.0",
+    addr: Annotated[str, typer.Option(
+        help="Address to bind (compose: 0.0.0.0, the container's network only).")] = "127.0.0.1",
 ) -> None:
     """Serve shared-state gauges (queues, dead letters, source health, services)."""
     import signal as signals
