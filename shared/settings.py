@@ -219,6 +219,7 @@ class ReconcileSettings(BaseModel):
 
 
 FILE_SUFFIX = "_FILE"
+EXAMPLE_PREFIX = "change-me"  # .env.example's placeholders
 
 
 class FileSecrets(PydanticBaseSettingsSource):
@@ -284,6 +285,18 @@ class Settings(BaseSettings):
     # loopback unless told: compose sets 0.0.0.0, which inside a container is
     # its service network only (nothing publishes the port)
     metrics_addr: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _no_example_passwords(self) -> Settings:
+        """.env.example's ``change-me-*`` placeholders are no passwords: a
+        process configured with one refuses to start."""
+        for section in (self.redis, self.es):
+            for name, value in section:
+                if isinstance(value, SecretStr) and value.get_secret_value().startswith(
+                        EXAMPLE_PREFIX):
+                    raise ValueError(f"{type(section).__name__}.{name} still holds the example "
+                                     "value of .env.example: set a real password in .env")
+        return self
 
     @classmethod
     def settings_customise_sources(

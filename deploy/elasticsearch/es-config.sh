@@ -24,6 +24,13 @@ owner="${ES_CONFIG_OWNER:-1000:0}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${ES_WRITER_PASSWORD:?ES_WRITER_PASSWORD is not set}"
 : "${ES_READER_PASSWORD:?ES_READER_PASSWORD is not set}"
+# .env.example's placeholders are no passwords: refuse to start on them.
+for name in ES_WRITER_PASSWORD ES_READER_PASSWORD ELASTIC_PASSWORD; do
+  if [[ "${!name:-}" == change-me* ]]; then
+    echo "$name still holds the example value of .env.example: set a real password in .env" >&2
+    exit 1
+  fi
+done
 export ES_PATH_CONF="$conf"
 
 defaults="$es_home/config"

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from shared.queues import QUEUES
 
@@ -350,12 +351,21 @@ def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.Monk
     # a directory of files made from .env.example as compose makes them
     secrets = tmp_path / "secrets"
     secrets.mkdir()
-    for secret in services()[name].get("secrets", []):
-        (secrets / secret).write_text(env_example()[SECRETS[secret]])
+
+    def mount(filled: dict[str, str]) -> None:
+        for secret in services()[name].get("secrets", []):
+            (secrets / secret).write_text(filled[SECRETS[secret]])
+
     for key, value in interpolated_env(name).items():
         monkeypatch.setenv(key, value.replace("/run/secrets", str(secrets)))
+    # .env.example as shipped: its placeholders are refused
+    mount(env_example())
+    with pytest.raises(ValidationError, match=r"example value of \.env\.example"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    # filled in as an operator does
+    example = {k: v.replace("change-me", "chosen") for k, v in env_example().items()}
+    mount(example)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    example = env_example()
     assert settings.redis.url == "redis://redis:6379/0"
     assert settings.redis.password is not None
     assert settings.redis.password.get_secret_value() == example["REDIS_PASSWORD"]
@@ -780,6 +790,13 @@ def test_es_config_refuses_without_passwords(fake_es: dict[str, Path]) -> None:
     result = run_es_config(fake_es, ES_READER_PASSWORD="<unset>")
     assert result.returncode != 0
     assert "ES_READER_PASSWORD" in result.stderr
+
+
+def test_es_config_refuses_the_example_passwords(fake_es: dict[str, Path]) -> None:
+    for name in ("ES_WRITER_PASSWORD", "ES_READER_PASSWORD", "ELASTIC_PASSWORD"):
+        result = run_es_config(fake_es, **{name: env_example()[name]})
+        assert result.returncode != 0
+        assert f"{name} still holds the example value" in result.stderr
 
 
 def test_es_config_refuses_the_image_config_dir(fake_es: dict[str, Path]) -> None:
