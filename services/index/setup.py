@@ -226,6 +226,8 @@ _WRITER_INDEX = {
     "create_index": True,
     "indices:data/write/bulk[s]": True,
     "indices:data/write/index": True,
+    # the update API would answer with the stored source: a read
+    "indices:data/write/update": False,
     "indices:data/write/delete": False,
     "indices:data/read/search": False,
     "indices:data/read/get": False,

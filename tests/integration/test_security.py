@@ -110,6 +110,10 @@ def test_reader_searches_the_alias_and_nothing_else(
         ("GET", "/{alias}/_doc/x", None),
         ("DELETE", "/{concrete}", None),
         ("DELETE", "/{concrete}/_doc/x", None),  # kills are tombstones, never deletes
+        # the update API reads: `_source=true` answers with the stored story,
+        # and "document missing" tells which ids exist
+        ("POST", "/{concrete}/_update/x?_source=true", {"doc": {}}),
+        ("POST", "/{alias}/_update/x?_source=true", {"doc": {}}),
         ("PUT", "/{concrete}/_settings", {"index.blocks.write": True}),
         ("POST", "/_aliases", {"actions": [{"remove": {"index": "{concrete}",
                                                        "alias": "{alias}"}}]}),
@@ -145,6 +149,31 @@ def test_writer_can_write_and_create_wirestream_indices(
            b'{"id":"w1"}\n' % new.encode()
     response = _call(settings, "POST", "/_bulk", writer, content=bulk)
     assert response.json()["items"][0]["index"]["status"] == 201, response.text
+
+
+def test_writer_cannot_read_a_stored_story_through_update(
+    settings: Settings, index_ready: str, es_admin: Elasticsearch
+) -> None:
+    writer = _creds(settings, "writer")
+    concrete = _live_index(es_admin, index_ready)
+    doc = b'{"index":{"_index":"%s","_id":"probe-1","version":5,"version_type":"external"}}\n' \
+          b'{"id":"probe-1","headline":"embargoed until noon"}\n' % concrete.encode()
+    written = _call(settings, "POST", "/_bulk", writer, content=doc).json()
+    assert written["items"][0]["index"]["status"] in (200, 201), written
+    for existing in ("probe-1", "no-such-id"):
+        # one 403 for an id that exists and one that does not: no oracle
+        one = _call(settings, "POST", f"/{concrete}/_update/{existing}?_source=true", writer,
+                    {"doc": {}})
+        assert one.status_code == 403 and "embargoed" not in one.text, one.text
+        update = b'{"update":{"_index":"%s","_id":"%s"}}\n{"doc":{},"_source":true}\n' % (
+            concrete.encode(), existing.encode())
+        item = _call(settings, "POST", "/_bulk", writer, content=update).json()["items"][0]
+        assert item["update"]["status"] == 403 and "embargoed" not in str(item), item
+    # and the pipeline's own write still works: a newer external version
+    newer = doc.replace(b'"version":5', b'"version":6')
+    item = _call(settings, "POST", "/_bulk", writer, content=newer).json()["items"][0]
+    assert item["index"]["status"] == 200, item
+    es_admin.delete(index=concrete, id="probe-1", refresh=True)
 
 
 def test_the_setup_role_check_agrees(
