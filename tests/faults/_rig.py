@@ -104,13 +104,13 @@ class PrivateRedis:
         """SIGKILL: no shutdown, no final AOF write beyond what it already did."""
         pid = self.pid()
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not _alive(pid), 10, 0.05)
+        assert wait_for(lambda: not _alive(pid), 10, 0.05), f"redis {pid} outlived SIGKILL"
 
     def stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             pid = self.pid()
             os.kill(pid, signal.SIGTERM)
-            wait_for(lambda: not _alive(pid), 20, 0.1)
+            assert wait_for(lambda: not _alive(pid), 20, 0.1), f"redis {pid} ignored SIGTERM"
 
     def aof_files(self) -> list[Path]:
         return sorted((self.base / "var" / "redis" / "data").rglob("*.aof"))

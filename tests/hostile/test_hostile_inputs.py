@@ -36,6 +36,7 @@ from tests.faults._rig import Rig, assert_promise, message_items, message_source
 from tests.hostile._servers import Canary, HostileServer, bomb
 from tests.unit.ingest._servers import Request
 from wirestream.dev.harness import PipelineProcesses, wait_for
+from wirestream.ops.exporter import UNACKED_KEY
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -127,6 +128,17 @@ def docs(rig: Rig, source_id: str, at_least: int = 1, timeout: float = 120) -> l
 
     wait_for(lambda: len(found()) >= at_least, timeout, 1.0)
     return found()
+
+
+def idle(rig: Rig) -> bool:
+    """Nothing waits in or is held from the ingest, enrich and index queues:
+    what the last poll forwarded has been written (or dead-lettered)."""
+    client = rig.redis()
+    try:
+        return (all(client.llen(q) == 0 for q in ("ingest", "enrich", "index"))
+                and client.hlen(UNACKED_KEY) == 0)
+    finally:
+        client.close()
 
 
 def refused_everywhere(rig: Rig, canary: Canary) -> None:
@@ -391,8 +403,9 @@ def test_duplicate_guids_inside_one_feed(rig: Rig, pipeline: PipelineProcesses,
     for entry in feed[3:]:
         entry["guid"] = feed[0]["guid"]  # three more entries reuse the first guid
     out = probe(rig, pipeline, "dup", hostile.serve("/dup.rss", rss(feed)), type="rss")
-    found = docs(rig, out.source_id, 3)
-    time.sleep(2)  # anything else would have been indexed with the rest
+    docs(rig, out.source_id, 3)
+    # once the pipeline is idle, anything else would have been indexed too
+    assert wait_for(lambda: idle(rig), 120, 0.5), "the pipeline did not go idle"
     found = docs(rig, out.source_id, 3)
     ids = [d["id"] for d in found]
     assert len(ids) == len(set(ids)) == 3
@@ -404,8 +417,8 @@ def test_every_item_with_the_same_guid(rig: Rig, pipeline: PipelineProcesses,
     for entry in feed:
         entry["guid"] = "urn:same:only"
     out = probe(rig, pipeline, "same", hostile.serve("/same.rss", rss(feed)), type="rss")
-    found = docs(rig, out.source_id, 1)
-    time.sleep(2)
+    docs(rig, out.source_id, 1)
+    assert wait_for(lambda: idle(rig), 120, 0.5), "the pipeline did not go idle"
     found = docs(rig, out.source_id, 1)
     assert [d["id"] for d in found] == [item_id(out.source_id, "urn:same:only")]
     assert out.state.last_error is None and out.state.items_last_poll == 1
