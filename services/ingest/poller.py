@@ -19,16 +19,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from services.ingest.articles import ArticleExpander, ExpandReport
 from services.ingest.embargo import EmbargoHold
-from services.ingest.gate import VersionGate
 from services.ingest.parsers import FeedMeta, ParseResult, SourceRef
 from services.ingest.politeness import HostLimiter
+from services.ingest.ports import DeadLetters, FetcherLike, FetchResultLike, Gate, SourceStore
 from services.ingest.repeats import RepeatedParagraphs
-from services.ingest.sources import Source, SourceRegistry, SourceState
+from services.ingest.sources import Source, SourceState
 from services.ingest.stage import (
     FEED_FORMATS,
     chunks,
@@ -37,7 +36,6 @@ from services.ingest.stage import (
     succeeded,
 )
 from services.ingest.stories import StoryLinker
-from shared.dlq import DeadLetterStore
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch, NewsItem
@@ -46,27 +44,6 @@ from shared.telemetry import bind_context, redact
 __all__ = ["PollReport", "Poller"]
 
 log = logging.getLogger(__name__)
-
-
-class FetchResultLike(Protocol):
-    not_modified: bool
-    body: bytes
-    etag: str | None
-    last_modified: str | None
-    content_type: str | None
-    final_url: str
-    retry_after: float | None
-
-
-class FetcherLike(Protocol):
-    def fetch(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> FetchResultLike: ...
 
 
 @dataclass
@@ -125,9 +102,9 @@ class Poller:
         self,
         *,
         fetcher: FetcherLike,
-        registry: SourceRegistry,
-        gate: VersionGate,
-        dlq: DeadLetterStore,
+        registry: SourceStore,
+        gate: Gate,
+        dlq: DeadLetters,
         send: Callable[[Batch], None],
         batch_size: int,
         parse: ParseFn,

@@ -92,10 +92,9 @@ def failed(source: Source, state: SourceState, *, now: float, reason: str, messa
     state.last_error = f"{reason}: {message}"[:ERROR_CHARS]
     state.last_error_at = now
     base = state.interval or float(source.min_interval)
-    delay = backoff(state.consecutive_failures, base=base, cap=MAX_FAILURE_BACKOFF)
-    if retry_after:
-        delay = max(delay, retry_after)
-    return now + spread(delay)
+    due = now + spread(backoff(state.consecutive_failures, base=base, cap=MAX_FAILURE_BACKOFF))
+    # the server's Retry-After is a floor the jitter must not undercut
+    return max(due, now + retry_after) if retry_after else due
 
 
 def distinct_items(items: Sequence[NewsItem], fmt: str

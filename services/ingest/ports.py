@@ -1,0 +1,69 @@
+"""What the ingest stage needs from the world, as protocols: the poller
+(:class:`services.ingest.poller.Poller`) is written against these, the
+adapters that satisfy them in production are
+
+* :class:`services.ingest.fetch.Fetcher` (HTTP, the SSRF guard, decoding);
+* :class:`services.ingest.sources.SourceRegistry` (Redis);
+* :class:`services.ingest.gate.VersionGate` (Redis, one Lua call per batch);
+* :class:`shared.dlq.DeadLetterStore` (Redis);
+
+and the unit tests pass in-memory ones (``tests/unit/ingest/fakes.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from services.ingest.gate import GateDecision
+from services.ingest.sources import SourceState
+from shared.dlq import DeadLetter
+from shared.models import NewsItem
+
+__all__ = ["DeadLetters", "FetchResultLike", "FetcherLike", "Gate", "SourceStore"]
+
+
+class FetchResultLike(Protocol):
+    not_modified: bool
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    final_url: str
+    retry_after: float | None
+
+
+class FetcherLike(Protocol):
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> FetchResultLike: ...
+
+
+class SourceStore(Protocol):
+    """A source's state and its place in the schedule."""
+
+    def state(self, source_id: str) -> SourceState: ...
+
+    def save_state(self, source_id: str, state: SourceState) -> None: ...
+
+    def schedule(self, source_id: str, due: float) -> None: ...
+
+
+class Gate(Protocol):
+    """New, changed, unchanged or stale: the version gate."""
+
+    def decide_many(self, items: Sequence[tuple[NewsItem, int | None]],
+                    update: Mapping[str, Any] | None = None) -> list[GateDecision]: ...
+
+    def forget(self, item_id: str, source: str) -> None: ...
+
+
+class DeadLetters(Protocol):
+    def add(self, *, stage: str, reason: str, message: str, error_type: str,
+            payload: dict[str, Any], attempts: int, source: str | None = None,
+            item_ids: list[str] | None = None) -> DeadLetter: ...
