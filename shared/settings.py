@@ -222,6 +222,21 @@ FILE_SUFFIX = "_FILE"
 EXAMPLE_PREFIX = "change-me"  # .env.example's placeholders
 
 
+def _is_field(model: type[BaseModel], keys: list[str]) -> bool:
+    """Whether ``keys`` (``["redis", "password"]``) name a field of ``model``,
+    level by level."""
+    for depth, key in enumerate(keys):
+        field = model.model_fields.get(key)
+        if field is None:
+            return False
+        if depth < len(keys) - 1:
+            annotation = field.annotation
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                return False
+            model = annotation
+    return True
+
+
 class FileSecrets(PydanticBaseSettingsSource):
     """Settings read from files named by ``<VARIABLE>_FILE``
     (``WIRESTREAM_REDIS__PASSWORD_FILE=/run/secrets/redis_password``), the
@@ -240,7 +255,7 @@ class FileSecrets(PydanticBaseSettingsSource):
                 continue
             variable = name[:-len(FILE_SUFFIX)]
             keys = variable[len(prefix):].lower().split("__")
-            if keys[0] not in settings_cls.model_fields:
+            if not _is_field(settings_cls, keys):
                 continue  # not a setting (WIRESTREAM_ENV_FILE names the env file)
             if os.environ.get(variable):
                 raise ConfigError(f"both {variable} and {name} are set: keep one")

@@ -638,15 +638,17 @@ def test_es_config_service_runs_the_script_on_the_volume() -> None:
 
 def test_roles_file() -> None:
     """Least privilege (deploy/elasticsearch/roles.yml): the writer indexes
-    and creates wirestream indices, nothing else (`monitor` for health
-    checks and the exporter's probe); the reader searches the read alias."""
+    (the index API only: `create`, not `index`, which also grants the update
+    API and with it a read) and creates wirestream indices, nothing else
+    (`monitor` for health checks and the exporter's probe); the reader
+    searches the read alias."""
     roles = yaml.safe_load(ROLES_FILE.read_text())
     writer, reader = roles["wirestream_writer"], roles["wirestream_reader"]
     assert writer["cluster"] == ["monitor"]
     assert writer["indices"][0]["names"] == ["wirestream-*"]
     assert set(writer["indices"][0]["privileges"]) == {
         "create_index",
-        "index",
+        "create",
         "view_index_metadata",
     }
     alias, directory = reader["indices"]

@@ -112,6 +112,8 @@ def test_a_setting_can_come_from_the_file_its_file_variable_names(
     monkeypatch.delenv("WIRESTREAM_METRICS_PORT", raising=False)
     monkeypatch.setenv("WIRESTREAM_REDIS__PASSWORD_FILE", str(secret))
     monkeypatch.setenv("WIRESTREAM_METRICS_PORT_FILE", str(port))
+    # a *_FILE variable that names no setting is left alone
+    monkeypatch.setenv("WIRESTREAM_REDIS__NOTHING_FILE", str(tmp_path / "missing"))
     settings = Settings()
     assert settings.redis.password is not None
     assert settings.redis.password.get_secret_value() == "from-a-file"
