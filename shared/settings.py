@@ -32,6 +32,7 @@ __all__ = [
     "RedisSettings",
     "Settings",
     "TranslatorSettings",
+    "is_field",
     "load_settings",
 ]
 
@@ -222,7 +223,7 @@ FILE_SUFFIX = "_FILE"
 EXAMPLE_PREFIX = "change-me"  # .env.example's placeholders
 
 
-def _is_field(model: type[BaseModel], keys: list[str]) -> bool:
+def is_field(model: type[BaseModel], keys: list[str]) -> bool:
     """Whether ``keys`` (``["redis", "password"]``) name a field of ``model``,
     level by level."""
     for depth, key in enumerate(keys):
@@ -255,7 +256,7 @@ class FileSecrets(PydanticBaseSettingsSource):
                 continue
             variable = name[:-len(FILE_SUFFIX)]
             keys = variable[len(prefix):].lower().split("__")
-            if not _is_field(settings_cls, keys):
+            if not is_field(settings_cls, keys):
                 continue  # not a setting (WIRESTREAM_ENV_FILE names the env file)
             if os.environ.get(variable):
                 raise ConfigError(f"both {variable} and {name} are set: keep one")

@@ -86,18 +86,26 @@ def test_polish_names_the_registry_knows_are_found_inflected(models: Models) -> 
     assert found[next(iter(tusk))] == ["Donaldem Tuskiem"]
 
 
-def test_people_nobody_has_met_are_found_by_their_given_name_in_polish(
-        models: Models) -> None:
+def _unmet(models: Models, item: NewsItem) -> NewsItem:
+    """``item`` enriched with no registry behind the NER: what the text alone
+    gives."""
+    assert models.ner is not None
     saved = models.ner.known
-    models.ner.known = None  # no registry: the given names alone
+    models.ner.known = None
     try:
-        [pl] = enrich_items([make_item(
-            id="pl-given", headline="Astronauta w Gdańsku",
-            body_text="Astronauta Sławosz Uznański-Wiśniewski spotkał się w Gdańsku ze "
-                      "Swiatłaną Cichanouską i z premierem Donaldem Tuskiem.",
-            language="pl")], models)
+        [enriched] = enrich_items([item], models)
     finally:
         models.ner.known = saved
+    return enriched
+
+
+def test_people_nobody_has_met_are_found_by_their_given_name_in_polish(
+        models: Models) -> None:
+    pl = _unmet(models, make_item(
+        id="pl-given", headline="Astronauta w Gdańsku",
+        body_text="Astronauta Sławosz Uznański-Wiśniewski spotkał się w Gdańsku ze "
+                  "Swiatłaną Cichanouską i z premierem Donaldem Tuskiem.",
+        language="pl"))
     assert pl.enrichment is not None
     assert pl.enrichment.entities_status == "related"
     people = {m.surface for e in pl.enrichment.entities if e.type == "PERSON"
@@ -111,16 +119,11 @@ def test_a_bare_polish_surname_found_by_the_related_model_joins_its_case_form(
         models: Models) -> None:
     # German CoreNLP finds "Sikorski"; Polish case rules, not German ones,
     # tell that it is the "Radosławem Sikorskim" (instrumental) of the story
-    saved = models.ner.known
-    models.ner.known = None
-    try:
-        [pl] = enrich_items([make_item(
-            id="pl-case", headline="",
-            body_text="Premier spotkał się wczoraj z Radosławem Sikorskim w Brukseli. "
-                      "Sikorski powiedział dziennikarzom, że rozmowy były trudne.",
-            language="pl")], models)
-    finally:
-        models.ner.known = saved
+    pl = _unmet(models, make_item(
+        id="pl-case", headline="",
+        body_text="Premier spotkał się wczoraj z Radosławem Sikorskim w Brukseli. "
+                  "Sikorski powiedział dziennikarzom, że rozmowy były trudne.",
+        language="pl"))
     assert pl.enrichment is not None
     people = [sorted(m.surface for m in e.mentions) for e in pl.enrichment.entities
               if e.type == "PERSON"]

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 import typer
+from click.testing import Result
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
@@ -174,25 +175,29 @@ def test_again_resends_what_the_query_finds(
         assert item.enrichment.translation.cached_chunks == item.enrichment.translation.chunks
 
 
+def _again(models: Models, es_admin: Elasticsearch, index: str, *args: str) -> Result:
+    """``wirestream enrich --again ARGS`` over ``index`` holding EN and ES."""
+    from wirestream.enrich_cli import enrich
+
+    for item in enrich_items([EN, ES], models):
+        es_admin.index(index=index, id=item.id, document=to_document(item))
+    es_admin.indices.refresh(index=index)
+    app = typer.Typer()
+    app.command()(enrich)
+    app.command("noop")(lambda: None)
+    # the reader user may not read this throwaway index: search as admin
+    return CliRunner().invoke(app, ["enrich", "--again", *args, "--index", index],
+                              env={"WIRESTREAM_ES__READER_USERNAME": "elastic",
+                                   "WIRESTREAM_ES__READER_PASSWORD": es_admin_password()})
+
+
 def test_the_again_command_puts_matching_documents_on_the_enrich_queue(
     models: Models, es_admin: Elasticsearch, reenrich_index: str, redis_db: redis.Redis,
     test_env: dict[str, str],
 ) -> None:
     from shared.queues import ENRICH, queue_depth
-    from wirestream.enrich_cli import enrich
 
-    for item in enrich_items([EN, ES], models):
-        es_admin.index(index=reenrich_index, id=item.id, document=to_document(item))
-    es_admin.indices.refresh(index=reenrich_index)
-    app = typer.Typer()
-    app.command()(enrich)
-    app.command("noop")(lambda: None)
-    # the reader user may not read this throwaway index: search as admin
-    result = CliRunner().invoke(app, ["enrich", "--again", "language:es",
-                                      "--index", reenrich_index],
-                                env={"WIRESTREAM_ES__READER_USERNAME": "elastic",
-                                     "WIRESTREAM_ES__READER_PASSWORD":
-                                     es_admin_password()})
+    result = _again(models, es_admin, reenrich_index, "language:es")
     assert result.exit_code == 0, result.output
     assert "re-sent 1 documents" in result.stdout
     assert queue_depth(redis_db, ENRICH) == 1
@@ -205,22 +210,11 @@ def test_again_gives_up_on_a_full_queue_nobody_takes(
     test_env: dict[str, str],
 ) -> None:
     from shared.queues import ENRICH, queue_depth
-    from wirestream.enrich_cli import enrich
     from wirestream.failures import UNAVAILABLE, explain
 
-    for item in enrich_items([EN, ES], models):
-        es_admin.index(index=reenrich_index, id=item.id, document=to_document(item))
-    es_admin.indices.refresh(index=reenrich_index)
     # a backlog above the back-pressure mark that no worker takes
     redis_db.rpush(ENRICH, *[b"{}"] * 201)
-    app = typer.Typer()
-    app.command()(enrich)
-    app.command("noop")(lambda: None)
-    result = CliRunner().invoke(app, ["enrich", "--again", "*", "--index", reenrich_index,
-                                      "--max-wait", "2"],
-                                env={"WIRESTREAM_ES__READER_USERNAME": "elastic",
-                                     "WIRESTREAM_ES__READER_PASSWORD":
-                                     es_admin_password()})
+    result = _again(models, es_admin, reenrich_index, "*", "--max-wait", "2")
     assert result.exception is not None
     failure = explain(result.exception)
     assert failure is not None and failure.code == UNAVAILABLE

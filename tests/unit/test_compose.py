@@ -311,22 +311,9 @@ def test_service_urls_name_compose_services() -> None:
 
 
 def _settings_field_exists(key: str) -> bool:
-    from pydantic import BaseModel
+    from shared.settings import Settings, is_field
 
-    from shared.settings import Settings
-
-    model: type[BaseModel] = Settings
-    parts = key.removeprefix("WIRESTREAM_").lower().split("__")
-    for i, part in enumerate(parts):
-        field = model.model_fields.get(part)
-        if field is None:
-            return False
-        if i < len(parts) - 1:
-            annotation = field.annotation
-            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-                return False
-            model = annotation
-    return True
+    return is_field(Settings, key.removeprefix("WIRESTREAM_").lower().split("__"))
 
 
 def test_every_wirestream_variable_is_a_real_setting() -> None:
