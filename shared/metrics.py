@@ -210,7 +210,7 @@ def es_request(operation: str) -> Iterator[None]:
         m.es_seconds.labels(operation).observe(time.monotonic() - started)
 
 
-def serve_metrics(port: int, addr: str = "0.0.0.0", stage: str = "") -> Any:
+def serve_metrics(port: int, addr: str = "127.0.0.1", stage: str = "") -> Any:
     """Serve /metrics from this (main) process, summing the children's files
     in multiprocess mode, with the process tree's own figures
     (:class:`ProcessTreeCollector`) when ``stage`` is given. Returns the

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 __all__ = ["AUTH", "NOT_FOUND", "OK", "UNAVAILABLE", "USAGE", "Failure", "explain"]
@@ -41,9 +42,11 @@ class Failure:
     message: str
 
 
+@cache
 def _settings() -> Any:
     """The settings, if they load (a failure to load them is explained on
-    its own); the messages fall back to naming the variables."""
+    its own); the messages fall back to naming the variables. Loaded once:
+    an explanation may ask for them several times."""
     try:
         from shared.settings import load_settings
 

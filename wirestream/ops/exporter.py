@@ -168,13 +168,15 @@ def _read_redis(state: PipelineState, client: redis.Redis) -> None:
     from shared.dlq import DeadLetterStore
 
     client.ping()
-    memory = client.info("memory")
+    with client.pipeline(transaction=False) as pipe:  # one round trip
+        for section in ("memory", "stats", "errorstats"):
+            pipe.info(section)
+        memory, stats, errorstats = pipe.execute()
     state.redis_memory_used = int(memory.get("used_memory", 0))
     state.redis_memory_max = int(memory.get("maxmemory", 0))
-    state.redis_rejected_connections = int(client.info("stats").get("rejected_connections", 0))
+    state.redis_rejected_connections = int(stats.get("rejected_connections", 0))
     state.redis_errors = {name.removeprefix("errorstat_"): int(value.get("count", 0))
-                          for name, value in client.info("errorstats").items()
-                          if isinstance(value, dict)}
+                          for name, value in errorstats.items() if isinstance(value, dict)}
     state.queues = {q: queue_depth(client, q) for q in QUEUES}
     state.unacked = int(client.hlen(UNACKED_KEY))
     state.dead_letters = DeadLetterStore(client).count()
