@@ -41,12 +41,14 @@ from services.enrich.names import (
     acronym,
     clean_surface,
     cross_script_keys,
+    feminine_given_readings,
     fold,
     given_name_items,
     given_names_match,
     is_latin,
     name_key,
     nicknames_related,
+    nominative_person,
     person_parts,
     surname_skeletons,
     surname_surface,
@@ -830,6 +832,8 @@ def _natasha(models: RussianNer, fld: str, text: str, language: str = "ru") -> l
         stop, normal = span.stop, span.normal or span.text
         if kind == "PERSON" and (cut := person_end(text, span.start, span.stop)) < span.stop:
             stop, normal = cut, text[span.start:cut]  # a glued-on word: no normal form
+        elif kind == "PERSON":
+            normal = nominative_person(span.text, normal, language)
         out.append(RawMention(fld, span.start, stop, text[span.start:stop], kind, normal,
                               text[stop:stop + 60], language))
     return out
@@ -1324,6 +1328,12 @@ def to_candidate(entity: LocalEntity) -> Candidate:
         language = next((m.language for m, cleaned in entity.mentions if cleaned == name), "")
         skeletons = sorted(surname_skeletons(surname_surface(name, surname), language))
         cross = cross_script_keys(name)
+        # a woman's accusative a morphology read as a man's dative looks
+        # for her Latin name too ("Джорджу Мелони": Джорджа, not Джордж)
+        cross = (cross[0], sorted({*cross[1], *(
+            key for m, cleaned in entity.mentions if cleaned == name
+            for reading in feminine_given_readings(m.text, m.normal)
+            for key in cross_script_keys(reading)[1])}))
     return Candidate(type=entity.type, name=name, key=entity.key,
                      variants=entity.surfaces, surname=surname or None,
                      surname_only=surname_only, extra_keys=list(entity.extra_keys),

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF002, RUF003  (docstrings and comments show Cyrillic examples on purpose)
+# ruff: noqa: RUF001, RUF002, RUF003  (Cyrillic endings and examples on purpose)
 """Name normalisation: the keys that make spelling variants meet.
 
 Contract (what the entity registry relies on): :func:`fold` maps spelling
@@ -51,6 +51,7 @@ __all__ = [
     "acronym",
     "clean_surface",
     "cross_script_keys",
+    "feminine_given_readings",
     "fold",
     "fold_word",
     "given_name_canonical",
@@ -61,6 +62,7 @@ __all__ = [
     "is_latin",
     "name_key",
     "nicknames_related",
+    "nominative_person",
     "person_parts",
     "surname_core",
     "surname_skeletons",
@@ -391,6 +393,58 @@ def acronym(name: str) -> str:
     if len(words) < 2:
         return ""
     return "".join(w[0] for w in words if w[0].isalpha()).upper()
+
+
+# ----------------------------------------------------- Cyrillic case forms
+# Ukrainian endings of the feminine -ія names that a Russian morphology
+# leaves as printed (Russian writes Летицию, Ukrainian Летицію)
+_UKRAINIAN_IA = (("ією", "ія"), ("ію", "ія"), ("ії", "ія"))
+
+
+def nominative_person(printed: str, normal: str, language: str) -> str:
+    """A Cyrillic person's name in the nominative, completing the normal
+    form a Russian morphology gave (``normal``, one word per printed word):
+    a surname left as printed in the case of its given name loses the given
+    name's ending when that ending is two letters or more ("Карлушем
+    Моэдашем", normal "Карлуш Моэдашем" -> "Карлуш Моэдаш": the instrumental
+    -ем of a foreign surname the model does not know); in Ukrainian, a word
+    left as printed ending in -ію/-ією/-ії ends in -ія ("Летицію" ->
+    "Летиція"). Anything else is ``normal`` unchanged."""
+    words, lemma = printed.split(), normal.split()
+    if len(words) != len(lemma):
+        return normal
+    out = list(lemma)
+    if language == "uk":
+        for i, (word, base) in enumerate(zip(words, lemma, strict=True)):
+            if word != base:
+                continue
+            for ending, nominative in _UKRAINIAN_IA:
+                if word.endswith(ending) and len(word) - len(ending) >= 2:
+                    out[i] = word[:-len(ending)] + nominative
+                    break
+    if len(words) >= 2:
+        given, base, last = words[0], out[0], words[-1]
+        ending = given[len(base):] if given.startswith(base) else ""
+        if (len(ending) >= 2 and out[-1] == last and last.endswith(ending)
+                and len(last) - len(ending) >= 3):
+            out[-1] = last[:-len(ending)]
+    return " ".join(out)
+
+
+def feminine_given_readings(printed: str, normal: str) -> list[str]:
+    """The other nominative a Cyrillic full name's given name may have when
+    a morphology read its -у/-ю as a man's dative: the accusative of a
+    woman's name ends so too ("Джорджу Мелони" is the accusative of
+    Джорджа, not the dative of Джордж, when the surname does not decline).
+    Returns the name with that given name, or nothing."""
+    words, lemma = printed.split(), normal.split()
+    if len(words) < 2 or len(words) != len(lemma) or is_latin(printed):
+        return []
+    given, base = words[0], lemma[0]
+    for ending, nominative in (("у", "а"), ("ю", "я")):
+        if given.endswith(ending) and base in (given[:-1], given[:-1] + "й", given[:-1] + "ь"):
+            return [" ".join([given[:-1] + nominative, *lemma[1:]])]
+    return []
 
 
 # ------------------------------------------------------------ cross-script

@@ -86,6 +86,29 @@ def test_polish_names_the_registry_knows_are_found_inflected(models: Models) -> 
     assert found[next(iter(tusk))] == ["Donaldem Tuskiem"]
 
 
+def test_cyrillic_case_forms_the_morphology_leaves_meet_the_latin_name(
+        models: Models) -> None:
+    # "Карлушем Моэдашем": natasha puts the given name in the nominative,
+    # not the foreign surname; "Джорджу Мелони": it reads a woman's
+    # accusative as the dative of a man's name (Джордж)
+    stories = {name: dict(_story(name)) for name in ("par-04", "par-10")}
+    models.ner.known.max_age = 0  # type: ignore[union-attr]  # see the new names now
+    ids: dict[str, dict[str, set[str]]] = {"Moedas": {}, "Meloni": {}}
+    for lang in ("en", "ru", "uk"):
+        for story in stories.values():
+            [item] = enrich_items([story[lang]], models)
+            assert item.enrichment is not None
+            for entity in item.enrichment.entities:
+                for surname, surfaces in (("Moedas", ("Моэдаш", "Моедаш", "Moedas")),
+                                          ("Meloni", ("Мелон", "Meloni"))):
+                    if entity.type == "PERSON" and any(
+                            s in m.surface for m in entity.mentions for s in surfaces):
+                        ids[surname].setdefault(lang, set()).add(entity.id)
+    for surname, by_language in ids.items():
+        assert by_language.keys() == {"en", "ru", "uk"}, (surname, by_language)
+        assert len(set().union(*by_language.values())) == 1, (surname, by_language)
+
+
 def _unmet(models: Models, item: NewsItem) -> NewsItem:
     """``item`` enriched with no registry behind the NER: what the text alone
     gives."""

@@ -8,8 +8,10 @@ import pytest
 
 from services.enrich.names import (
     cross_script_keys,
+    feminine_given_readings,
     fold,
     given_names_fit,
+    nominative_person,
     surname_skeletons,
     surnames_alike,
 )
@@ -106,3 +108,36 @@ def test_skeletons_read_a_latin_surname_by_every_orthography() -> None:
 ])
 def test_surnames_alike_needs_more_than_the_consonants(a: str, b: str, alike: bool) -> None:
     assert surnames_alike(a, b) is alike
+
+
+@pytest.mark.parametrize(("printed", "normal", "language", "nominative"), [
+    # a foreign surname the morphology left in its given name's case
+    ("Карлушем Моэдашем", "Карлуш Моэдашем", "ru", "Карлуш Моэдаш"),
+    ("Карлосом Моэдасом", "Карлос Моэдасом", "ru", "Карлос Моэдас"),
+    # a one-letter ending is no evidence: foreign surnames end in vowels
+    ("Луису Гау", "Луис Гау", "ru", "Луис Гау"),
+    # the surname already in the nominative, or read by the morphology
+    ("Марком Рютте", "Марк Рютте", "ru", "Марк Рютте"),
+    ("Дональдом Трампом", "Дональд Трамп", "ru", "Дональд Трамп"),
+    # Ukrainian -ія names the Russian morphology leaves as printed
+    ("Летицію", "Летицію", "uk", "Летиція"),
+    ("Марією Примаченко", "Марією Примаченко", "uk", "Марія Примаченко"),
+    ("Летицію", "Летицію", "ru", "Летицію"),  # not a Russian ending
+    ("Марії", "Марія", "uk", "Марія"),  # the morphology read it: kept
+])
+def test_nominative_person_completes_the_morphology(printed: str, normal: str, language: str,
+                                                    nominative: str) -> None:
+    assert nominative_person(printed, normal, language) == nominative
+
+
+def test_a_womans_accusative_read_as_a_mans_dative_looks_for_her_latin_name() -> None:
+    assert feminine_given_readings("Джорджу Мелони", "Джордж Мелони") == ["Джорджа Мелони"]
+    assert feminine_given_readings("Джорджу Мелоні", "Джордж Мелоні") == ["Джорджа Мелоні"]
+    _, looked = cross_script_keys("Джорджа Мелони")
+    written, _ = cross_script_keys("Giorgia Meloni")
+    assert set(looked) & set(written)
+    # the name as read still looks for its own reading; nothing to add when
+    # the given name does not end so, or the name is Latin or one word
+    assert feminine_given_readings("Марк Рютте", "Марк Рютте") == []
+    assert feminine_given_readings("Летицію", "Летиція") == []
+    assert feminine_given_readings("Giorgia Meloni", "Giorgia Meloni") == []
