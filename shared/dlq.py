@@ -20,12 +20,12 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from pydantic import BaseModel
 
-__all__ = ["DeadLetter", "DeadLetterStore", "entry_id"]
+__all__ = ["DeadLetter", "DeadLetterStore", "DeadLetters", "entry_id"]
 
 DLQ_HASH = "wirestream:dlq"
 DLQ_INDEX = "wirestream:dlq:by_time"
@@ -55,6 +55,16 @@ def entry_id(stage: str, reason: str, payload: dict[str, Any], item_ids: list[st
         what = payload
     basis = json.dumps([stage, reason, what], sort_keys=True, default=str)
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+class DeadLetters(Protocol):
+    """What a stage needs of the dead-letter store: to add an entry.
+    :class:`DeadLetterStore` is the Redis adapter; the unit tests pass an
+    in-memory one (``tests/unit/fakes.py``)."""
+
+    def add(self, *, stage: str, reason: str, message: str, error_type: str,
+            payload: dict[str, Any], attempts: int, source: str | None = None,
+            item_ids: list[str] | None = None) -> DeadLetter: ...
 
 
 class DeadLetterStore:

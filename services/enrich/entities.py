@@ -53,8 +53,9 @@ from services.enrich.names import (
     surname_skeletons,
     surname_surface,
 )
-from services.enrich.ner_client import CoreNlpClient, NerFailure
+from services.enrich.ner_client import NerFailure
 from services.enrich.places import _CONNECTORS, Gazetteer, GeoEntry
+from services.enrich.ports import NerServer
 from shared.models import Entity, Mention, NewsItem, Translation, TranslationStatus
 
 __all__ = [
@@ -136,7 +137,7 @@ class NerModels:
 
     english: Any | None = None  # spacy.Language
     russian: RussianNer | None = None
-    server: CoreNlpClient | None = None
+    server: NerServer | None = None  # CoreNLP (services.enrich.ports)
     # names the registry knows, for documents nothing else reads
     known: KnownNamesCache | None = None
     # people by their given name, for languages with no model of their own

@@ -33,11 +33,11 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TypeVar
 
 from services.enrich.aliases import Resolver
-from services.enrich.clusters import ClusterIndex
 from services.enrich.entities import NerModels, recognise_batch, tag_entities
 from services.enrich.keywords import KeywordExtractors, extract_keywords
 from services.enrich.language import LanguageDetector, detect_language
 from services.enrich.places import Gazetteer, tag_places
+from services.enrich.ports import NearDuplicates
 from services.enrich.sections import SectionMap, section_topics
 from services.enrich.topic_model import TopicModel, TopicModelFile, document_text
 from services.enrich.topics import (
@@ -66,7 +66,9 @@ T = TypeVar("T")
 @dataclass
 class Models:
     """Everything the steps load once per worker process. A step whose
-    model is None is skipped."""
+    model is None is skipped. The translator, the NER server, the resolver
+    and the clusters reach services through the ports of
+    services.enrich.ports; the rest is in memory."""
 
     language: LanguageDetector
     translator: Translator | None = None
@@ -80,7 +82,7 @@ class Models:
     # publishers' sections as topics (data/sections.yaml)
     sections: SectionMap | None = None
     keywords: KeywordExtractors | None = None
-    clusters: ClusterIndex | None = None
+    clusters: NearDuplicates | None = None
 
 
 @dataclass
@@ -172,7 +174,7 @@ def _entities(docs: Sequence[_Doc], models: Models) -> None:
             metrics().entities_status.labels(doc.enrichment.entities_status).inc()
 
 
-def _cluster(docs: Sequence[_Doc], index: ClusterIndex) -> None:
+def _cluster(docs: Sequence[_Doc], index: NearDuplicates) -> None:
     for doc, cluster in _batch(docs, "cluster", lambda b: index.assign([d.item for d in b])):
         doc.enrichment.cluster_id = cluster
 

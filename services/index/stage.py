@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from services.index.bulk import BulkIndexer, BulkOutcome
-from shared.dlq import DeadLetterStore
+from services.index.bulk import BulkOutcome
+from services.index.ports import DeadLetters, DocumentWriter
 from shared.metrics import metrics
 from shared.models import Batch
 
@@ -41,7 +41,10 @@ def _source_of(batch: Batch, item_id: str) -> str:
 log = logging.getLogger(__name__)
 
 
-def index_batch(batch: Batch, indexer: BulkIndexer, dlq: DeadLetterStore) -> BulkOutcome:
+def index_batch(batch: Batch, indexer: DocumentWriter, dlq: DeadLetters) -> BulkOutcome:
+    """Write ``batch``; each document Elasticsearch refused becomes one dead
+    letter holding that item alone (replayable on its own). A store that
+    cannot take the batch raises, and nothing is dead-lettered."""
     outcome = indexer.write(batch.items, replace_equal=batch.reenrich)
     _observe(batch, outcome)
     for rejection in outcome.rejected:

@@ -5,7 +5,7 @@ adapters that satisfy them in production are
 * :class:`services.ingest.fetch.Fetcher` (HTTP, the SSRF guard, decoding);
 * :class:`services.ingest.sources.SourceRegistry` (Redis);
 * :class:`services.ingest.gate.VersionGate` (Redis, one Lua call per batch);
-* :class:`shared.dlq.DeadLetterStore` (Redis);
+* :class:`shared.dlq.DeadLetterStore` (Redis), behind :class:`shared.dlq.DeadLetters`;
 
 and the unit tests pass in-memory ones (``tests/unit/ingest/fakes.py``).
 """
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from services.ingest.gate import GateDecision
 from services.ingest.sources import SourceState
-from shared.dlq import DeadLetter
+from shared.dlq import DeadLetters
 from shared.models import NewsItem
 
 __all__ = ["DeadLetters", "FetchResultLike", "FetcherLike", "Gate", "SourceStore"]
@@ -61,9 +61,3 @@ class Gate(Protocol):
                     update: Mapping[str, Any] | None = None) -> list[GateDecision]: ...
 
     def forget(self, item_id: str, source: str) -> None: ...
-
-
-class DeadLetters(Protocol):
-    def add(self, *, stage: str, reason: str, message: str, error_type: str,
-            payload: dict[str, Any], attempts: int, source: str | None = None,
-            item_ids: list[str] | None = None) -> DeadLetter: ...

@@ -1,10 +1,10 @@
 # ruff: noqa: RUF001  (multilingual news text: Cyrillic letters are meant)
-"""The whole enrich stage on a batch, with the real shipped models and a
-scripted translation backend (no services)."""
+"""The whole enrich stage on a batch, with the real shipped models and
+in-memory stand-ins for the ports (tests/unit/enrich/fakes.py; no services)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -16,34 +16,9 @@ from services.enrich.places import build_gazetteer
 from services.enrich.stage import PIPELINE_VERSION, Models, enrich_items
 from services.enrich.topics import load_rules
 from services.enrich.translate import MemoryTranslationCache, Translator
-from shared.errors import ServiceUnavailable
 from shared.models import NewsItem, Subject, TranslationStatus
+from tests.unit.enrich.fakes import MemoryClusters, ScriptedBackend, ScriptedNerServer
 from tests.unit.test_shared import make_item
-
-
-class ScriptedBackend:
-    """Spanish -> English by a phrase table; can be switched off."""
-
-    name = "scripted"
-    max_chars = 500
-    table: ClassVar[dict[str, str]] = {
-        "El presidente Pedro Sánchez viajó a Berlín para reunirse con Olaf Scholz.":
-            "President Pedro Sánchez travelled to Berlin to meet Olaf Scholz.",
-        "Sánchez y Scholz hablaron de la guerra en Ucrania.":
-            "Sánchez and Scholz talked about the war in Ukraine.",
-        "Sánchez viaja a Berlín": "Sánchez travels to Berlin",
-    }
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def pairs(self) -> dict[str, str]:
-        return {"es": "spa|eng", "ca": "cat|eng"}
-
-    def translate(self, pair: str, texts: Any) -> list[str]:
-        if self.down:
-            raise ServiceUnavailable("connection refused", reason="translator_unavailable")
-        return [self.table.get(t, t) for t in texts]
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +160,43 @@ def test_steps_without_models_are_skipped_not_failed(shared_models: dict[str, An
     assert out.enrichment is not None
     assert out.enrichment.errors == []
     assert out.enrichment.translation is None and out.enrichment.entities == []
+
+
+DE = make_item(id="de1", headline="Merz in Paris",
+               body_text="Bundeskanzler Friedrich Merz traf am Montag in Paris Emmanuel Macron.",
+               language="de")
+
+
+def test_the_ner_server_port_reads_its_languages_and_a_failure_stays_per_document(
+        models: Models) -> None:
+    server = ScriptedNerServer({"Friedrich Merz": "PERSON", "Emmanuel Macron": "PERSON",
+                                "Paris": "LOC"}, languages={"de"})
+    models.ner = NerModels(models.ner.english, models.ner.russian, server)  # type: ignore[union-attr]
+    out = by_id(enrich_items([DE, EN], models))
+    de = out["de1"].enrichment
+    assert de is not None and de.errors == [] and de.entities_status == "native"
+    assert {"Friedrich Merz", "Emmanuel Macron", "Paris"} <= {e.name for e in de.entities}
+    assert [lang for lang, _ in server.asked] == ["de"]  # English stays with spaCy
+    server.failing = True
+    out = by_id(enrich_items([DE, EN], models))
+    de, en = out["de1"].enrichment, out["en1"].enrichment
+    assert de is not None and en is not None
+    assert [(e.step, e.reason) for e in de.errors] == [("entities", "ner_unavailable")]
+    assert de.entities_status == "failed" and de.language is not None and de.keywords
+    assert en.errors == [] and en.entities
+
+
+def test_the_cluster_port_groups_rewrites_and_its_outage_costs_that_step_alone(
+        models: Models) -> None:
+    clusters = MemoryClusters()
+    models.clusters = clusters
+    rewrite = EN.model_copy(update={"id": "en2", "uri": "en2"})
+    out = by_id(enrich_items([EN, rewrite, ES], models))
+    ids = {key: item.enrichment.cluster_id for key, item in out.items()}  # type: ignore[union-attr]
+    assert ids["en1"] is not None and ids["en1"] == ids["en2"] != ids["es1"]
+    clusters.down = True
+    [es] = enrich_items([ES], models)
+    assert es.enrichment is not None and es.enrichment.cluster_id is None
+    assert [(e.step, e.reason) for e in es.enrichment.errors] == [
+        ("cluster", "redis_unavailable")]
+    assert es.enrichment.entities and es.enrichment.keywords

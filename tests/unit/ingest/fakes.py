@@ -1,18 +1,17 @@
 """In-memory stand-ins for the ports of services/ingest/ports.py, for unit
-tests of the poller without Redis or HTTP. They keep the contract, not the
+tests of the poller without Redis or HTTP (the dead letters' stand-in is
+shared: tests/unit/fakes.py). They keep the contract, not the
 implementation: the real adapters are tested against the real services in
 tests/integration/."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.ingest.gate import GateDecision
 from services.ingest.sources import SourceState
-from shared.dlq import DeadLetter, entry_id
 from shared.errors import WirestreamError
 from shared.models import NewsItem
 
@@ -58,20 +57,6 @@ class MemoryGate:
     def forget(self, item_id: str, source: str) -> None:
         version, _ = self.seen.get(item_id, (0, None))
         self.seen[item_id] = (version, None)
-
-
-class MemoryDeadLetters:
-    def __init__(self) -> None:
-        self.entries: dict[str, DeadLetter] = {}
-
-    def add(self, *, stage: str, reason: str, message: str, error_type: str,
-            payload: dict[str, Any], attempts: int, source: str | None = None,
-            item_ids: list[str] | None = None) -> DeadLetter:
-        entry = DeadLetter(id=entry_id(stage, reason, payload, item_ids or []), stage=stage,
-                           reason=reason, message=message, error_type=error_type,
-                           attempts=attempts, source=source, item_ids=item_ids or [],
-                           at=time.time(), payload=payload)
-        return self.entries.setdefault(entry.id, entry)
 
 
 @dataclass

@@ -10,9 +10,9 @@ from services.ingest.sources import Source
 from shared.errors import FetchFailed
 from shared.models import Batch
 from tests.faults._rig import rss
+from tests.unit.fakes import MemoryDeadLetters
 from tests.unit.ingest.fakes import (
     Answer,
-    MemoryDeadLetters,
     MemoryGate,
     MemorySources,
     ScriptedFetcher,
