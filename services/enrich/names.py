@@ -30,8 +30,11 @@ names instead; the registry keeps ``fold-1`` keys and adds ``fold-2`` ones:
 :func:`given_names_match`. ``fold-3`` leaves these keys as they were and
 adds two kinds: cross-script keys (:func:`cross_script_keys`: a Latin name
 as Cyrillic copy transcribes it, services.enrich.transcribe) and surname
-skeletons read by every orthography. Keys are for matching only; what
-people read is the canonical name.
+skeletons read by every orthography. ``fold-4`` reads a word as a
+particle only when it is written as one: "Lee", "Dell" and "Dee" fold to
+"le", "del" and "de" but end a name as its surname ("Chang W. Lee" was keyed
+as "chang v" before). Keys are for matching only; what people read is the
+canonical name.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ __all__ = [
     "surnames_alike",
 ]
 
-KEY_SCHEME = "fold-3"
+KEY_SCHEME = "fold-4"
 
 _APOSTROPHES = re.compile("['`\u2019\u02bc\u00b4\u02b9]")
 _NON_LETTER = re.compile(r"[^a-z0-9]+")
@@ -174,6 +177,11 @@ def person_parts(name: str) -> tuple[str, str]:
     words = fold(name).split()
     if not words:
         return "", ""
+    # a particle is a word written as one: "Lee" and "Dell" fold to "le"
+    # and "del" but are surnames ("Chang W. Lee", "Michael Dell")
+    raw = _ascii_words(name)
+    if len(raw) != len(words):
+        raw = list(words)
     canonical = given_name_canonical()
     # "Зеленський Володимир": agency metadata in Cyrillic often puts the
     # surname first; a known given name last and none first gives it away
@@ -181,16 +189,25 @@ def person_parts(name: str) -> tuple[str, str]:
     if (len(words) == 2 and words[1] in canonical and words[0] not in canonical
             and len(words[0]) >= 3 and not is_latin(name)):
         words.reverse()
-    while len(words) > 1 and words[-1] in _PARTICLES_FOLDED:
+        raw.reverse()
+    while len(words) > 1 and raw[-1] in _PARTICLES:
         words.pop()  # a name never ends in a particle ("Michael Phelps de")
+        raw.pop()
     start = len(words) - 1
-    while start > 0 and words[start - 1] in _PARTICLES_FOLDED:
+    while start > 0 and raw[start - 1] in _PARTICLES:
         start -= 1
     given = [canonical.get(w, w) for w in words[:start]]
     return " ".join(given), " ".join(words[start:])
 
 
 _PARTICLES_FOLDED = frozenset(fold_word(p) for p in _PARTICLES)
+
+
+def _ascii_words(text: str) -> list[str]:
+    """The words of ``text`` as :func:`fold` splits them, before its
+    per-word folds (lower-case ASCII)."""
+    ascii_text = _APOSTROPHES.sub("", unidecode(text).lower())
+    return [w for w in _NON_LETTER.split(ascii_text) if w]
 
 
 def surname_core(surname: str) -> str:

@@ -136,3 +136,14 @@ def test_surname_first_order_is_read_in_cyrillic_only() -> None:
 def test_a_name_never_ends_in_a_particle() -> None:
     assert person_parts("Michael Phelps de") == person_parts("Michael Phelps")
     assert person_parts("Ursula von der Leyen")[1] == "von der leien"
+
+
+def test_a_surname_that_folds_to_a_particle_is_still_a_surname() -> None:
+    # "Lee", "Dell", "Dee" fold to "le", "del", "de": written so, they are
+    # surnames, and two people with one initial in common stay apart
+    assert person_parts("Chang W. Lee") == ("chang v", "le")
+    assert person_parts("Michael Dell")[1] == "del"
+    assert person_parts("Jack Dee")[1] == "de"
+    assert name_key("Chang W. Lee", "PERSON") != name_key("Witold W.", "PERSON")
+    assert person_parts("Marine Le Pen")[1] == "le pen"
+    assert person_parts("Carla Del Ponte")[1] == "del ponte"
