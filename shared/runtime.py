@@ -28,6 +28,7 @@ def redis_client(settings: Settings) -> redis.Redis:
     password = settings.redis.password.get_secret_value() if settings.redis.password else None
     return redis.Redis.from_url(
         settings.redis.url,
+        username=settings.redis.username,
         password=password,
         # Bounded waits: a dead Redis must surface as an error, not a hang.
         socket_timeout=10,

@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from shared.errors import ConfigError
@@ -39,19 +47,24 @@ __all__ = [
 
 class RedisSettings(BaseModel):
     url: str = "redis://127.0.0.1:6379/0"
+    # The Redis ACL user of this process (deploy/redis/users.acl: one per
+    # role, each limited to its commands and keys); None is Redis's
+    # ``default`` user, the administrator's.
+    username: str | None = None
     password: SecretStr | None = None
 
     @cached_property
     def url_with_password(self) -> str:
-        """The URL with the password spliced in, for Celery's broker URL.
-        Never log this value."""
-        if self.password is None:
+        """The URL with the user and password spliced in, for Celery's broker
+        URL. Never log this value."""
+        if self.password is None and self.username is None:
             return self.url
         parts = urlsplit(self.url)
         host = parts.hostname or "127.0.0.1"
         port = f":{parts.port}" if parts.port else ""
-        secret = quote(self.password.get_secret_value(), safe="")
-        return urlunsplit((parts.scheme, f":{secret}@{host}{port}", parts.path, "", ""))
+        user = quote(self.username or "", safe="")
+        secret = quote(self.password.get_secret_value(), safe="") if self.password else ""
+        return urlunsplit((parts.scheme, f"{user}:{secret}@{host}{port}", parts.path, "", ""))
 
 
 class ElasticsearchSettings(BaseModel):
@@ -114,6 +127,24 @@ class TopicSettings(BaseModel):
     check_seconds: float = Field(default=60.0, ge=0.0)
 
 
+# Where an operator may allow feeds (IngestSettings.allow_networks): private
+# unicast ranges only, never loopback, link-local (cloud metadata) or the rest
+ALLOWABLE_NETWORKS: tuple[IPv4Network | IPv6Network, ...] = (
+    IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"), IPv4Network("192.168.0.0/16"),
+    IPv4Network("100.64.0.0/10"), IPv6Network("fc00::/7"))
+
+
+def allowable_network(text: str) -> IPv4Network | IPv6Network:
+    """``text`` as a network an operator may allow, or ValueError: it must
+    lie inside :data:`ALLOWABLE_NETWORKS` (RFC 1918, CGNAT, ULA)."""
+    network = ip_network(text.strip(), strict=False)
+    if not any(isinstance(network, type(outer)) and network.subnet_of(outer)  # type: ignore[arg-type]
+               for outer in ALLOWABLE_NETWORKS):
+        raise ValueError(f"{text!r} is not inside a private range (10/8, 172.16/12, "
+                         "192.168/16, 100.64/10, fc00::/7): it cannot be allowed")
+    return network
+
+
 class IngestSettings(BaseModel):
     # A feed larger than 10 MB after decompression is almost surely an error
     # or an attack; real news feeds are < 2 MB.
@@ -136,6 +167,20 @@ class IngestSettings(BaseModel):
     # Loopback targets are refused by the SSRF guard unless this is set; the
     # demo and the tests serve feeds from 127.0.0.1 and turn it on.
     allow_loopback: bool = False
+    # Private networks whose feeds may be fetched (an agency's wire server on
+    # the newsroom's intranet), as CIDRs inside 10/8, 172.16/12, 192.168/16,
+    # 100.64/10 or fc00::/7; e.g. WIRESTREAM_INGEST__ALLOW_NETWORKS='["10.20.0.0/24"]'.
+    # Loopback, link-local (cloud metadata) and the other ranges stay refused.
+    allow_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _allowable(cls, value: list[str]) -> list[str]:
+        return [str(allowable_network(text)) for text in value]
+
+    @property
+    def allowed_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(text) for text in self.allow_networks)
     user_agent: str = "wirestream/0.1 (+https://example.invalid/wirestream-bot)"
     # Politeness per host, shared by all workers through Redis: fetches in
     # flight at once, and the least time between two request starts.

@@ -4,7 +4,9 @@ What a caller may rely on:
 
 * :func:`address_problem` says why an IP address must not be connected to, or
   ``None`` when it is a public unicast address. Everything that is not public
-  is refused: loopback (unless ``allow_loopback``), RFC 1918, CGNAT, link-local
+  is refused: loopback (unless ``allow_loopback``), RFC 1918, CGNAT and ULA
+  (unless inside a network the operator allows: ``allow_networks``, e.g. an
+  agency's wire server on the newsroom's intranet), link-local
   (cloud metadata at 169.254.169.254 included), multicast, reserved,
   documentation, benchmarking, unspecified, ULA, site-local; IPv6 forms that
   carry an IPv4 address (IPv4-mapped and -compatible are always refused, 6to4
@@ -113,9 +115,21 @@ _BLOCKED_V6: tuple[tuple[IPv6Network, str], ...] = tuple(
 )
 
 
-def _v4_problem(ip: IPv4Address, *, allow_loopback: bool) -> str | None:
+# Networks an operator allows (IngestSettings.allowed_networks: private
+# ranges only, checked there)
+Networks = Sequence[IPv4Network | IPv6Network]
+
+
+def _allowed(ip: IPAddress, allow_networks: Networks) -> bool:
+    return any(ip.version == net.version and ip in net for net in allow_networks)
+
+
+def _v4_problem(ip: IPv4Address, *, allow_loopback: bool,
+                allow_networks: Networks = ()) -> str | None:
     if ip in _LOOPBACK_V4:
         return None if allow_loopback else "loopback"
+    if _allowed(ip, allow_networks):
+        return None
     for net, why in _BLOCKED_V4:
         if ip in net:
             return why
@@ -124,21 +138,26 @@ def _v4_problem(ip: IPv4Address, *, allow_loopback: bool) -> str | None:
     return None
 
 
-def address_problem(ip: IPAddress, *, allow_loopback: bool = False) -> str | None:
+def address_problem(ip: IPAddress, *, allow_loopback: bool = False,
+                    allow_networks: Networks = ()) -> str | None:
     """Why ``ip`` must not be connected to, or ``None`` if it is public.
 
     ``allow_loopback`` admits 127.0.0.0/8 and ``::1`` only; loopback embedded
     in an IPv6 translation form (``::ffff:127.0.0.1``, ``2002:7f00:1::``,
-    ``64:ff9b::7f00:1``) is refused regardless.
+    ``64:ff9b::7f00:1``) is refused regardless. ``allow_networks``
+    (IngestSettings.allowed_networks) admits the addresses inside them, as
+    written, never through a translation form either.
     """
     if isinstance(ip, IPv4Address):
-        return _v4_problem(ip, allow_loopback=allow_loopback)
+        return _v4_problem(ip, allow_loopback=allow_loopback, allow_networks=allow_networks)
     if ip in _MAPPED_V6:
         return "IPv4-mapped IPv6"
     if ip.is_loopback:
         return None if allow_loopback else "loopback"
     if ip.is_unspecified:
         return "unspecified"
+    if _allowed(ip, allow_networks):
+        return None
     if ip in _NAT64_V6 or ip in _SIXTOFOUR_V6:
         embedded = IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64_V6 else ip.sixtofour
         assert embedded is not None
@@ -215,7 +234,7 @@ def parse_ip_literal(host: str) -> tuple[IPAddress, bool] | None:
     return address, text == str(address)
 
 
-def check_host(host: str, *, allow_loopback: bool) -> None:
+def check_host(host: str, *, allow_loopback: bool, allow_networks: Networks = ()) -> None:
     """Refuse a URL host that is an IP literal we must not reach, before any
     resolution or connection. Hostnames pass; :class:`GuardedBackend` checks
     what they resolve to.
@@ -231,7 +250,8 @@ def check_host(host: str, *, allow_loopback: bool) -> None:
             f"host {host!r} is a disguised IP address ({address}); refused",
             reason="ssrf_blocked",
         )
-    problem = address_problem(address, allow_loopback=allow_loopback)
+    problem = address_problem(address, allow_loopback=allow_loopback,
+                              allow_networks=allow_networks)
     if problem is not None:
         raise FetchRefused(
             f"host {host!r} is a non-public address ({problem}); refused",
@@ -349,10 +369,12 @@ class GuardedBackend(httpcore.NetworkBackend):
         self,
         *,
         allow_loopback: bool = False,
+        allow_networks: Networks = (),
         resolver: Resolver = resolve_host,
         inner: httpcore.NetworkBackend | None = None,
     ) -> None:
         self._allow_loopback = allow_loopback
+        self._allow_networks = tuple(allow_networks)
         self._resolver = resolver
         self._inner = inner if inner is not None else httpcore.SyncBackend()
 
@@ -362,7 +384,8 @@ class GuardedBackend(httpcore.NetworkBackend):
         :raises FetchRefused: ``ssrf_blocked`` if any address is non-public.
         :raises FetchFailed: ``dns_error`` if the host does not resolve.
         """
-        check_host(host, allow_loopback=self._allow_loopback)
+        check_host(host, allow_loopback=self._allow_loopback,
+                   allow_networks=self._allow_networks)
         literal = parse_ip_literal(host)
         if literal is not None:
             return [literal[0]]
@@ -378,7 +401,8 @@ class GuardedBackend(httpcore.NetworkBackend):
                     f"{host!r} resolved to something that is not an address: {text!r}",
                     reason="ssrf_blocked",
                 ) from exc
-            problem = address_problem(address, allow_loopback=self._allow_loopback)
+            problem = address_problem(address, allow_loopback=self._allow_loopback,
+                                      allow_networks=self._allow_networks)
             if problem is not None:
                 raise FetchRefused(
                     f"{host!r} resolves to a non-public address {address} ({problem}); refused",

@@ -37,7 +37,8 @@ Guarantees:
   once, refuses if any address is non-public and connects to exactly the
   validated address. Redirects are followed here, by hand, each hop through
   the same checks. Any port is allowed (see ``_netguard``). Loopback only with
-  ``IngestSettings.allow_loopback``; private ranges never.
+  ``IngestSettings.allow_loopback``; private ranges only inside
+  ``IngestSettings.allow_networks``.
 * **Size.** Neither the bytes read from the wire nor the decoded body may
   exceed ``max_bytes``; reading stops as soon as either would. ``gzip``,
   ``deflate`` (zlib or raw), ``br`` and stacks of them are decoded here,
@@ -230,6 +231,7 @@ class FeedFetcher:
         if transport is None:
             guard = GuardedBackend(
                 allow_loopback=settings.allow_loopback,
+                allow_networks=settings.allowed_networks,
                 resolver=resolver or resolve_host,
                 inner=network_backend,
             )
@@ -348,7 +350,8 @@ class FeedFetcher:
             # httpx rejects some disguised IPs (0177.0.0.1) outright; name them.
             host = _urlsplit_host(str(raw))
             if host and parse_ip_literal(host) is not None:
-                check_host(host, allow_loopback=self._settings.allow_loopback)
+                check_host(host, allow_loopback=self._settings.allow_loopback,
+                           allow_networks=self._settings.allowed_networks)
             raise FetchRefused(f"invalid URL {redact_url(str(raw))!r}", reason=reason) from exc
         if url.scheme not in ("http", "https"):
             raise FetchRefused(
@@ -362,7 +365,8 @@ class FeedFetcher:
             )
         if not url.host or (url.port is not None and not 0 < url.port < 65536):
             raise FetchRefused(f"invalid URL {redact_url(url)!r}", reason=reason)
-        check_host(url.host, allow_loopback=self._settings.allow_loopback)
+        check_host(url.host, allow_loopback=self._settings.allow_loopback,
+                   allow_networks=self._settings.allowed_networks)
         return url.copy_with(fragment=None)
 
     def _next_hop(self, current: httpx.URL, location: str) -> httpx.URL:

@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.faults._rig import INJECT_DIR, ROOT, FaultProxy, PrivateRedis, Rig, timing_env
+from tests.faults._rig import (
+    INJECT_DIR,
+    PIPELINE_ROLES,
+    ROOT,
+    FaultProxy,
+    PrivateRedis,
+    Rig,
+    timing_env,
+)
 from wirestream.dev.harness import FeedServer
 
 TEST_DB = int(os.environ.get("WIRESTREAM_TEST_REDIS_DB", "9"))
@@ -79,6 +87,14 @@ def build_rig(
 
 
 def teardown_rig(rig: Rig) -> None:
+    # the workers and the scheduler ran as their roles' Redis users: none
+    # was refused a command, key or channel (Redis's ACL log, since its
+    # last start)
+    client = rig.redis()
+    try:
+        refused = [e for e in client.acl_log() if e.get("username") in PIPELINE_ROLES]
+    finally:
+        client.close()
     rig.server.__exit__(None, None, None)
     rig.proxy.close()
     rig.apy_proxy.close()
@@ -94,6 +110,7 @@ def teardown_rig(rig: Rig) -> None:
         admin.indices.delete_index_template(name=template["name"])
     admin.close()
     rig.redis_server.stop()
+    assert refused == [], f"Redis refused the pipeline's users: {refused[:3]}"
 
 
 def work_dir(kind: str) -> Path:

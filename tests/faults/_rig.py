@@ -57,6 +57,7 @@ from shared.dlq import DeadLetter, DeadLetterStore
 from shared.models import item_id
 from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
 from wirestream.dev.local_services import LocalServices, Ports
+from wirestream.dev.redis_users import ROLES, password_variable, role_settings
 from wirestream.ops.exporter import UNACKED_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +90,14 @@ class PrivateRedis:
         self.port = free_port()
         self.services.ports = Ports(redis=self.port)
         self.password = secrets.token_urlsafe(18)
+        # the administrator's password and one per role's user, as
+        # `wirestream services up` makes them (deploy/redis/users.acl.in)
+        self.credentials = {"WIRESTREAM_REDIS__PASSWORD": self.password, **{
+            password_variable(role): secrets.token_urlsafe(18) for role in ROLES}}
         self.pid_file = base / "var" / "redis" / "redis.pid"
 
     def start(self) -> None:
-        self.services.start_redis({"WIRESTREAM_REDIS__PASSWORD": self.password})
+        self.services.start_redis(self.credentials)
 
     def url(self, db: int) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -702,6 +707,9 @@ class Rig:
                  extra_env: dict[str, str] | None = None,
                  stage_env: dict[str, dict[str, str]] | None = None) -> PipelineProcesses:
         stages = {k: dict(v) for k, v in STAGE_LIMITS.items()}
+        for stage in PIPELINE_ROLES:  # each process as its role's Redis user
+            stages.setdefault(stage, {}).update(
+                role_settings(stage, self.redis_server.credentials))
         for stage, values in (stage_env or {}).items():
             stages.setdefault(stage, {}).update(values)
         return PipelineProcesses(
@@ -848,6 +856,8 @@ def faulty_stage_env(busy_dir: Path) -> dict[str, dict[str, str]]:
 # twice as slow (2026-12-06): under case 03's load an index worker then did not
 # finish its warm shutdown within 120 s; 20/26 s leaves a bulk on such a host
 # room below the soft limit.
+# the processes of a pipeline, each logged in to Redis as its role's user
+PIPELINE_ROLES = ("ingest", "enrich", "index", "scheduler")
 STAGE_LIMITS = {
     "index": {"WIRESTREAM_CELERY__TASK_SOFT_TIME_LIMIT": "20",
               "WIRESTREAM_CELERY__TASK_TIME_LIMIT": "26"},

@@ -3,7 +3,9 @@ documents; re-polls do not duplicate; a changed item replaces the old one.
 
 The workers are the real `wirestream worker ...` processes and the scheduler,
 on the local Redis and Elasticsearch, with this session's isolated Redis
-database and index prefix.
+database and index prefix; each logs in to Redis as its role's user
+(deploy/redis/users.acl.in), and Redis's ACL log shows that none of them was
+refused anything along the way.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from shared.runtime import es_client
 from shared.settings import Settings
 from shared.versions import CORENLP_VERSION
 from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
+from wirestream.dev.redis_users import role_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -51,17 +54,35 @@ def story(n: int, title: str | None = None, minutes: int = 0) -> dict[str, str]:
     }
 
 
+ROLES = ("ingest", "enrich", "index", "scheduler")
+
+
 @pytest.fixture(scope="module")
 def pipeline(
-    settings: Settings, index_ready: str, test_env: dict[str, str]
+    settings: Settings, index_ready: str, test_env: dict[str, str], services: dict[str, str]
 ) -> Iterator[tuple[FeedServer, PipelineProcesses]]:
+    admin = _redis(settings)
+    admin.execute_command("ACL", "LOG", "RESET")
     with FeedServer() as server:
-        procs = PipelineProcesses(ROOT, env=test_env)
+        procs = PipelineProcesses(ROOT, env=test_env, stage_env={
+            role: role_settings(role, services) for role in ROLES})
         procs.start()
         try:
             yield server, procs
         finally:
             procs.stop()
+            admin.close()
+
+
+def _refusals(settings: Settings) -> list[dict[str, object]]:
+    """Redis's ACL log entries of the pipeline's users (commands, keys or
+    channels refused to them)."""
+    client = _redis(settings)
+    try:
+        entries = client.acl_log()
+    finally:
+        client.close()
+    return [e for e in entries if e.get("username") in ROLES]
 
 
 def _reader(settings: Settings) -> Elasticsearch:
@@ -147,6 +168,8 @@ def test_feed_items_become_searchable_documents_once_and_update_in_place(
     assert len(final) == 3
     assert final[item_id("test-wire", "urn:test:story-1")]["version"] == 2
     assert procs.alive() == {"ingest": True, "enrich": True, "index": True, "scheduler": True}
+    # each as its own Redis user, and none was refused a command or a key
+    assert _refusals(settings) == []
 
     # Every worker serves its counts on /metrics (multiprocess mode).
     index_metrics = _metric_lines(procs, "index")

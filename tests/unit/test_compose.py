@@ -31,6 +31,7 @@ import yaml
 from pydantic import ValidationError
 
 from shared.queues import QUEUES
+from wirestream.dev.redis_users import ROLES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -71,16 +72,19 @@ ES_HOME = "/usr/share/elasticsearch"
 # 127.0.0.1, the passwords default to none): every app service needs them.
 REQUIRED_APP_ENV = {
     "WIRESTREAM_REDIS__URL": "redis://redis:6379/0",
-    "WIRESTREAM_REDIS__PASSWORD_FILE": "/run/secrets/redis_password",
     "WIRESTREAM_ES__URL": "http://elasticsearch:9200",
     "WIRESTREAM_ES__PASSWORD_FILE": "/run/secrets/es_writer_password",
     "WIRESTREAM_ES__READER_PASSWORD_FILE": "/run/secrets/es_reader_password",
     "WIRESTREAM_TRANSLATOR__APERTIUM_URL": "http://apertium:2737",
 }
 ADMIN_ENV = "WIRESTREAM_ES__ADMIN_PASSWORD_FILE"
+# The Redis user of each app service (deploy/redis/users.acl.in)
+REDIS_USER = {"setup": "operator", "ingest": "ingest", "enrich": "enrich", "index": "index",
+              "scheduler": "scheduler", "exporter": "exporter"}
 # compose secret -> the .env variable it is made from
 SECRETS = {"redis_password": "REDIS_PASSWORD", "es_writer_password": "ES_WRITER_PASSWORD",
-           "es_reader_password": "ES_READER_PASSWORD", "elastic_password": "ELASTIC_PASSWORD"}
+           "es_reader_password": "ES_READER_PASSWORD", "elastic_password": "ELASTIC_PASSWORD",
+           **{f"redis_{role}_password": f"REDIS_{role.upper()}_PASSWORD" for role in ROLES}}
 
 
 # ------------------------------------------------------------------ helpers
@@ -280,6 +284,11 @@ def test_every_app_service_gets_the_settings_without_safe_default() -> None:
             if literal is not None:
                 assert env[key] == literal, f"{name}: {key}={env[key]!r}"
         mounted = set(services()[name].get("secrets", []))
+        # its own Redis user, and no other's password
+        role = REDIS_USER[name]
+        assert env.get("WIRESTREAM_REDIS__USERNAME") == role, name
+        assert env.get("WIRESTREAM_REDIS__PASSWORD_FILE") == f"/run/secrets/redis_{role}_password"
+        assert {m for m in mounted if m.startswith("redis_")} == {f"redis_{role}_password"}, name
         if name == "setup":
             assert ADMIN_ENV in env, "setup needs the superuser password"
             assert "elastic_password" in mounted
@@ -355,7 +364,9 @@ def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.Monk
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.redis.url == "redis://redis:6379/0"
     assert settings.redis.password is not None
-    assert settings.redis.password.get_secret_value() == example["REDIS_PASSWORD"]
+    role = REDIS_USER[name]
+    assert settings.redis.username == role
+    assert settings.redis.password.get_secret_value() == example[f"REDIS_{role.upper()}_PASSWORD"]
     assert settings.es.url == "http://elasticsearch:9200"
     assert settings.es.password is not None
     assert settings.es.password.get_secret_value() == example["ES_WRITER_PASSWORD"]
@@ -369,6 +380,7 @@ def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.Monk
 
 def test_env_example_lists_every_variable_compose_uses() -> None:
     used = {name for text in strings(compose()) for name, _, _ in references(text)}
+    used |= {secret["environment"] for secret in compose()["secrets"].values()}
     listed = set(env_example())
     assert used - listed == set(), f"missing from .env.example: {sorted(used - listed)}"
     assert listed - used == set(), f"in .env.example but unused: {sorted(listed - used)}"
@@ -800,7 +812,9 @@ def test_redis_service() -> None:
     assert service["image"] == "redis:7"
     command = " ".join(service["command"])
     for flag in (
-        '--requirepass "$$REDIS_PASSWORD"',
+        "sh /wirestream-redis/render-users.sh /wirestream-redis/users.acl.in /run/secrets"
+        " > /tmp/users.acl",
+        "--aclfile /tmp/users.acl",
         "--appendonly yes",
         "--appendfsync everysec",
         "--maxmemory-policy noeviction",
@@ -810,6 +824,44 @@ def test_redis_service() -> None:
     assert "exec docker-entrypoint.sh redis-server" in command
     check = " ".join(service["healthcheck"]["test"])
     assert "REDISCLI_AUTH" in check and "ping" in check and " -a " not in check
+    assert "/run/secrets/redis_password" in check
+    # every user's password, as files, and the template beside the script
+    assert set(service["secrets"]) == {s for s in SECRETS if s.startswith("redis_")}
+    assert ("./deploy/redis", "/wirestream-redis") in bind_mounts(service)
+    assert "environment" not in service  # no password in `docker inspect`
+
+
+def _secret_files(tmp_path: Path, passwords: dict[str, str]) -> Path:
+    directory = tmp_path / "run-secrets"
+    directory.mkdir(exist_ok=True)
+    for role, password in passwords.items():
+        name = "redis_password" if role == "default" else f"redis_{role}_password"
+        (directory / name).write_text(password)
+    return directory
+
+
+def test_compose_renders_the_same_users_as_the_local_services(tmp_path: Path) -> None:
+    from wirestream.dev.redis_users import TEMPLATE, render
+
+    passwords = {role: f"pw-{role}-{n}" for n, role in enumerate(("default", *ROLES))}
+    result = subprocess.run(["sh", str(ROOT / "deploy" / "redis" / "render-users.sh"),
+                             str(TEMPLATE), str(_secret_files(tmp_path, passwords))],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout == render(passwords)
+    assert not any(p in result.stdout for p in passwords.values())
+
+
+@pytest.mark.parametrize("bad", ["", "change-me-redis-index"])
+def test_redis_refuses_to_start_without_a_real_password_per_user(tmp_path: Path,
+                                                                 bad: str) -> None:
+    passwords = {role: f"pw-{role}" for role in ("default", *ROLES)}
+    passwords["index"] = bad
+    result = subprocess.run(["sh", str(ROOT / "deploy" / "redis" / "render-users.sh"),
+                             str(ROOT / "deploy" / "redis" / "users.acl.in"),
+                             str(_secret_files(tmp_path, passwords))],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Redis user index" in result.stderr
 
 
 # ---------------------------------------------------------------- Apertium
@@ -1329,7 +1381,8 @@ def test_docker_compose_renders_the_secrets() -> None:
         assert env["WIRESTREAM_ES__PASSWORD_FILE"] == "/run/secrets/es_writer_password", name
         assert "WIRESTREAM_ES__PASSWORD" not in env and "WIRESTREAM_REDIS__PASSWORD" not in env
         mounted = {m["source"] if isinstance(m, dict) else m for m in rendered[name]["secrets"]}
-        assert {"redis_password", "es_writer_password", "es_reader_password"} <= mounted, name
+        assert {f"redis_{REDIS_USER[name]}_password", "es_writer_password",
+                "es_reader_password"} <= mounted, name
 
 
 def test_docker_compose_refuses_to_start_without_secrets(tmp_path: Path) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from wirestream.dev.local_services import LocalServices, Prerequisite
+from wirestream.dev.redis_users import ROLES, password_variable, render
 
 
 def test_missing_programs_are_named_in_one_clear_message(
@@ -53,12 +55,32 @@ def test_credentials_are_generated_once_and_kept(
     assert first["WIRESTREAM_ES__URL"] == "http://127.0.0.1:19200"
 
 
-def test_redis_config_is_loopback_password_aof_noeviction(tmp_path: Path) -> None:
+def test_redis_config_is_loopback_users_aof_noeviction(tmp_path: Path) -> None:
     services = LocalServices(tmp_path)
-    conf = services._redis_conf("s3cret").read_text().splitlines()
-    for line in ("bind 127.0.0.1", "requirepass s3cret", "appendonly yes",
+    creds = services.credentials()
+    conf = services._redis_conf(creds).read_text().splitlines()
+    users = tmp_path / "var" / "redis" / "users.acl"
+    for line in ("bind 127.0.0.1", f"aclfile {users}", "appendonly yes",
                  "appendfsync everysec", "maxmemory-policy noeviction"):
         assert line in conf
+    acl = users.read_text()
+    assert users.stat().st_mode & 0o777 == 0o600
+    # a user per role and the administrator's, by the SHA-256 of each
+    # password: no password is written in clear
+    assert [line.split()[1] for line in acl.splitlines()] == ["default", *ROLES]
+    for role in ("default", *ROLES):
+        password = creds["WIRESTREAM_REDIS__PASSWORD" if role == "default"
+                          else password_variable(role)]
+        assert password not in acl
+        assert f"user {role} on #{hashlib.sha256(password.encode()).hexdigest()} " in acl
+
+
+def test_redis_users_refuse_a_role_without_a_password() -> None:
+    passwords = {role: "x" for role in ("default", *ROLES)}
+    assert render(passwords).count("\nuser ") == len(ROLES)
+    del passwords["exporter"]
+    with pytest.raises(ValueError, match="exporter"):
+        render(passwords)
 
 
 def test_runner_is_importable_without_services() -> None:

@@ -90,6 +90,9 @@ def test_batch_round_trips_as_json() -> None:
 def test_redis_url_gets_the_password_quoted() -> None:
     settings = RedisSettings(url="redis://127.0.0.1:16379/3", password="p@ss/word")
     assert settings.url_with_password == "redis://:p%40ss%2Fword@127.0.0.1:16379/3"
+    # a role's user (deploy/redis/users.acl.in) goes before the password
+    settings = RedisSettings(url="redis://redis:6379/0", username="ingest", password="p@ss")
+    assert settings.url_with_password == "redis://ingest:p%40ss@redis:6379/0"
 
 
 def test_secrets_do_not_show_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:

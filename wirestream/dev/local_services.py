@@ -7,8 +7,11 @@ under ``var/`` in the project (git-ignored): data, logs, pid files, the cached
 Elasticsearch archive and ``var/local.env``, which holds the generated
 passwords and URLs that :mod:`shared.settings` reads.
 
-* Redis: Debian's ``redis-server`` on 127.0.0.1, password, AOF with
-  ``appendfsync everysec``, ``maxmemory-policy noeviction``.
+* Redis: Debian's ``redis-server`` on 127.0.0.1, AOF with
+  ``appendfsync everysec``, ``maxmemory-policy noeviction``; its users are
+  the administrator's ``default`` (``WIRESTREAM_REDIS__PASSWORD``) and one
+  per role (``REDIS_<ROLE>_PASSWORD``; rules in deploy/redis/users.acl.in,
+  wirestream.dev.redis_users).
 * Elasticsearch: Elastic's integ-test-zip of :data:`shared.versions.ES_VERSION`
   fetched from Maven Central with ``mvn dependency:copy`` and cached, single
   node on 127.0.0.1, security on. The ``elastic`` superuser gets a bootstrap
@@ -52,6 +55,7 @@ import httpx
 from shared.corenlp import CORENLP_LANGUAGES, ner_properties
 from shared.errors import ConfigError, ServiceUnavailable
 from shared.versions import CORENLP_VERSION, ES_VERSION
+from wirestream.dev.redis_users import ROLES, password_variable, render
 
 __all__ = ["LocalServices", "Prerequisite", "ServiceState"]
 
@@ -234,6 +238,9 @@ class LocalServices:
             "WIRESTREAM_ES__ADMIN_PASSWORD",
         ):
             wanted[key] = current.get(key) or secrets.token_urlsafe(18)
+        for role in ROLES:  # the Redis users per role (deploy/redis/users.acl.in)
+            key = password_variable(role)
+            wanted[key] = current.get(key) or secrets.token_urlsafe(18)
         if wanted != {k: current.get(k) for k in wanted}:
             self.var.mkdir(parents=True, exist_ok=True)
             lines = ["# Written by `wirestream services up`. Local credentials; never commit."]
@@ -299,9 +306,21 @@ class LocalServices:
         return Path(result.stdout.strip())
 
     # ------------------------------------------------------------------ redis
-    def _redis_conf(self, password: str) -> Path:
+    def _redis_users(self, creds: dict[str, str]) -> Path:
+        """One user per role and the administrator's ``default``, from
+        deploy/redis/users.acl.in, written fresh from the credentials."""
+        base = self.var / "redis"
+        base.mkdir(parents=True, exist_ok=True)
+        users = base / "users.acl"
+        users.write_text(render({"default": creds["WIRESTREAM_REDIS__PASSWORD"],
+                                 **{r: creds[password_variable(r)] for r in ROLES}}))
+        users.chmod(0o600)
+        return users
+
+    def _redis_conf(self, creds: dict[str, str]) -> Path:
         base = self.var / "redis"
         (base / "data").mkdir(parents=True, exist_ok=True)
+        users = self._redis_users(creds)
         conf = base / "redis.conf"
         conf.write_text(
             "\n".join(
@@ -309,7 +328,7 @@ class LocalServices:
                     "bind 127.0.0.1",
                     f"port {self.ports.redis}",
                     "protected-mode yes",
-                    f"requirepass {password}",
+                    f"aclfile {users}",
                     # AOF: a crash loses at most about one second of queue writes.
                     "appendonly yes",
                     "appendfsync everysec",
@@ -339,11 +358,28 @@ class LocalServices:
         finally:
             client.close()
 
+    def _reload_redis_users(self, creds: dict[str, str]) -> None:
+        """A running Redis gets the current users (changed rules or
+        passwords) without a restart: ACL LOAD of the file written again."""
+        import redis
+
+        self._redis_users(creds)
+        client = redis.Redis(host="127.0.0.1", port=self.ports.redis,
+                             password=creds["WIRESTREAM_REDIS__PASSWORD"], socket_timeout=5)
+        try:
+            client.acl_load()
+        except redis.ResponseError as exc:  # started before it had an ACL file
+            self.echo(f"redis: users not reloaded ({exc}); `wirestream services down` "
+                      "and `up` restart it with them")
+        finally:
+            client.close()
+
     def start_redis(self, creds: dict[str, str]) -> None:
         password = creds["WIRESTREAM_REDIS__PASSWORD"]
         if self._redis_healthy(password):
+            self._reload_redis_users(creds)
             return
-        conf = self._redis_conf(password)
+        conf = self._redis_conf(creds)
         self.echo(f"starting redis on 127.0.0.1:{self.ports.redis}")
         subprocess.run(["redis-server", str(conf)], check=True, stdout=subprocess.DEVNULL)
         _wait(lambda: self._redis_healthy(password), 30, "redis", self.var / "redis" / "redis.log")

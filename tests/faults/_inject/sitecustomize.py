@@ -10,7 +10,9 @@ things, each only when its environment variable is set:
   refuses every ``connect`` to an address outside 127.0.0.0/8 and ::1 and
   every name lookup other than numeric addresses and ``localhost``, and
   writes one JSON line per refused attempt - and per attempt to a port listed
-  in ``WIRESTREAM_FAULT_JAIL_WATCH`` (comma-separated) - to the file. No
+  in ``WIRESTREAM_FAULT_JAIL_WATCH`` (comma-separated) - to the file. The
+  addresses in ``WIRESTREAM_FAULT_JAIL_ALLOW`` (comma-separated) may be
+  connected to as well: a wire server in a network namespace a test made. No
   packet leaves the machine whatever the code under test does, and a test can
   prove a refusal came before any connection.
 * **Faulty items** in the enrich and index stages:
@@ -41,6 +43,9 @@ from typing import Any
 
 _JAIL_LOG = os.environ.get("WIRESTREAM_FAULT_JAIL_LOG")
 _WATCH = {int(p) for p in os.environ.get("WIRESTREAM_FAULT_JAIL_WATCH", "").split(",") if p}
+# addresses besides loopback a test lets the workers reach: hosts inside a
+# network namespace the test made (tests/hostile/test_ssrf_intranet.py)
+_ALLOW = {h for h in os.environ.get("WIRESTREAM_FAULT_JAIL_ALLOW", "").split(",") if h}
 
 
 def _loopback(host: str) -> bool:
@@ -75,7 +80,7 @@ def _jail(event: str, args: tuple[Any, ...]) -> None:
         if not isinstance(address, tuple) or len(address) < 2:
             return  # unix sockets
         host, port = str(address[0]), int(address[1])
-        refused = not _loopback(host)
+        refused = not _loopback(host) and host not in _ALLOW
         if refused or port in _WATCH:
             _record("connect", [host, port], refused)
         if refused:

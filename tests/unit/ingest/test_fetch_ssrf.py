@@ -436,3 +436,36 @@ def test_ip_literals_are_read_like_inet_aton(host: str, address: str, canonical:
 )
 def test_hostnames_are_not_literals(host: str) -> None:
     assert parse_ip_literal(host) is None
+
+
+# ------------------------------------------------- allowed private networks
+def test_an_allowed_private_network_admits_its_addresses_and_nothing_else() -> None:
+    allowed = IngestSettings(allow_networks=["10.231.0.0/30", "fd00:abcd::/64"]).allowed_networks
+    ok = [ipaddress.ip_address(a) for a in ("10.231.0.1", "10.231.0.2", "fd00:abcd::5")]
+    assert [address_problem(a, allow_networks=allowed) for a in ok] == [None, None, None]
+    for text, why in [("10.231.0.5", "private"), ("127.0.0.1", "loopback"),
+                      ("169.254.169.254", "link-local"), ("192.168.0.1", "private"),
+                      ("::ffff:10.231.0.2", "IPv4-mapped IPv6"), ("fd00:abce::5", "unique local")]:
+        assert address_problem(ipaddress.ip_address(text), allow_networks=allowed) == why, text
+
+
+@pytest.mark.parametrize("network", ["127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/0", "8.8.8.0/24",
+                                     "10.0.0.0/7", "::1/128", "fe80::/10", "not a network"])
+def test_only_private_ranges_can_be_allowed(network: str) -> None:
+    with pytest.raises(ValueError):
+        IngestSettings(allow_networks=[network])
+
+
+def test_a_hostname_resolving_into_an_allowed_network_passes_the_guard() -> None:
+    allowed = IngestSettings(allow_networks=["10.231.0.0/30"]).allowed_networks
+    resolver = FakeResolver({"wire.intranet": ["10.231.0.2"], "sneaky.intranet": ["127.0.0.1"],
+                             "mixed.intranet": ["10.231.0.2", "169.254.169.254"]})
+    guard = GuardedBackend(allow_networks=allowed, resolver=resolver)
+    assert guard.validated_addresses("wire.intranet", 80) == [ipaddress.ip_address("10.231.0.2")]
+    for host in ("sneaky.intranet", "mixed.intranet", "127.0.0.1", "10.231.0.9"):
+        with pytest.raises(FetchRefused) as info:
+            guard.validated_addresses(host, 80)
+        assert info.value.reason == "ssrf_blocked", host
+    # without the setting the intranet host is refused like any private one
+    with pytest.raises(FetchRefused):
+        GuardedBackend(resolver=resolver).validated_addresses("wire.intranet", 80)
