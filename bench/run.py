@@ -212,15 +212,18 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "Read from the new dev stories and fixed: 'Chang W. Lee' was "
         "keyed as 'chang v' because 'Lee' folds to the particle 'le' (also 'Dell', 'Dee'), "
         "and joined a Polish 'Witold W.' (key scheme fold-4). Errors seen on the new test "
-        "stories: Hori Parata and his son, in a caption written 'Kauri (Te Kaurinui Robert) "
-        "Parata', one id; George W. Bush ('Буше' in Russian copy) and George H. W. Bush "
-        "through a bare 'Bush'; the nickname 'Фишер' (a boxer's) joined to Richard Fisher; "
-        "'DisGrace' and 'Gucci Grace' (nicknames of Grace Mugabe) missed by the NER; Ellen "
-        "Gille, née Fetter, as three people ('Ellen Fetter', 'Ellen Gille', 'Ellen'); a bare "
-        "'Obama' in a story that never names him in full stays apart from the registry's "
-        "Barack Obama (the registry holds two Obamas). One label was mended while reading "
-        "them: 'Francois Hollande' for 'François Hollande' (the same man; the pair had been "
-        "counted as a wrong merge).",
+        "stories: Hori Parata and his son Te Kaurinui ('Kauri', in a caption 'Kauri (Te "
+        "Kaurinui Robert) Parata') joined, and the son's forms split; a bare 'Bush' and "
+        "'George H.W. Bush' joined to George W. Bush ('Буше' in Russian copy); a lower-case "
+        "'de Miranda' missed by the NER; the ring name 'Фишер' (Сергей Головкин) joined to "
+        "Richard Fisher across languages; a bare 'Obama' (wapo-2) and a bare 'Trump' "
+        "(breitbart) in stories that never name them in full apart from the registry's "
+        "Barack Obama and Donald Trump (the registry holds two Obamas and several Trumps, "
+        "so a bare surname is not guessed). Seen on the new dev stories and left: the "
+        "nicknames 'DisGrace' and 'Gucci Grace' of Grace Mugabe missed by the NER; Ellen "
+        "Gille, née Fetter, as three people ('Ellen Fetter', 'Ellen Gille', 'Ellen'). One "
+        "label was mended while reading them: 'Francois Hollande' for 'François Hollande' "
+        "(the same man; the pair had been counted as a wrong merge).",
     ),
     "end-to-end": (
         "bench.e2e_bench",
