@@ -11,9 +11,14 @@
 #   3. creates the file-realm users wirestream_writer and wirestream_reader, or
 #      resets their passwords and roles if they exist, so it is safe to run on
 #      every `docker compose up` and changing a password in .env takes effect;
-#   4. hands the volume to the elasticsearch user (uid 1000, group 0).
+#   4. makes the certificates of HTTPS once (make-certs.sh: a CA of this
+#      deployment and the node's certificate, in certs/ of the volume) and
+#      copies the CA certificate to $ES_CA_DIR, the volume the application
+#      containers trust it from;
+#   5. hands the volume to the elasticsearch user (uid 1000, group 0).
 #
-# Environment: ES_PATH_CONF (the volume), ES_WRITER_PASSWORD, ES_READER_PASSWORD.
+# Environment: ES_PATH_CONF (the volume), ES_WRITER_PASSWORD, ES_READER_PASSWORD,
+# ES_CA_DIR (where the CA certificate goes; unset: nowhere).
 # ES_HOME and ES_CONFIG_OWNER exist for the unit test, which runs this script
 # against a stub of elasticsearch-users.
 set -euo pipefail
@@ -85,7 +90,18 @@ upsert_user() {
 upsert_user wirestream_writer "$ES_WRITER_PASSWORD" wirestream_writer
 upsert_user wirestream_reader "$ES_READER_PASSWORD" wirestream_reader
 
-# 4. Elasticsearch runs as uid 1000, gid 0 and must be able to write here
+# 4. HTTPS: the certificates, made once and kept; the clients get the CA's
+#    certificate (public) on their own volume.
+bash "$here/make-certs.sh" "$conf/certs"
+if [[ -n "${ES_CA_DIR:-}" ]]; then
+    mkdir -p "$ES_CA_DIR"
+    cp "$conf/certs/ca/ca.crt" "$ES_CA_DIR/ca.crt.tmp"
+    chmod 644 "$ES_CA_DIR/ca.crt.tmp"
+    mv -f "$ES_CA_DIR/ca.crt.tmp" "$ES_CA_DIR/ca.crt"
+    echo "es-config: the CA certificate is in $ES_CA_DIR/ca.crt"
+fi
+
+# 5. Elasticsearch runs as uid 1000, gid 0 and must be able to write here
 #    (the image's entrypoint creates elasticsearch.keystore on first start).
 #    users / users_roles hold password hashes: not world-readable.
 chown -R "$owner" "$conf"

@@ -72,7 +72,8 @@ ES_HOME = "/usr/share/elasticsearch"
 # 127.0.0.1, the passwords default to none): every app service needs them.
 REQUIRED_APP_ENV = {
     "WIRESTREAM_REDIS__URL": "redis://redis:6379/0",
-    "WIRESTREAM_ES__URL": "http://elasticsearch:9200",
+    "WIRESTREAM_ES__URL": "https://elasticsearch:9200",
+    "WIRESTREAM_ES__CA_CERTS": "/run/es-ca/ca.crt",
     "WIRESTREAM_ES__PASSWORD_FILE": "/run/secrets/es_writer_password",
     "WIRESTREAM_ES__READER_PASSWORD_FILE": "/run/secrets/es_reader_password",
     "WIRESTREAM_TRANSLATOR__APERTIUM_URL": "http://apertium:2737",
@@ -367,7 +368,8 @@ def test_app_environment_builds_the_settings(name: str, monkeypatch: pytest.Monk
     role = REDIS_USER[name]
     assert settings.redis.username == role
     assert settings.redis.password.get_secret_value() == example[f"REDIS_{role.upper()}_PASSWORD"]
-    assert settings.es.url == "http://elasticsearch:9200"
+    assert settings.es.url == "https://elasticsearch:9200"
+    assert settings.es.ca_certs == "/run/es-ca/ca.crt"
     assert settings.es.password is not None
     assert settings.es.password.get_secret_value() == example["ES_WRITER_PASSWORD"]
     assert settings.es.reader_password is not None
@@ -618,6 +620,17 @@ def test_elasticsearch_service() -> None:
     check = " ".join(service["healthcheck"]["test"])
     assert "curl" in check and "wirestream_writer:" in check
     assert "/_cluster/health?wait_for_status=yellow&timeout=5s" in check
+    # HTTPS with the certificates es-config made
+    assert env["xpack.security.http.ssl.enabled"] == "true"
+    assert env["xpack.security.http.ssl.certificate"] == "certs/elasticsearch/elasticsearch.crt"
+    assert env["xpack.security.http.ssl.key"] == "certs/elasticsearch/elasticsearch.key"
+    assert env["xpack.security.http.ssl.certificate_authorities"] == "certs/ca/ca.crt"
+    assert "https://localhost:9200" in check and "--cacert config/certs/ca/ca.crt" in check
+    # every application container trusts that CA, read-only
+    for name in APP_SERVICES:
+        assert ("es-ca", "/run/es-ca") in bind_mounts(services()[name]), name
+    assert ("es-ca", "/es-ca") in bind_mounts(services()["es-config"])
+    assert environment(services()["es-config"])["ES_CA_DIR"] == "/es-ca"
     assert service["depends_on"]["es-config"]["condition"] == "service_completed_successfully"
 
 
@@ -668,6 +681,21 @@ def test_roles_file() -> None:
     assert not reader.get("cluster")
 
 
+# Stub of bin/elasticsearch-certutil: the PEM zip files the real tool writes
+# (ca/ca.crt + ca/ca.key; <name>/<name>.crt + .key), with placeholder text;
+# calls logged. tests/integration/test_es_tls.py runs the real tool.
+STUB_CERTUTIL = r"""#!/usr/bin/env python3
+import os, sys, zipfile
+args = sys.argv[1:]
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write("certutil " + " ".join(args) + "\n")
+out = args[args.index("--out") + 1]
+name = "ca" if args[0] == "ca" else args[args.index("--name") + 1]
+with zipfile.ZipFile(out, "w") as z:
+    z.writestr(f"{name}/{name}.crt", f"CERT {name}\n")
+    z.writestr(f"{name}/{name}.key", f"KEY {name}\n")
+"""
+
 STUB_USERS_TOOL = r"""#!/usr/bin/env bash
 # Stub of bin/elasticsearch-users: users as user:password lines, roles as
 # role:user lines, in $ES_PATH_CONF like the real tool; calls logged.
@@ -710,9 +738,13 @@ def fake_es(tmp_path: Path) -> dict[str, Path]:
     tool = home / "bin" / "elasticsearch-users"
     tool.write_text(STUB_USERS_TOOL)
     tool.chmod(0o755)
+    certutil = home / "bin" / "elasticsearch-certutil"
+    certutil.write_text(STUB_CERTUTIL)
+    certutil.chmod(0o755)
     volume = tmp_path / "volume"
     volume.mkdir()
-    return {"home": home, "volume": volume, "log": tmp_path / "calls.log"}
+    return {"home": home, "volume": volume, "log": tmp_path / "calls.log",
+            "ca": tmp_path / "es-ca"}
 
 
 def run_es_config(fake: dict[str, Path], **overrides: str) -> subprocess.CompletedProcess[str]:
@@ -724,6 +756,7 @@ def run_es_config(fake: dict[str, Path], **overrides: str) -> subprocess.Complet
         "ES_WRITER_PASSWORD": "writer-secret-1",
         "ES_READER_PASSWORD": "reader-secret-1",
         "STUB_LOG": str(fake["log"]),
+        "ES_CA_DIR": str(fake["ca"]),
         **overrides,
     }
     env = {k: v for k, v in env.items() if v != "<unset>"}
@@ -756,6 +789,18 @@ def test_es_config_seeds_the_volume_and_creates_users(fake_es: dict[str, Path]) 
     ]
     # Password hashes are not for other users of the host.
     assert stat.S_IMODE((volume / "users").stat().st_mode) & 0o007 == 0
+    # HTTPS: a CA and the node's certificate in the volume, the keys for
+    # Elasticsearch alone, the CA's certificate for the clients
+    certs = volume / "certs"
+    for name in ("ca/ca.crt", "ca/ca.key", "elasticsearch/elasticsearch.crt",
+                 "elasticsearch/elasticsearch.key"):
+        assert (certs / name).is_file(), name
+    for key in ("ca/ca.key", "elasticsearch/elasticsearch.key"):
+        assert stat.S_IMODE((certs / key).stat().st_mode) & 0o007 == 0, key
+    assert (fake_es["ca"] / "ca.crt").read_text() == (certs / "ca" / "ca.crt").read_text()
+    assert not (fake_es["ca"] / "ca.key").exists()
+    calls = fake_es["log"].read_text()
+    assert "--dns elasticsearch,localhost --ip 127.0.0.1" in calls
 
 
 def test_es_config_is_idempotent_and_keeps_existing_files(fake_es: dict[str, Path]) -> None:
@@ -785,6 +830,8 @@ def test_es_config_is_idempotent_and_keeps_existing_files(fake_es: dict[str, Pat
     calls = fake_es["log"].read_text()
     assert "useradd" not in calls
     assert "passwd wirestream_writer -p writer-secret-2" in calls
+    # the certificates are made once: the clients' trust holds across re-runs
+    assert "certutil" not in calls
 
 
 def test_es_config_refuses_without_passwords(fake_es: dict[str, Path]) -> None:
