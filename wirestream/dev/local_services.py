@@ -431,7 +431,8 @@ class LocalServices:
                     f"transport.port: {self.ports.es_transport}",
                     "discovery.type: single-node",
                     "xpack.security.enabled: true",
-                    # Loopback-only dev node: plain HTTP; compose documents TLS.
+                    # Loopback-only dev node: plain HTTP; compose runs HTTPS
+                    # (tests/integration/test_es_tls.py checks that setup).
                     "xpack.security.http.ssl.enabled: false",
                     "xpack.security.transport.ssl.enabled: false",
                     # Keep a nearly full dev disk from silently blocking writes.
