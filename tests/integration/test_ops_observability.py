@@ -379,7 +379,7 @@ def _values(result: list[dict[str, Any]]) -> list[float]:
 # (The "seconds since" columns of a source that never succeeded are empty.)
 EXPECTED_SERIES: dict[str, tuple[str, set[str]] | None] = {
     "Workers up, per stage": ("service", {"ingest", "enrich", "index", "scheduler"}),
-    "Services": ("service", {"redis", "elasticsearch", "translator"}),
+    "Services": ("service", {"redis", "elasticsearch", "translator", "ner"}),
     "Indexed, last hour": None,
     "Waiting in queues": ("queue", set(QUEUES)),
     "Dead letters": None,
@@ -495,7 +495,8 @@ def test_status_shows_the_live_pipeline(stack: Stack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     state = json.loads(result.stdout)
     assert state["healthy"] is True and state["problems"] == []
-    assert state["services"] == {"redis": True, "elasticsearch": True, "translator": True}
+    assert state["services"] == {"redis": True, "elasticsearch": True, "translator": True,
+                                 "ner": True}
     for stage in QUEUES:
         assert [w.split("@")[0] for w in state["workers"][stage]] == [stage]
         assert state["queues"][stage] >= 0
@@ -568,3 +569,16 @@ def test_one_correlation_id_runs_through_the_three_workers_logs(
         assert {line.get("stage") for line in lines} == {stage}
         assert {line.get("source") for line in lines} == {WIRE}
         assert all(line.get("task_id") for line in lines)
+
+
+def test_the_exporter_says_when_the_ner_server_does_not_answer(settings: Settings,
+                                                                redis_db: Any) -> None:
+    from tests.faults._rig import free_port
+    from wirestream.ops.exporter import collect_state
+
+    assert collect_state(settings, redis_db).services["ner"] is True
+    closed = settings.model_copy(update={"ner": settings.ner.model_copy(
+        update={"corenlp_url": f"http://127.0.0.1:{free_port()}"})})
+    state = collect_state(closed, redis_db)
+    assert state.services["ner"] is False
+    assert state.services["redis"] is True  # the rest is read as before

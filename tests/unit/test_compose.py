@@ -1288,7 +1288,7 @@ def declared_metric_names(monkeypatch: pytest.MonkeyPatch) -> set[str]:
         dead_letters=1,
         dead_letters_oldest=1.0,
         sources=[exporter.SourceHealth("s", True, 60.0, 1.0, 1.0, 0, 1, None)],
-        services={"redis": True, "elasticsearch": True, "translator": True},
+        services={"redis": True, "elasticsearch": True, "translator": True, "ner": True},
     )
     monkeypatch.setattr(exporter, "collect_state", lambda *_a, **_k: state)
     registry = CollectorRegistry()

@@ -16,7 +16,8 @@ are never stale and there is no polling loop to die):
   code: ``OOM`` is a write refused when full) and
   ``wirestream_redis_rejected_connections_total`` — Redis itself, which
   answers PING while it refuses every write;
-* ``wirestream_service_up{service}`` — redis, elasticsearch, translator
+* ``wirestream_service_up{service}`` — redis, elasticsearch, translator, ner
+  (the CoreNLP server's ``/ready``)
   (every other gauge is read from Redis and is absent while Redis cannot be
   read: never a zero that is no value);
 * ``wirestream_schedulers_alive`` — schedulers that looked at the schedule in
@@ -144,6 +145,18 @@ def _translator_up(settings: Settings) -> bool:
         return False
 
 
+def _ner_up(settings: Settings) -> bool:
+    """The CoreNLP server answers ``/ready`` (the workers' NER for English,
+    German, French, Spanish, Italian and the related languages); True when
+    the enrich workers run spaCy instead."""
+    if settings.ner.backend != "corenlp":
+        return True
+    try:
+        return httpx.get(f"{settings.ner.corenlp_url}/ready", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True) -> PipelineState:
     """What the pipeline's shared state says now. With Redis unreachable,
     ``services["redis"]`` is False and nothing else read from Redis is set
@@ -159,6 +172,7 @@ def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True
     if probe:
         state.services["elasticsearch"] = _es_up(settings)
         state.services["translator"] = _translator_up(settings)
+        state.services["ner"] = _ner_up(settings)
     return state
 
 
