@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 # Recorded on every document so a search can find what older rules produced
 # (and `wirestream enrich --again 'pipeline_version:enrich-1'` can redo it).
-PIPELINE_VERSION = "enrich-10"
+PIPELINE_VERSION = "enrich-11"
 T = TypeVar("T")
 
 
