@@ -898,6 +898,28 @@ def test_compose_renders_the_same_users_as_the_local_services(tmp_path: Path) ->
     assert not any(p in result.stdout for p in passwords.values())
 
 
+@pytest.mark.parametrize(("service", "variables"), [
+    ("grafana", {"GF_SECURITY_ADMIN_PASSWORD": "GRAFANA_ADMIN_PASSWORD"}),
+    ("flower", {"FLOWER_BASIC_AUTH": "FLOWER_BASIC_AUTH",
+                "REDIS_OPERATOR_PASSWORD": "REDIS_OPERATOR_PASSWORD"}),
+])
+def test_grafana_and_flower_refuse_the_example_values(service: str,
+                                                     variables: dict[str, str]) -> None:
+    """Their start scripts, as the container's shell runs them (compose's
+    `$$` is `$`), with the image's own program replaced by an echo."""
+    script = services()[service]["command"][0].replace("$$", "$")
+    script = re.sub(r"^exec .*$", "echo started", script, flags=re.M)
+    filled = {k: v.replace("change-me", "chosen") for k, v in env_example().items()}
+    for container, variable in variables.items():
+        env = {"PATH": os.environ["PATH"], **{c: filled[v] for c, v in variables.items()}}
+        env[container] = env_example()[variable]
+        result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+        assert result.returncode == 1 and "example value" in result.stderr, (service, variable)
+    env = {"PATH": os.environ["PATH"], **{c: filled[v] for c, v in variables.items()}}
+    result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    assert result.stdout.strip().endswith("started"), result.stderr
+
+
 @pytest.mark.parametrize("bad", ["", "change-me-redis-index"])
 def test_redis_refuses_to_start_without_a_real_password_per_user(tmp_path: Path,
                                                                  bad: str) -> None:
