@@ -139,9 +139,15 @@ def fold_word(word: str) -> str:
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """The matching key of a name: words folded and joined by one space."""
+    return " ".join(fold_word(w) for w in _ascii_words(text))
+
+
+@lru_cache(maxsize=65536)
+def _ascii_words(text: str) -> tuple[str, ...]:
+    """The words of ``text`` before the per-word folds: transliterated,
+    lower case, apostrophes dropped, split at every other non-letter."""
     ascii_text = _APOSTROPHES.sub("", unidecode(text).lower())
-    words = _NON_LETTER.split(ascii_text)
-    return " ".join(fold_word(w) for w in words if w)
+    return tuple(w for w in _NON_LETTER.split(ascii_text) if w)
 
 
 @lru_cache(maxsize=65536)
@@ -174,14 +180,12 @@ def person_parts(name: str) -> tuple[str, str]:
     its particles (``von der Leyen`` -> ``von der leien``); a one-word name
     is all surname; "Surname Given" in Cyrillic is recognised when the last
     word is a given name of the Wikidata table and the first is not."""
-    words = fold(name).split()
-    if not words:
-        return "", ""
     # a particle is a word written as one: "Lee" and "Dell" fold to "le"
     # and "del" but are surnames ("Chang W. Lee", "Michael Dell")
-    raw = _ascii_words(name)
-    if len(raw) != len(words):
-        raw = list(words)
+    raw = list(_ascii_words(name))
+    words = [fold_word(w) for w in raw]
+    if not words:
+        return "", ""
     canonical = given_name_canonical()
     # "Зеленський Володимир": agency metadata in Cyrillic often puts the
     # surname first; a known given name last and none first gives it away
@@ -201,13 +205,6 @@ def person_parts(name: str) -> tuple[str, str]:
 
 
 _PARTICLES_FOLDED = frozenset(fold_word(p) for p in _PARTICLES)
-
-
-def _ascii_words(text: str) -> list[str]:
-    """The words of ``text`` as :func:`fold` splits them, before its
-    per-word folds (lower-case ASCII)."""
-    ascii_text = _APOSTROPHES.sub("", unidecode(text).lower())
-    return [w for w in _NON_LETTER.split(ascii_text) if w]
 
 
 def surname_core(surname: str) -> str:

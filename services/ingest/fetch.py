@@ -228,10 +228,11 @@ class FeedFetcher:
         if transport is not None and (resolver is not None or network_backend is not None):
             raise ValueError("pass either transport or resolver/network_backend, not both")
         self._settings = settings
+        self._allowed = settings.allowed_networks  # parsed once, checked on every hop
         if transport is None:
             guard = GuardedBackend(
                 allow_loopback=settings.allow_loopback,
-                allow_networks=settings.allowed_networks,
+                allow_networks=self._allowed,
                 resolver=resolver or resolve_host,
                 inner=network_backend,
             )
@@ -351,7 +352,7 @@ class FeedFetcher:
             host = _urlsplit_host(str(raw))
             if host and parse_ip_literal(host) is not None:
                 check_host(host, allow_loopback=self._settings.allow_loopback,
-                           allow_networks=self._settings.allowed_networks)
+                           allow_networks=self._allowed)
             raise FetchRefused(f"invalid URL {redact_url(str(raw))!r}", reason=reason) from exc
         if url.scheme not in ("http", "https"):
             raise FetchRefused(
@@ -366,7 +367,7 @@ class FeedFetcher:
         if not url.host or (url.port is not None and not 0 < url.port < 65536):
             raise FetchRefused(f"invalid URL {redact_url(url)!r}", reason=reason)
         check_host(url.host, allow_loopback=self._settings.allow_loopback,
-                   allow_networks=self._settings.allowed_networks)
+                   allow_networks=self._allowed)
         return url.copy_with(fragment=None)
 
     def _next_hop(self, current: httpx.URL, location: str) -> httpx.URL:

@@ -24,6 +24,7 @@ from shared.models import item_id
 from shared.runtime import es_client
 from shared.settings import Settings
 from shared.versions import CORENLP_VERSION
+from tests.faults._rig import PIPELINE_ROLES
 from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
 from wirestream.dev.redis_users import role_settings
 
@@ -54,7 +55,7 @@ def story(n: int, title: str | None = None, minutes: int = 0) -> dict[str, str]:
     }
 
 
-ROLES = ("ingest", "enrich", "index", "scheduler")
+ROLES = PIPELINE_ROLES  # each process as its role's Redis user
 
 
 @pytest.fixture(scope="module")
