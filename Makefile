@@ -38,7 +38,7 @@ integration: services
 lint: bootstrap
 	@$(VENV)/bin/ruff check shared services wirestream tests bench
 	@$(VENV)/bin/mypy
-	@$(VENV)/bin/lint-imports
+	@$(VENV)/bin/lint-imports --no-cache
 
 # Benchmarks against the local services; writes BENCHMARKS.md and prints the
 # ratio of every figure to the previous run.

@@ -174,7 +174,8 @@ def _cpu_reading(procs: Any) -> dict[str, float]:
 
 
 def _register(settings: Any, urls: list[str]) -> None:
-    from services.ingest.sources import Source, SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
+    from services.ingest.sources import Source
     from shared.runtime import redis_client
 
     registry = SourceRegistry(redis_client(settings))

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Figure
+from services.enrich.adapters.clusters import ClusterIndex, signature
 from services.enrich.aliases import OfflineResolver
-from services.enrich.clusters import ClusterIndex, signature
 from services.enrich.entities import (
     SPACY_TYPES,
     NerModels,

@@ -73,7 +73,12 @@ def _timed(fn: Any, runs: int) -> float:
 
 def _translation(paragraphs: int) -> tuple[float, float] | None:
     """(characters/s, chunks/s) through APy with no cache, or None."""
-    from services.enrich.translate import ApertiumBackend, Translator, build_backend, http_client
+    from services.enrich.adapters.translation_backends import (
+        ApertiumBackend,
+        build_backend,
+        http_client,
+    )
+    from services.enrich.translate import Translator
     from shared.models import NewsItem, content_hash
     from shared.settings import load_settings
 

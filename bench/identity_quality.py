@@ -14,7 +14,7 @@ apart. Ids across documents come from
 
 * ``offline`` - :class:`services.enrich.aliases.OfflineResolver` (ids from
   the folded keys; what the single-document CLI does without Redis);
-* ``registry`` - :class:`services.enrich.aliases.EntityRegistry` on the
+* ``registry`` - :class:`services.enrich.adapters.entity_registry.EntityRegistry` on the
   scratch Redis database 13 (flushed first; never 0, the pipeline's, nor 9,
   the tests'), its known names feeding the gazetteer pass as in a worker.
 
@@ -92,8 +92,8 @@ def predict(documents: Sequence[Document], systems: Any, resolver: Any
 
 
 def _scratch_registry() -> tuple[Any, Any]:
-    from services.enrich.aliases import EntityRegistry
-    from services.enrich.known_names import KnownNamesCache, known_names_from_registry
+    from services.enrich.adapters.entity_registry import EntityRegistry, known_names_from_registry
+    from services.enrich.known_names import KnownNamesCache
     from shared.runtime import redis_client
     from shared.settings import load_settings
 

@@ -3,7 +3,7 @@
 * **throughput** — the same generated stories written (a) by
   ``elasticsearch.helpers.bulk`` with ready-made documents (plain ``index``
   operations, 500 per request: the floor any indexer pays) and (b) by our
-  :class:`~services.index.bulk.BulkIndexer` from ``NewsItem`` objects
+  :class:`~services.index.adapters.bulk.BulkIndexer` from ``NewsItem`` objects
   (document building, serialisation, external versioning, per-item result
   walk, 500 documents / 5 MB per request). Same cluster, same template,
   fresh indices for every run, runs alternated; medians. Goal: (b) at least 0.8 times (a).
@@ -148,7 +148,7 @@ def run(*, docs: int = 5_000, search_docs: int = 100_000, runs: int = 3,
     import httpx
     from elasticsearch import helpers
 
-    from services.index.bulk import BulkIndexer
+    from services.index.adapters.bulk import BulkIndexer
     from services.index.documents import index_month, to_document
     from services.index.names import IndexNames
     from services.index.setup import run_setup

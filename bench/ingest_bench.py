@@ -45,10 +45,11 @@ class _Bytes:
 def run(*, items: int = 1000, runs: int = 3, redis_db: int = 12) -> list[Figure]:
     from celery import Celery
 
-    from services.ingest.gate import VersionGate
+    from services.ingest.adapters.gate import VersionGate
+    from services.ingest.adapters.source_registry import SourceRegistry
     from services.ingest.parsers import SourceRef, parse_document
     from services.ingest.poller import Poller
-    from services.ingest.sources import Source, SourceRegistry
+    from services.ingest.sources import Source
     from shared.celery_app import create_app
     from shared.dlq import DeadLetterStore
     from shared.models import Batch

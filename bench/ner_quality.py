@@ -135,7 +135,7 @@ class Systems:
         return out
 
     def corenlp(self, passages: Sequence[Passage]) -> list[Found]:
-        from services.enrich.ner_client import NerFailure
+        from services.enrich.ports import NerFailure
 
         answers = self.ner.server.recognise([(p.language, p.text) for p in passages])
         out: list[Found] = []
@@ -265,15 +265,12 @@ def _parallel_spans(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def build_systems(spacy: bool = True) -> tuple[Systems, Any]:
+    from services.enrich.adapters.translation_backends import build_backend, http_client
+    from services.enrich.adapters.translation_cache import RedisTranslationCache
     from services.enrich.entities import load_english
     from services.enrich.loading import build_ner
     from services.enrich.places import build_gazetteer
-    from services.enrich.translate import (
-        RedisTranslationCache,
-        Translator,
-        build_backend,
-        http_client,
-    )
+    from services.enrich.translate import Translator
     from shared.runtime import redis_client
     from shared.settings import load_settings
 

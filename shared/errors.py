@@ -14,14 +14,10 @@
         ├── FetchFailed                  transport errors, 408/429/5xx from a source
         └── ServiceUnavailable           Redis, Elasticsearch or the translator down
 
-    and, from the Redis client, wherever it is called (the version gate,
-    sources, politeness, embargo, the dead-letter store): a lost connection,
-    a timeout, a replica that refuses writes during a failover, a Redis at
-    maxmemory refusing writes (OOM) - transient.
-
-Third-party errors are mapped at the boundary with ``raise ... from exc``.
-:data:`PERMANENT` and :data:`TRANSIENT` are the two tuples that decide retries;
-nothing else in the code base inspects exception types to decide that.
+Third-party errors are mapped at the boundary with ``raise ... from exc``,
+except the Redis client's connection errors, which every Redis adapter can
+raise and which :mod:`shared.tasking` classifies in one place
+(:data:`shared.tasking.TRANSIENT`). This module imports no client library.
 
 Every exception here pickles with its attributes intact (Celery carries them
 between processes), which is why each class with extra state defines
@@ -31,8 +27,6 @@ between processes), which is why each class with extra state defines
 from __future__ import annotations
 
 from typing import Any
-
-import redis.exceptions
 
 
 class WirestreamError(Exception):
@@ -119,32 +113,7 @@ class ServiceUnavailable(TransientError):
     default_reason = "service_unavailable"
 
 
-PERMANENT: tuple[type[BaseException], ...] = (PermanentError,)
-# Redis errors that pass (the client raises them from every call site; they
-# are mapped here, once, rather than wrapped at each)
-REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-    redis.exceptions.ReadOnlyError,
-    # full under noeviction: writes succeed again once memory is freed
-    redis.exceptions.OutOfMemoryError)
-TRANSIENT: tuple[type[BaseException], ...] = (TransientError, *REDIS_TRANSIENT)
-
-
-def reason_of(exc: BaseException) -> str:
-    """The reason slug of a transient or permanent failure for metrics and
-    dead letters."""
-    if isinstance(exc, WirestreamError):
-        return exc.reason
-    if isinstance(exc, redis.exceptions.OutOfMemoryError):
-        return "redis_full"
-    if isinstance(exc, REDIS_TRANSIENT):
-        return "redis_unavailable"
-    return "transient" if isinstance(exc, TRANSIENT) else "permanent"
-
 __all__ = [
-    "PERMANENT",
-    "REDIS_TRANSIENT",
-    "TRANSIENT",
     "ConfigError",
     "DocumentRejected",
     "FetchFailed",
@@ -155,5 +124,4 @@ __all__ = [
     "ServiceUnavailable",
     "TransientError",
     "WirestreamError",
-    "reason_of",
 ]

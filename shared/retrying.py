@@ -9,7 +9,7 @@ worth another try, and how long to wait before it.
   workers that failed together do not come back together).
 
 Which *exceptions* are transient or permanent is decided in one place as
-well: :data:`shared.errors.TRANSIENT` and :data:`shared.errors.PERMANENT`,
+well: :data:`shared.tasking.TRANSIENT` and :data:`shared.tasking.PERMANENT`,
 applied by :mod:`shared.tasking`.
 """
 

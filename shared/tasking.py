@@ -1,7 +1,8 @@
 """How a stage task turns exceptions into retries and dead letters.
 
-The one place that decides, using :data:`shared.errors.PERMANENT` and
-:data:`shared.errors.TRANSIENT`:
+The one place that decides, using :data:`PERMANENT` and :data:`TRANSIENT`
+below (nothing else in the code base inspects exception types to decide
+retries):
 
 * permanent error (bad payload, refused fetch, rejected document): dead-letter
   at once, ack the message;
@@ -36,13 +37,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
+import redis.exceptions
 from celery import Task
 from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_failure
 from pydantic import ValidationError
 
 from shared import retrying
-from shared.errors import PERMANENT, TRANSIENT, PayloadError, reason_of
+from shared.errors import PayloadError, PermanentError, TransientError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch
 from shared.queues import STAGE_TASKS
@@ -53,11 +55,41 @@ from shared.telemetry import bind_context, clear_context
 __all__ = [
     "MAX_CRASH_RETRIES",
     "MAX_TRANSIENT_RETRIES",
+    "PERMANENT",
+    "REDIS_TRANSIENT",
+    "TRANSIENT",
     "backoff",
     "on_task_failure",
     "parse_batch",
+    "reason_of",
     "run_stage",
 ]
+
+PERMANENT: tuple[type[BaseException], ...] = (PermanentError,)
+# The Redis client's errors that pass: a lost connection, a timeout, a replica
+# that refuses writes during a failover, a Redis at maxmemory refusing writes.
+# Every Redis adapter (the version gate, sources, politeness, embargo, the
+# dead-letter store) can raise them; they are classified here, once, rather
+# than wrapped at each call.
+REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    # full under noeviction: writes succeed again once memory is freed
+    redis.exceptions.OutOfMemoryError)
+TRANSIENT: tuple[type[BaseException], ...] = (TransientError, *REDIS_TRANSIENT)
+
+
+def reason_of(exc: BaseException) -> str:
+    """The reason slug of a transient or permanent failure for metrics and
+    dead letters."""
+    if isinstance(exc, WirestreamError):
+        return exc.reason
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        return "redis_full"
+    if isinstance(exc, REDIS_TRANSIENT):
+        return "redis_unavailable"
+    return "transient" if isinstance(exc, TRANSIENT) else "permanent"
+
 
 log = logging.getLogger(__name__)
 

@@ -155,7 +155,7 @@ def scheduler(
     tick: Annotated[float, typer.Option(help="Seconds between looks at the schedule.")] = 1.0,
 ) -> None:
     """Enqueue polls for due sources, forever (SIGTERM stops it)."""
-    from services.ingest.embargo import EmbargoHold
+    from services.ingest.adapters.embargo import EmbargoHold
     from services.ingest.scheduler import Scheduler
     from shared.queues import ENRICH, INGEST, TASK_POLL
     from shared.telemetry import setup_logging
@@ -196,7 +196,8 @@ def sources_add(
     max_interval: Annotated[int, typer.Option(help="Longest poll interval, seconds.")] = 3600,
 ) -> None:
     """Add or replace a source; it is polled at once, no restart needed."""
-    from services.ingest.sources import Source, SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
+    from services.ingest.sources import Source
     from shared.runtime import redis_client
 
     source = Source.model_validate(
@@ -217,7 +218,8 @@ def sources_add(
 @sources_app.command("load")
 def sources_load(path: Annotated[Path, typer.Argument(help="YAML file with `sources:`.")]) -> None:
     """Add or replace every source of a YAML file."""
-    from services.ingest.sources import SourceRegistry, load_sources_file
+    from services.ingest.adapters.source_registry import SourceRegistry
+    from services.ingest.sources import load_sources_file
     from shared.runtime import redis_client
 
     registry = SourceRegistry(redis_client(_settings()))
@@ -233,7 +235,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable.")]
 def sources_list(as_json: JsonOpt = False) -> None:
     """Every source with its health (--json: one JSON object per line, times
     in Unix seconds)."""
-    from services.ingest.sources import SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
     from shared.runtime import redis_client
 
     registry = SourceRegistry(redis_client(_settings()))
@@ -270,7 +272,7 @@ def sources_show(source_id: str, as_json: JsonOpt = False) -> None:
     """One source: its configuration (secrets shown only by reference) and
     health (--json: one object, its configuration under "source", its state
     under "state", times in Unix seconds)."""
-    from services.ingest.sources import SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
     from shared.runtime import redis_client
     from wirestream.ops.exporter import collect_state
 
@@ -311,7 +313,7 @@ def sources_show(source_id: str, as_json: JsonOpt = False) -> None:
 
 
 def _set_enabled(source_id: str, enabled: bool) -> None:
-    from services.ingest.sources import SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
     from shared.runtime import redis_client
 
     registry = SourceRegistry(redis_client(_settings()))
@@ -335,7 +337,7 @@ def sources_poll_now(source_id: str) -> None:
     """Poll an enabled source at once, whatever its interval or failure
     backoff says (after fixing what made it fail); the poll sets its next
     due time. Exit 1 for an unknown or disabled source."""
-    from services.ingest.sources import SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
     from shared.runtime import redis_client
 
     registry = SourceRegistry(redis_client(_settings()))
@@ -364,10 +366,11 @@ def sources_test(
     """Fetch and parse once, enqueue nothing: what would this source give us?"""
     from datetime import UTC, datetime
 
-    from services.ingest.fetch import FeedFetcher
+    from services.ingest.adapters.fetch import FeedFetcher
+    from services.ingest.adapters.source_registry import SourceRegistry
     from services.ingest.parsers import SourceRef, parse_document
     from services.ingest.poller import auth_headers
-    from services.ingest.sources import Source, SourceRegistry
+    from services.ingest.sources import Source
     from shared.runtime import redis_client
 
     settings = _settings()
@@ -412,7 +415,7 @@ def sources_test(
 @sources_app.command("remove")
 def sources_remove(source_id: str) -> None:
     """Remove a source and its state."""
-    from services.ingest.sources import SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
     from shared.runtime import redis_client
 
     if not SourceRegistry(redis_client(_settings())).remove(source_id):

@@ -42,7 +42,7 @@ def _print(value: Any) -> None:
 
 
 def _registry() -> Any:
-    from services.enrich.aliases import EntityRegistry
+    from services.enrich.adapters.entity_registry import EntityRegistry
     from shared.runtime import redis_client
     from shared.settings import load_settings
 
@@ -79,7 +79,7 @@ def _publish(registry: Any, ids: list[str] | None) -> None:
     from elasticsearch import ApiError, TransportError
     from elasticsearch.helpers import BulkIndexError
 
-    from services.index.entity_directory import publish_groups
+    from services.index.adapters.entity_directory import publish_groups
     from services.index.names import IndexNames
     from shared.runtime import es_client
     from shared.settings import load_settings
@@ -387,9 +387,9 @@ def enrich(
                 raise _fail(f"cannot read {source}: {exc}") from exc
         if not items:
             raise _fail("the document has no items")
+    from services.enrich.adapters.translation_backends import http_client
     from services.enrich.loading import load_models
     from services.enrich.stage import enrich_items
-    from services.enrich.translate import http_client
     from shared.runtime import redis_client
 
     client = None if offline else redis_client(settings)

@@ -21,7 +21,7 @@ are stripped; a bare surname joins the full name ("Macron" -> "Emmanuel
 Macron"); an acronym joins the organisation it abbreviates; places and
 nationalities are resolved with the gazetteer (see services.enrich.places)
 and get geographic ids (``geo:FR``, ``gn:2988507``); everything else gets
-its id from the registry (services.enrich.aliases).
+its id from the registry (services.enrich.adapters.entity_registry).
 """
 
 from __future__ import annotations
@@ -53,9 +53,8 @@ from services.enrich.names import (
     surname_skeletons,
     surname_surface,
 )
-from services.enrich.ner_client import NerFailure
 from services.enrich.places import _CONNECTORS, Gazetteer, GeoEntry
-from services.enrich.ports import NerServer
+from services.enrich.ports import NerFailure, NerServer
 from shared.models import Entity, Mention, NewsItem, Translation, TranslationStatus
 
 __all__ = [

@@ -26,13 +26,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import redis
-from redis.exceptions import RedisError
-
-from services.enrich.aliases import ALIAS
 from services.enrich.names import fold, given_name_spellings
+from shared.errors import ServiceUnavailable
 
-__all__ = ["KnownNames", "KnownNamesCache", "is_form_of", "known_names_from_registry"]
+__all__ = ["KnownNames", "KnownNamesCache", "is_form_of"]
 
 # Types worth finding by name alone: nationalities and events are too
 # often ordinary words.
@@ -157,22 +154,6 @@ class KnownNames:
         return out
 
 
-def known_names_from_registry(client: redis.Redis) -> KnownNames:
-    """Every key of the registry's alias hash (``ws:ent:alias``), read with
-    HSCAN. Exact-surface operator aliases ("X:PERSON:зеленский") are folded
-    like the rest."""
-    names: list[tuple[str, str]] = []
-    for raw, _ in client.hscan_iter(ALIAS, count=2000):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if key.startswith("X:"):
-            kind, _, surface = key[2:].partition(":")
-            names.append((kind, fold(surface)))
-        else:
-            kind, _, name = key.partition(":")
-            names.append((kind, name))
-    return KnownNames(names)
-
-
 class KnownNamesCache:
     """The current :class:`KnownNames` of a worker process, rebuilt from the
     registry when older than ``max_age`` seconds (new names reach every
@@ -193,7 +174,7 @@ class KnownNamesCache:
             self._at = now
             try:
                 self._names = self._load()
-            except (RedisError, OSError):  # the registry is down: keep what we had
+            except (ServiceUnavailable, OSError):  # the registry is down: keep what we had
                 if self._names is None:
                     raise
         return self._names

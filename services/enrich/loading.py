@@ -15,26 +15,24 @@ from pathlib import Path
 import httpx
 import redis
 
-from services.enrich.aliases import EntityRegistry, OfflineResolver
-from services.enrich.clusters import ClusterIndex
+from services.enrich.adapters.clusters import ClusterIndex
+from services.enrich.adapters.corenlp import CoreNlpClient
+from services.enrich.adapters.entity_registry import EntityRegistry, known_names_from_registry
+from services.enrich.adapters.translation_backends import build_backend
+from services.enrich.adapters.translation_cache import MemoryTranslationCache, RedisTranslationCache
+from services.enrich.aliases import OfflineResolver
 from services.enrich.entities import NerModels, load_english, load_russian
 from services.enrich.given_names import load_given_names
 from services.enrich.keywords import KeywordExtractors
-from services.enrich.known_names import KnownNamesCache, known_names_from_registry
+from services.enrich.known_names import KnownNamesCache
 from services.enrich.language import build_detector
-from services.enrich.ner_client import CoreNlpClient
 from services.enrich.places import load_gazetteer
+from services.enrich.ports import TranslationCache
 from services.enrich.sections import load_sections
 from services.enrich.stage import Models
 from services.enrich.topic_model import TopicModelFile
 from services.enrich.topics import load_rules
-from services.enrich.translate import (
-    MemoryTranslationCache,
-    RedisTranslationCache,
-    TranslationCache,
-    Translator,
-    build_backend,
-)
+from services.enrich.translate import Translator
 from shared.settings import Settings
 
 __all__ = ["build_ner", "load_models"]

@@ -9,14 +9,15 @@ production, each mapping its client's failures to the exception tree
 ==========================  ==================================================
 port                        adapter
 ==========================  ==================================================
-:class:`NerServer`          :class:`services.enrich.ner_client.CoreNlpClient`
+:class:`NerServer`          :class:`services.enrich.adapters.corenlp.CoreNlpClient`
                             (HTTP; a failure is a per-text ``NerFailure``)
 :class:`TranslationBackend` ``ApertiumBackend``, ``LibreTranslateBackend``
-                            (HTTP, services.enrich._translation_backends)
-:class:`TranslationCache`   ``RedisTranslationCache`` (Redis)
-:class:`Resolver`           :class:`services.enrich.aliases.EntityRegistry`
+                            (HTTP, services.enrich.adapters.translation_backends)
+:class:`TranslationCache`   ``RedisTranslationCache`` (Redis,
+                            services.enrich.adapters.translation_cache)
+:class:`Resolver`           :class:`services.enrich.adapters.entity_registry.EntityRegistry`
                             (Redis, one round trip per batch)
-:class:`NearDuplicates`     :class:`services.enrich.clusters.ClusterIndex`
+:class:`NearDuplicates`     :class:`services.enrich.adapters.clusters.ClusterIndex`
                             (Redis, three round trips per batch)
 ==========================  ==================================================
 
@@ -27,15 +28,27 @@ adapters are tested against the real services in tests/integration/.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from services.enrich._translation_backends import Backend as TranslationBackend
-from services.enrich._translation_cache import TranslationCache
 from services.enrich.aliases import Resolver
-from services.enrich.ner_client import NerFailure, NerSpan
 from shared.models import NewsItem
 
-__all__ = ["NearDuplicates", "NerServer", "Resolver", "TranslationBackend", "TranslationCache"]
+__all__ = ["NearDuplicates", "NerFailure", "NerServer", "NerSpan", "Resolver",
+           "TranslationBackend", "TranslationCache"]
+
+
+@dataclass(frozen=True)
+class NerSpan:
+    start: int
+    end: int
+    type: str  # PERSON, ORG, LOC
+
+
+@dataclass(frozen=True)
+class NerFailure:
+    reason: str  # ner_unavailable, ner_refused
+    message: str
 
 
 class NerServer(Protocol):
@@ -57,3 +70,30 @@ class NearDuplicates(Protocol):
         raises :class:`shared.errors.ServiceUnavailable` when its store is
         down."""
         ...
+
+
+class TranslationBackend(Protocol):
+    """A translation service. ``pairs()`` asks the service; the
+    :class:`services.enrich.translate.Translator` caches the answer."""
+
+    name: str
+    # Largest chunk sent in one piece (characters).
+    max_chars: int
+
+    def pairs(self) -> dict[str, str]:
+        """Source language (ISO 639-1) -> the backend's pair id (or route)
+        into English."""
+        ...
+
+    def translate(self, pair: str, texts: Sequence[str]) -> list[str]:
+        """Translate each text along a pair id (or route) that ``pairs()``
+        gave; same length and order as ``texts``."""
+        ...
+
+
+class TranslationCache(Protocol):
+    """Chunks translated before, by :func:`services.enrich.translate.cache_key`."""
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]: ...
+
+    def put_many(self, values: dict[str, str]) -> None: ...

@@ -13,9 +13,9 @@ import httpx
 from celery import Celery, Task
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from services.enrich.adapters.translation_backends import http_client
 from services.enrich.loading import load_models
 from services.enrich.stage import Models, enrich_items
-from services.enrich.translate import http_client
 from shared.metrics import count_items
 from shared.models import Batch
 from shared.queues import ENRICH, INDEX, TASK_ENRICH

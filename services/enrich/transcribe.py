@@ -20,7 +20,7 @@ drops the ``i`` that marks a soft consonant before a vowel (Ляйен
 
 The readings are keys for matching only (the entity registry joins a
 Cyrillic and a Latin name when a reading of one is the other, under a key
-of its own; see services.enrich.aliases); nobody reads them.
+of its own; see services.enrich.adapters.entity_registry); nobody reads them.
 """
 
 from __future__ import annotations

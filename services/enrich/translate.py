@@ -1,13 +1,14 @@
-"""Translation of non-English documents into English over HTTP.
+"""Translation of non-English documents into English: the plan of a batch.
 
-Backends (chosen by :class:`shared.settings.TranslatorSettings.backend`):
+Backends (chosen by :class:`shared.settings.TranslatorSettings.backend`; the
+HTTP adapters are in :mod:`services.enrich.adapters.translation_backends`):
 
-* :class:`ApertiumBackend` - Apertium APy: ``GET /listPairs``,
+* ``ApertiumBackend`` - Apertium APy: ``GET /listPairs``,
   ``POST /translate`` (form: ``langpair=spa|eng``, ``q``, ``markUnknown=no``);
   ISO 639-3 codes. A language without a pair into English goes through a
   pivot when APy has the two legs (``por|spa|eng``: Portuguese to Spanish,
   then Spanish to English; see :mod:`services.enrich._translation_routes`).
-* :class:`LibreTranslateBackend` - the LibreTranslate API: ``GET /languages``,
+* ``LibreTranslateBackend`` - the LibreTranslate API: ``GET /languages``,
   ``POST /translate`` (JSON: ``q`` as a list, ``source``, ``target``,
   ``format=text``, ``api_key``); ISO 639-1 codes.
 
@@ -35,53 +36,56 @@ Contract of :meth:`Translator.translate_batch` (what the stage relies on):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from services.enrich._translation_backends import (
-    REFUSED,
-    TARGET,
-    UNAVAILABLE,
-    ApertiumBackend,
-    Backend,
-    LibreTranslateBackend,
-    NullBackend,
-    build_backend,
-    http_client,
-)
-from services.enrich._translation_cache import (
-    MemoryTranslationCache,
-    RedisTranslationCache,
-    TranslationCache,
-    cache_key,
-)
 from services.enrich._translation_split import split_text
 from services.enrich.langcodes import base_code, candidates_639_3, to_639_1
-from shared.errors import WirestreamError
+from services.enrich.ports import TranslationBackend as Backend
+from services.enrich.ports import TranslationCache
+from shared.errors import PermanentError, WirestreamError
 from shared.models import NewsItem, Translation, TranslationStatus
 
-# The package's modules, by job: the backends (_translation_backends), the
-# cache (_translation_cache), the chunking (_translation_split), the routes
-# through a pivot (_translation_routes); this module plans and runs a batch.
+# The package's modules, by job: the backends and the cache are adapters
+# (services.enrich.adapters.translation_backends, .translation_cache), the
+# chunking is _translation_split, the routes through a pivot
+# _translation_routes; this module plans and runs a batch.
 __all__ = [
     "REFUSED",
     "TARGET",
     "UNAVAILABLE",
-    "ApertiumBackend",
-    "Backend",
-    "LibreTranslateBackend",
-    "MemoryTranslationCache",
     "NullBackend",
-    "RedisTranslationCache",
-    "TranslationCache",
     "TranslationFailure",
     "Translator",
-    "build_backend",
-    "http_client",
+    "cache_key",
     "split_text",
 ]
+
+TARGET = "en"
+UNAVAILABLE = "translator_unavailable"
+REFUSED = "translator_refused"
+
+
+def cache_key(backend: str, pair: str, text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"ws:enrich:tr:{backend}:{pair}:{digest}"
+
+
+class NullBackend:
+    """Backend ``none``: translation switched off."""
+
+    name = "none"
+    max_chars = 1
+
+    def pairs(self) -> dict[str, str]:
+        return {}
+
+    def translate(self, pair: str, texts: Sequence[str]) -> list[str]:
+        raise PermanentError("translation is disabled", reason="translator_disabled")
+
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
-from services.index.bulk import encode, retryable
+from services.index.adapters.bulk import encode, retryable
 from services.index.documents import derive
 from services.index.mapping import (
     AnalysisPlan,

@@ -11,7 +11,7 @@ one prefix (``WIRESTREAM_ES__INDEX_PREFIX``, default ``wirestream-news``).
                             stories first created in that month.
 ``<prefix>-v<G>``           index template of generation ``G``.
 ``<prefix>-entities``       the entity directory: which entity ids are one
-                            entity now (services.index.entity_directory).
+                            entity now (services.index.adapters.entity_directory).
 ==========================  =================================================
 
 A generation is one complete copy of the data built from one template;

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.index.entity_directory import entity_clause
+from services.index.adapters.entity_directory import entity_clause
 from services.index.names import IndexNames
 
 __all__ = ["FULL_TEXT_FIELDS", "SearchFilters", "build_query", "each_document", "search_body",
@@ -129,7 +129,7 @@ def search_body(text: str, filters: SearchFilters | None = None, size: int = 10,
                 prefix: str | None = None) -> dict[str, Any]:
     """The whole request: newest first when there is no text to rank by.
     With the index ``prefix``, an entity id follows merges through the
-    entity directory (services.index.entity_directory)."""
+    entity directory (services.index.adapters.entity_directory)."""
     body: dict[str, Any] = {
         "query": build_query(text, filters, prefix),
         "size": size,

@@ -9,7 +9,7 @@ What one run does, in order (each step safe to repeat):
    cluster set up before the write alias existed, the indices behind the read
    alias are adopted;
 3. installs the generation's template (``<prefix>-v<G>``) and creates the
-   entity directory ``<prefix>-entities`` (services.index.entity_directory)
+   entity directory ``<prefix>-entities`` (services.index.adapters.entity_directory)
    if it is missing;
 4. (re)attaches both aliases to every live index, with the current filter;
 5. puts the current mapping on every live index: additive changes (new
@@ -34,7 +34,7 @@ from typing import Any
 
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
 
-from services.index.entity_directory import create_directory
+from services.index.adapters.entity_directory import create_directory
 from services.index.mapping import (
     LANGUAGES,
     AnalysisPlan,

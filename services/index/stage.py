@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from services.index.bulk import BulkOutcome
-from services.index.ports import DeadLetters, DocumentWriter
+from services.index.ports import BulkOutcome, DeadLetters, DocumentWriter
 from shared.metrics import metrics
 from shared.models import Batch
 

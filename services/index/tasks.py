@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, Task
 from elasticsearch import Elasticsearch
 
-from services.index.bulk import BulkIndexer
+from services.index.adapters.bulk import BulkIndexer
 from services.index.stage import index_batch
 from shared.queues import INDEX, TASK_INDEX
 from shared.runtime import Runtime

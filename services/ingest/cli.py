@@ -56,12 +56,12 @@ class FormatChoice(StrEnum):
 
 def read_input(path_or_url: str) -> tuple[bytes, str | None]:
     """(bytes, base URL) from a file path, ``-`` (stdin) or an http(s) URL.
-    URLs go through :func:`services.ingest.fetch.fetch_bytes` (the SSRF
+    URLs go through :func:`services.ingest.adapters.fetch.fetch_bytes` (the SSRF
     guard and size caps of the poller)."""
     if path_or_url == "-":
         return sys.stdin.buffer.read(), None
     if path_or_url.startswith(("http://", "https://")):
-        from services.ingest.fetch import fetch_bytes
+        from services.ingest.adapters.fetch import fetch_bytes
 
         return fetch_bytes(path_or_url), path_or_url
     path = Path(path_or_url)

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from services.ingest.articles import ArticleExpander, ExpandReport
-from services.ingest.embargo import EmbargoHold
+from services.ingest.adapters.articles import ArticleExpander, ExpandReport
+from services.ingest.adapters.embargo import EmbargoHold
+from services.ingest.adapters.politeness import HostLimiter
+from services.ingest.adapters.repeats import RepeatedParagraphs
+from services.ingest.adapters.stories import StoryLinker
 from services.ingest.parsers import FeedMeta, ParseResult, SourceRef
-from services.ingest.politeness import HostLimiter
 from services.ingest.ports import DeadLetters, FetcherLike, FetchResultLike, Gate, SourceStore
-from services.ingest.repeats import RepeatedParagraphs
 from services.ingest.sources import Source, SourceState
 from services.ingest.stage import (
     FEED_FORMATS,
@@ -35,7 +36,6 @@ from services.ingest.stage import (
     failed,
     succeeded,
 )
-from services.ingest.stories import StoryLinker
 from shared.errors import FetchFailed, PermanentError, WirestreamError
 from shared.metrics import metrics
 from shared.models import Batch, NewsItem

@@ -2,10 +2,10 @@
 (:class:`services.ingest.poller.Poller`) is written against these, the
 adapters that satisfy them in production are
 
-* :class:`services.ingest.fetch.Fetcher` (HTTP, the SSRF guard, decoding);
-* :class:`services.ingest.sources.SourceRegistry` (Redis);
-* :class:`services.ingest.gate.VersionGate` (Redis, one Lua call per batch);
-* :class:`shared.dlq.DeadLetterStore` (Redis), behind :class:`shared.dlq.DeadLetters`;
+* :class:`services.ingest.adapters.fetch.FeedFetcher` (HTTP, the SSRF guard, decoding);
+* :class:`services.ingest.adapters.source_registry.SourceRegistry` (Redis);
+* :class:`services.ingest.adapters.gate.VersionGate` (Redis, one Lua call per batch);
+* :class:`shared.dlq.DeadLetterStore` (Redis), behind :class:`shared.dead_letters.DeadLetters`;
 
 and the unit tests pass in-memory ones (``tests/unit/ingest/fakes.py``).
 """
@@ -13,14 +13,29 @@ and the unit tests pass in-memory ones (``tests/unit/ingest/fakes.py``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
-from services.ingest.gate import GateDecision
 from services.ingest.sources import SourceState
-from shared.dlq import DeadLetters
+from shared.dead_letters import DeadLetters
 from shared.models import NewsItem
 
-__all__ = ["DeadLetters", "FetchResultLike", "FetcherLike", "Gate", "SourceStore"]
+__all__ = ["DeadLetters", "FetchResultLike", "FetcherLike", "Gate", "GateDecision", "SourceStore",
+           "Verdict"]
+
+
+
+Verdict = Literal["new", "changed", "unchanged", "stale"]
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    verdict: Verdict
+    item: NewsItem  # with version, versioncreated, firstcreated as decided
+
+    @property
+    def forward(self) -> bool:
+        return self.verdict in ("new", "changed")
 
 
 class FetchResultLike(Protocol):

@@ -15,7 +15,7 @@ One pass (:meth:`Reconciler.run_once`), run by the scheduler every
 
 1. walks the gate's items (``wirestream:item:<id>``, SCAN). When an item was
    last accepted is read from the key's remaining time to live: the gate
-   sets it to :data:`~services.ingest.gate.ITEM_TTL_SECONDS` on every
+   sets it to :data:`~services.ingest.adapters.gate.ITEM_TTL_SECONDS` on every
    acceptance (new or changed) and on nothing else;
 2. keeps those accepted more than ``deadline`` seconds ago and less than
    ``horizon`` ago, not already verified for that acceptance, not held under
@@ -50,9 +50,9 @@ from typing import Any
 import redis
 from elasticsearch import Elasticsearch
 
-from services.ingest.embargo import ITEMS_KEY as EMBARGO_ITEMS_KEY
-from services.ingest.gate import ITEM_PREFIX, ITEM_TTL_SECONDS, VersionGate
-from services.ingest.sources import SourceRegistry
+from services.ingest.adapters.embargo import ITEMS_KEY as EMBARGO_ITEMS_KEY
+from services.ingest.adapters.gate import ITEM_PREFIX, ITEM_TTL_SECONDS, VersionGate
+from services.ingest.adapters.source_registry import SourceRegistry
 from shared.dlq import DeadLetterStore
 from shared.errors import ServiceUnavailable
 

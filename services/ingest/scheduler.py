@@ -32,7 +32,7 @@ from collections.abc import Callable
 import redis
 from kombu.exceptions import OperationalError
 
-from services.ingest.sources import SCHEDULE_KEY
+from services.ingest.adapters.source_registry import SCHEDULE_KEY
 from shared.errors import WirestreamError
 
 __all__ = [

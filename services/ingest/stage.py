@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.ingest.parsers import FeedMeta
-from services.ingest.politeness import feed_hints_delay
 from services.ingest.sources import Source, SourceState
 from shared.models import NewsItem
 from shared.retrying import backoff
@@ -27,6 +26,7 @@ __all__ = [
     "chunks",
     "distinct_items",
     "failed",
+    "feed_hints_delay",
     "jitter",
     "next_interval",
     "succeeded",
@@ -117,3 +117,26 @@ def chunks(items: list[NewsItem], size: int) -> Iterator[list[NewsItem]]:
     """The batches the forwarded items are sent in."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def feed_hints_delay(
+    now: datetime,
+    *,
+    ttl_minutes: int | None,
+    skip_hours: list[int],
+    skip_days: list[str],
+) -> datetime:
+    """The earliest time the feed asks us to come back (``now`` if it asks
+    nothing). skipHours are GMT hours 0-23; skipDays English day names."""
+    earliest = now + timedelta(minutes=ttl_minutes) if ttl_minutes and ttl_minutes > 0 else now
+    hours = {h for h in skip_hours if 0 <= h <= 23}
+    days = {d.strip().lower() for d in skip_days}
+    if len(hours) == 24 and not days:
+        return earliest  # a feed that skips every hour is misconfigured: ignore
+    candidate = earliest.astimezone(UTC)
+    # Walk forward hour by hour (at most a week) until neither rule skips it.
+    for _ in range(24 * 8):
+        if candidate.hour not in hours and candidate.strftime("%A").lower() not in days:
+            return candidate
+        candidate = (candidate + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    return earliest

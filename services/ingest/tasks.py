@@ -12,16 +12,16 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import worker_process_shutdown
 
-from services.ingest.articles import ArticleExpander
-from services.ingest.embargo import EmbargoHold
-from services.ingest.fetch import FeedFetcher
-from services.ingest.gate import VersionGate
+from services.ingest.adapters.articles import ArticleExpander
+from services.ingest.adapters.embargo import EmbargoHold
+from services.ingest.adapters.fetch import FeedFetcher
+from services.ingest.adapters.gate import VersionGate
+from services.ingest.adapters.politeness import HostLimiter
+from services.ingest.adapters.repeats import RepeatedParagraphs
+from services.ingest.adapters.source_registry import SourceRegistry
+from services.ingest.adapters.stories import StoryLinker
 from services.ingest.parsers import ParseResult, parse_document
-from services.ingest.politeness import HostLimiter
 from services.ingest.poller import Poller
-from services.ingest.repeats import RepeatedParagraphs
-from services.ingest.sources import SourceRegistry
-from services.ingest.stories import StoryLinker
 from services.ingest.text import load_boilerplate_rules
 from shared.errors import PayloadError
 from shared.models import Batch

@@ -51,9 +51,11 @@ import httpx
 import redis
 from elasticsearch import Elasticsearch, helpers
 
-from services.ingest.gate import ITEM_PREFIX
-from services.ingest.sources import Source, SourceRegistry
-from shared.dlq import DeadLetter, DeadLetterStore
+from services.ingest.adapters.gate import ITEM_PREFIX
+from services.ingest.adapters.source_registry import SourceRegistry
+from services.ingest.sources import Source
+from shared.dead_letters import DeadLetter
+from shared.dlq import DeadLetterStore
 from shared.models import item_id
 from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for
 from wirestream.dev.local_services import LocalServices, Ports

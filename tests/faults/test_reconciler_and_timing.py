@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from services.ingest.embargo import ITEMS_KEY as EMBARGO_ITEMS
-from services.ingest.gate import ITEM_PREFIX, ITEM_TTL_SECONDS, VersionGate
+from services.ingest.adapters.embargo import ITEMS_KEY as EMBARGO_ITEMS
+from services.ingest.adapters.gate import ITEM_PREFIX, ITEM_TTL_SECONDS, VersionGate
+from services.ingest.adapters.source_registry import SCHEDULE_KEY, SourceRegistry
 from services.ingest.reconciler import REDRIVEN_KEY, VERIFIED_KEY, Reconciler
-from services.ingest.sources import SCHEDULE_KEY, Source, SourceRegistry
+from services.ingest.sources import Source
 from shared.celery_app import create_app
 from shared.dlq import DeadLetterStore
 from shared.models import NewsItem, content_hash

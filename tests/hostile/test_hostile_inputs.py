@@ -30,7 +30,8 @@ from typing import Any
 import pytest
 
 from services.ingest.sources import Source, SourceState
-from shared.dlq import DeadLetter, DeadLetterStore
+from shared.dead_letters import DeadLetter
+from shared.dlq import DeadLetterStore
 from shared.models import item_id
 from tests.faults._rig import Rig, assert_promise, message_items, message_source, publish_run, rss
 from tests.hostile._servers import Canary, HostileServer, bomb

@@ -116,7 +116,7 @@ def index_ready(settings: Settings, es_admin: Elasticsearch) -> str:
 @pytest.fixture
 def http(settings: Settings) -> Iterator[httpx.Client]:
     """The enrich worker's HTTP client (translator and NER server)."""
-    from services.enrich.translate import http_client
+    from services.enrich.adapters.translation_backends import http_client
 
     with http_client(settings.translator) as client:
         yield client

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from services.enrich.clusters import ClusterIndex
+from services.enrich.adapters.clusters import ClusterIndex
 from tests.unit.test_shared import make_item
 
 ROOT = Path(__file__).resolve().parents[2]

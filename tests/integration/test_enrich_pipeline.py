@@ -17,10 +17,10 @@ from click.testing import Result
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
+from services.enrich.adapters.translation_backends import http_client
 from services.enrich.loading import load_models
 from services.enrich.reenrich import Reenricher
 from services.enrich.stage import Models, enrich_items
-from services.enrich.translate import http_client
 from services.index.documents import to_document
 from services.index.search import each_document
 from shared.models import NewsItem, TranslationStatus

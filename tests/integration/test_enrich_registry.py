@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import redis
 
-from services.enrich.aliases import Candidate, EntityRegistry
+from services.enrich.adapters.entity_registry import EntityRegistry
+from services.enrich.aliases import Candidate
 from services.enrich.names import clean_surface, cross_script_keys, name_key, person_parts
 from shared.errors import PayloadError
 
@@ -313,7 +314,7 @@ def test_entities_review_command(redis_db: redis.Redis, monkeypatch: Any) -> Non
 
 
 def test_rekey_adds_the_current_scheme_keys_and_moves_none(redis_db: redis.Redis) -> None:
-    from services.enrich.aliases import ALIAS, SCHEME
+    from services.enrich.adapters.entity_registry import ALIAS, SCHEME
     from services.enrich.names import KEY_SCHEME
 
     registry = EntityRegistry(redis_db)

@@ -10,13 +10,13 @@ import pytest
 import redis
 
 from services.enrich._translation_routes import legs
-from services.enrich.translate import (
+from services.enrich.adapters.translation_backends import (
     ApertiumBackend,
-    RedisTranslationCache,
-    Translator,
     build_backend,
     http_client,
 )
+from services.enrich.adapters.translation_cache import RedisTranslationCache
+from services.enrich.translate import Translator
 from shared.models import TranslationStatus
 from shared.settings import Settings
 from tests.unit.test_shared import make_item

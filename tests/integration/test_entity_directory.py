@@ -12,9 +12,10 @@ import redis
 from elasticsearch import AuthorizationException, Elasticsearch
 from typer.testing import CliRunner
 
-from services.enrich.aliases import Candidate, EntityRegistry
+from services.enrich.adapters.entity_registry import EntityRegistry
+from services.enrich.aliases import Candidate
 from services.enrich.names import clean_surface, name_key, person_parts
-from services.index.bulk import BulkIndexer
+from services.index.adapters.bulk import BulkIndexer
 from services.index.names import IndexNames
 from services.index.search import SearchFilters, search_body
 from shared.models import Enrichment, Entity, Mention

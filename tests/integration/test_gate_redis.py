@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 import redis
 
-from services.ingest.gate import VersionGate
+from services.ingest.adapters.gate import VersionGate
+from services.ingest.adapters.source_registry import SourceRegistry
 from services.ingest.scheduler import Scheduler
-from services.ingest.sources import Source, SourceRegistry, SourceState
+from services.ingest.sources import Source, SourceState
 from shared.dlq import DeadLetterStore
 from shared.models import PubStatus, content_hash
 from shared.settings import Settings
@@ -60,7 +61,7 @@ def test_decide_many_matches_one_by_one_decisions(
 ) -> None:
     """The pipelined gate of a poll decides exactly as item-by-item calls
     would, across pipeline chunks, with provider versions applied per item."""
-    monkeypatch.setattr("services.ingest.gate.PIPELINE_SIZE", 3)
+    monkeypatch.setattr("services.ingest.adapters.gate.PIPELINE_SIZE", 3)
     gate = VersionGate(redis_db)
     items = [make_item(id=f"many-{n}") for n in range(7)]
     first = gate.decide_many([(item, 0) for item in items], {"correlation_id": "poll-1"})
@@ -299,7 +300,7 @@ def test_a_full_redis_shows_in_the_exporter_while_ping_still_answers(
 
 
 def test_host_limiter_caps_concurrency_and_spaces_requests(redis_db: redis.Redis) -> None:
-    from services.ingest.politeness import HostLimiter
+    from services.ingest.adapters.politeness import HostLimiter
 
     limiter = HostLimiter(redis_db, concurrency=2, min_delay=0.0, lease_seconds=30)
     a, _ = limiter.acquire("news.example", now=1000.0)
@@ -322,7 +323,7 @@ def test_host_limiter_caps_concurrency_and_spaces_requests(redis_db: redis.Redis
 def test_wire_item_and_web_page_of_one_story_become_one_document(
     redis_db: redis.Redis,
 ) -> None:
-    from services.ingest.stories import StoryLinker
+    from services.ingest.adapters.stories import StoryLinker
 
     linker = StoryLinker(redis_db)
     gate = VersionGate(redis_db)
@@ -348,7 +349,7 @@ def test_wire_item_and_web_page_of_one_story_become_one_document(
 
 
 def test_landing_page_links_are_not_identities(redis_db: redis.Redis) -> None:
-    from services.ingest.stories import StoryLinker
+    from services.ingest.adapters.stories import StoryLinker
 
     linker = StoryLinker(redis_db)
     home = "https://news.example/"
@@ -366,7 +367,7 @@ def test_landing_page_links_are_not_identities(redis_db: redis.Redis) -> None:
 def test_embargoed_items_wait_in_ingest_until_their_time(redis_db: redis.Redis) -> None:
     from datetime import UTC, datetime
 
-    from services.ingest.embargo import EmbargoHold
+    from services.ingest.adapters.embargo import EmbargoHold
     from shared.models import Batch
 
     hold = EmbargoHold(redis_db)

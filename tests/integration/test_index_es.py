@@ -14,7 +14,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from services.index.bulk import BulkIndexer
+from services.index.adapters.bulk import BulkIndexer
 from services.index.names import IndexNames
 from services.index.stage import index_batch
 from shared.dlq import DeadLetterStore

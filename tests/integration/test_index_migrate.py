@@ -14,7 +14,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from services.index.bulk import BulkIndexer
+from services.index.adapters.bulk import BulkIndexer
 from services.index.cli import index_app
 from services.index.migrate import MigrationError, migrate
 from services.index.names import IndexNames

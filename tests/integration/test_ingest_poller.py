@@ -9,14 +9,15 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from services.ingest.articles import ArticleExpander
-from services.ingest.fetch import FeedFetcher
-from services.ingest.gate import VersionGate
+from services.ingest.adapters.articles import ArticleExpander
+from services.ingest.adapters.fetch import FeedFetcher
+from services.ingest.adapters.gate import VersionGate
+from services.ingest.adapters.politeness import HostLimiter
+from services.ingest.adapters.source_registry import SourceRegistry
+from services.ingest.adapters.stories import StoryLinker
 from services.ingest.parsers import parse_document
-from services.ingest.politeness import HostLimiter
 from services.ingest.poller import Poller
-from services.ingest.sources import Source, SourceRegistry
-from services.ingest.stories import StoryLinker
+from services.ingest.sources import Source
 from shared.dlq import DeadLetterStore
 from shared.models import Batch
 from shared.settings import IngestSettings

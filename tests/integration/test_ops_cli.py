@@ -22,7 +22,8 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from shared.dlq import DLQ_HASH, DLQ_INDEX, DeadLetter, DeadLetterStore
+from shared.dead_letters import DeadLetter
+from shared.dlq import DLQ_HASH, DLQ_INDEX, DeadLetterStore
 from shared.models import Batch, content_hash, item_id
 from shared.runtime import redis_client
 from shared.settings import Settings

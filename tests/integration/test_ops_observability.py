@@ -32,7 +32,8 @@ import pytest
 import yaml
 from elasticsearch import Elasticsearch
 
-from services.ingest.sources import Source, SourceRegistry
+from services.ingest.adapters.source_registry import SourceRegistry
+from services.ingest.sources import Source
 from shared.celery_app import create_app
 from shared.queues import QUEUES, STAGE_TASKS
 from shared.runtime import redis_client

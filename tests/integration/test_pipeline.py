@@ -19,7 +19,8 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from services.ingest.sources import Source, SourceRegistry
+from services.ingest.adapters.source_registry import SourceRegistry
+from services.ingest.sources import Source
 from shared.models import item_id
 from shared.runtime import es_client
 from shared.settings import Settings

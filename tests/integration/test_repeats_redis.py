@@ -1,12 +1,12 @@
 """Paragraphs a source repeats under its stories, learned from its own
-history in the real Redis (services/ingest/repeats.py)."""
+history in the real Redis (services/ingest/adapters/repeats.py)."""
 
 from __future__ import annotations
 
 import pytest
 import redis
 
-from services.ingest.repeats import RepeatedParagraphs
+from services.ingest.adapters.repeats import RepeatedParagraphs
 from shared.models import NewsItem, content_hash, item_id
 from tests.unit.ingest._parsing import fixtures, parse_bytes
 from tests.unit.test_shared import make_item
@@ -37,7 +37,7 @@ def test_a_promo_line_three_stories_carry_is_dropped(redis_db: redis.Redis) -> N
 
 
 def _print(paragraph: str) -> str:
-    from services.ingest.repeats import fingerprint
+    from services.ingest.adapters.repeats import fingerprint
 
     return fingerprint(paragraph)
 

@@ -40,8 +40,8 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from services.index.bulk import BulkIndexer
-from services.index.entity_directory import publish_groups
+from services.index.adapters.bulk import BulkIndexer
+from services.index.adapters.entity_directory import publish_groups
 from services.index.mapping import TEXT_LANGUAGES, AnalysisPlan, mappings
 from services.index.names import IndexNames
 from services.index.setup import probe_analysis, run_setup

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from services.index.bulk import current_generation
+from services.index.adapters.bulk import current_generation
 from services.index.names import IndexNames
 from services.index.setup import check_roles
 from shared.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import redis
 from typer.testing import CliRunner
 
-from services.ingest.sources import SourceRegistry
+from services.ingest.adapters.source_registry import SourceRegistry
 from wirestream.cli import app
 from wirestream.dev.harness import FeedServer
 

@@ -11,7 +11,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
-from services.index.bulk import BulkIndexer
+from services.index.adapters.bulk import BulkIndexer
 from shared.models import Enrichment, TopicScore
 from shared.runtime import es_client
 from shared.settings import Settings

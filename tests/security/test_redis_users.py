@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import redis
 
-from services.enrich.aliases import Candidate, EntityRegistry
-from services.enrich.clusters import ClusterIndex
-from services.ingest.gate import VersionGate
-from services.ingest.sources import Source, SourceRegistry
+from services.enrich.adapters.clusters import ClusterIndex
+from services.enrich.adapters.entity_registry import EntityRegistry
+from services.enrich.aliases import Candidate
+from services.ingest.adapters.gate import VersionGate
+from services.ingest.adapters.source_registry import SourceRegistry
+from services.ingest.sources import Source
 from shared.dlq import DeadLetterStore
 from shared.settings import Settings
 from tests.faults._fixtures import TEST_DB

@@ -1,4 +1,4 @@
-"""In-memory stand-ins for the ports every stage shares (shared.dlq
+"""In-memory stand-ins for the ports every stage shares (shared.dead_letters
 DeadLetters); each service's own are in tests/unit/<service>/fakes.py. They
 keep the contract, not the implementation: the real adapters are tested
 against the real services in tests/integration/."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.dlq import DeadLetter, entry_id
+from shared.dead_letters import DeadLetter, entry_id
 
 __all__ = ["MemoryDeadLetters"]
 

@@ -1,8 +1,9 @@
 """The shape of the code (issue #19): the import-linter contracts of
 pyproject.toml hold - shared imports neither the services nor the
 composition root, the services never import the composition root, no
-service imports another, and no production module imports the developer's
-tools, which the wheel leaves out."""
+service imports another, no production module imports the developer's
+tools, which the wheel leaves out, and no stage or port reaches a client
+library or an adapter."""
 
 from __future__ import annotations
 
@@ -18,12 +19,37 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_import_contracts_hold() -> None:
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    assert len(contracts["contracts"]) == 4
+    assert len(contracts["contracts"]) == 5
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "4 kept, 0 broken" in result.stdout
+    assert "5 kept, 0 broken" in result.stdout
+
+
+def test_a_stage_that_reaches_a_client_through_a_helper_breaks_the_contract(
+        tmp_path: Path) -> None:
+    """The stage contract follows imports through other modules: the shared
+    models starting to import the Redis dead-letter store drag every stage
+    with them, and lint-imports says so."""
+    for top in ("shared", "services", "wirestream"):
+        shutil.copytree(ROOT / top, tmp_path / top,
+                        ignore=shutil.ignore_patterns("__pycache__", "data"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    models = tmp_path / "shared" / "models.py"
+    models.write_text(models.read_text() + "\nfrom shared.dlq import DeadLetterStore\n")
+    # the copy first on the path, and no editable-install finder to reach
+    # back into this tree
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             "sys.meta_path[:] = [f for f in sys.meta_path "
+             "if getattr(f, '__name__', '') != '_EditableFinder']; "
+             "from importlinter.cli import lint_imports; "
+             "sys.exit(lint_imports(no_cache=True, no_logo=True))")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "services.index.stage is not allowed to import redis" in result.stdout
+    assert "4 kept, 1 broken" in result.stdout
 
 
 def test_the_wheel_leaves_the_developer_tools_out() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared import errors
+from shared import errors, tasking
 from shared.errors import ConfigError
 from shared.models import Batch, NewsItem, PubStatus, content_hash, item_id
 from shared.settings import RedisSettings, Settings
@@ -48,9 +48,9 @@ def test_every_error_pickles_with_its_state(exc: errors.WirestreamError) -> None
 
 
 def test_retry_tuples_partition_the_tree() -> None:
-    assert issubclass(errors.FetchRefused, errors.PERMANENT)
-    assert issubclass(errors.ServiceUnavailable, errors.TRANSIENT)
-    assert not issubclass(errors.ParseError, errors.TRANSIENT)
+    assert issubclass(errors.FetchRefused, tasking.PERMANENT)
+    assert issubclass(errors.ServiceUnavailable, tasking.TRANSIENT)
+    assert not issubclass(errors.ParseError, tasking.TRANSIENT)
 
 
 def test_item_id_is_deterministic_and_source_scoped() -> None:

@@ -224,7 +224,8 @@ def _print_coverage(console: Console, es: Any, alias: str, ids: set[str]) -> Non
 
 def run_demo(root: Path, *, console: Console, timeout: float = 300.0) -> None:
     from services.index.setup import setup_index
-    from services.ingest.sources import Source, SourceRegistry
+    from services.ingest.adapters.source_registry import SourceRegistry
+    from services.ingest.sources import Source
     from shared.runtime import es_client, redis_client
     from shared.settings import Settings
     from wirestream.dev.harness import FeedServer, PipelineProcesses, wait_for

@@ -23,7 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from shared.dlq import DeadLetter, DeadLetterStore
+    from shared.dead_letters import DeadLetter
+    from shared.dlq import DeadLetterStore
     from shared.settings import Settings
 
 __all__ = ["dlq_app", "exporter", "health_app", "parse_age", "status"]

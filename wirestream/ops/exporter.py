@@ -177,8 +177,8 @@ def collect_state(settings: Settings, client: redis.Redis, *, probe: bool = True
 
 
 def _read_redis(state: PipelineState, client: redis.Redis) -> None:
+    from services.ingest.adapters.source_registry import SourceRegistry
     from services.ingest.scheduler import scheduler_heartbeats, scheduler_stats
-    from services.ingest.sources import SourceRegistry
     from shared.dlq import DeadLetterStore
 
     client.ping()

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from services.enrich.ner_client import NerFailure, NerSpan
+from services.enrich.ports import NerFailure, NerSpan
 from shared.errors import ServiceUnavailable
 from shared.models import NewsItem
 

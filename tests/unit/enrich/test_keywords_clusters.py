@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.enrich.clusters import lsh_params, shingles, signature
+from services.enrich.adapters.clusters import lsh_params, shingles, signature
 from services.enrich.keywords import KeywordExtractors, extract_keywords
 from shared.models import Translation, TranslationStatus
 from tests.unit.test_shared import make_item

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import pytest
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.enrich.known_names import KnownNames, KnownNamesCache, is_form_of
 from services.enrich.names import fold, name_key
+from shared.errors import ServiceUnavailable
 
 
 def _known(*names: tuple[str, str]) -> KnownNames:
@@ -69,7 +69,8 @@ def test_the_cache_reloads_after_its_age_and_keeps_the_old_index_while_redis_is_
 
     def load() -> KnownNames:
         if fail[0]:
-            raise RedisConnectionError("down")
+            # what the registry adapter raises for any Redis fault
+            raise ServiceUnavailable("down", reason="redis_unavailable")
         loads.append(1)
         return KNOWN
 

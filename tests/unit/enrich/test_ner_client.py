@@ -11,15 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from services.enrich.ner_client import (
+from services.enrich.adapters.corenlp import (
     CoreNlpClient,
-    NerFailure,
-    NerSpan,
     _pieces,
     corenlp_type,
     spans_from_document,
     trim_span,
 )
+from services.enrich.ports import NerFailure, NerSpan
 
 
 def _tokens(text: str, tags: list[tuple[str, str]], utf16: bool = False) -> dict[str, Any]:

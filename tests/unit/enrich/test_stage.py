@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from services.enrich.adapters.translation_cache import MemoryTranslationCache
 from services.enrich.aliases import OfflineResolver
 from services.enrich.entities import NerModels, load_english, load_russian
 from services.enrich.keywords import KeywordExtractors
@@ -15,7 +16,7 @@ from services.enrich.language import build_detector
 from services.enrich.places import build_gazetteer
 from services.enrich.stage import PIPELINE_VERSION, Models, enrich_items
 from services.enrich.topics import load_rules
-from services.enrich.translate import MemoryTranslationCache, Translator
+from services.enrich.translate import Translator
 from shared.models import NewsItem, Subject, TranslationStatus
 from tests.unit.enrich.fakes import MemoryClusters, ScriptedBackend, ScriptedNerServer
 from tests.unit.test_shared import make_item

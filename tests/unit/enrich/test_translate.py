@@ -11,15 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from services.enrich.adapters.translation_backends import ApertiumBackend, LibreTranslateBackend
+from services.enrich.adapters.translation_cache import MemoryTranslationCache
 from services.enrich.langcodes import candidates_639_3, to_639_1, to_639_3
-from services.enrich.translate import (
-    ApertiumBackend,
-    LibreTranslateBackend,
-    MemoryTranslationCache,
-    NullBackend,
-    Translator,
-    split_text,
-)
+from services.enrich.translate import NullBackend, Translator, split_text
 from shared.errors import PermanentError, ServiceUnavailable
 from shared.models import TranslationStatus
 from tests.unit.enrich._fake_libretranslate import fake_libretranslate

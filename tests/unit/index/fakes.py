@@ -1,7 +1,7 @@
 """In-memory stand-ins for the ports of services/index/ports.py, for unit
 tests of the index stage without Elasticsearch (the dead letters' stand-in
 is shared: tests/unit/fakes.py). They keep the contract, not the
-implementation: the real adapter (services.index.bulk.BulkIndexer) is
+implementation: the real adapter (services.index.adapters.bulk.BulkIndexer) is
 tested against the real Elasticsearch in tests/integration/."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from services.index.bulk import BulkOutcome, Rejection
+from services.index.ports import BulkOutcome, Rejection
 from shared.models import NewsItem
 
 __all__ = ["MemoryWriter"]

@@ -10,7 +10,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, NodeConfig
 from elasticsearch import ApiError
 
-from services.index.bulk import BulkIndexer, BulkLimits, chunked
+from services.index.adapters.bulk import BulkIndexer, BulkLimits, chunked
 from shared.errors import DocumentRejected, ServiceUnavailable
 from tests.unit.test_shared import make_item
 

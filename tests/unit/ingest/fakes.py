@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.ingest.gate import GateDecision
+from services.ingest.ports import GateDecision
 from services.ingest.sources import SourceState
 from shared.errors import WirestreamError
 from shared.models import NewsItem

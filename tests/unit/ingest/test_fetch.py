@@ -19,8 +19,8 @@ import httpcore
 import httpx
 import pytest
 
-from services.ingest import fetch as fetch_module
-from services.ingest.fetch import FeedFetcher, FetchResult, fetch_bytes, redact_url
+from services.ingest.adapters import fetch as fetch_module
+from services.ingest.adapters.fetch import FeedFetcher, FetchResult, fetch_bytes, redact_url
 from shared.errors import (
     FetchFailed,
     FetchRefused,

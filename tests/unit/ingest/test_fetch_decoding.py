@@ -16,7 +16,7 @@ import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from services.ingest.fetch import FeedFetcher
+from services.ingest.adapters.fetch import FeedFetcher
 from shared.errors import FetchFailed, FetchRefused, ParseError
 from shared.settings import IngestSettings
 from tests.unit.ingest._servers import LoopbackServer, NetworkJail, Request, install_jail

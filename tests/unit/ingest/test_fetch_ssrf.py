@@ -19,14 +19,14 @@ from typing import Any
 import httpcore
 import pytest
 
-from services.ingest import fetch as fetch_module
-from services.ingest._netguard import (
+from services.ingest.adapters import fetch as fetch_module
+from services.ingest.adapters.fetch import FeedFetcher
+from services.ingest.adapters.netguard import (
     GuardedBackend,
     address_problem,
     deadline_scope,
     parse_ip_literal,
 )
-from services.ingest.fetch import FeedFetcher
 from shared.errors import FetchFailed, FetchRefused
 from shared.settings import IngestSettings
 from tests.unit.ingest._servers import (

@@ -67,7 +67,7 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_url_goes_through_fetch_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.ingest import fetch
+    from services.ingest.adapters import fetch
 
     calls: list[str] = []
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.ingest.politeness import feed_hints_delay
 from services.ingest.sources import Source, SourceState
-from services.ingest.stage import next_interval
+from services.ingest.stage import feed_hints_delay, next_interval
 
 SRC = Source(id="s", url="http://example.org/feed", min_interval=60, max_interval=3600)
 

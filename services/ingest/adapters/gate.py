@@ -4,7 +4,7 @@ One Redis hash per item id (``wirestream:item:<id>``) remembers, per source
 that carried the story, the content hash last sent, and for the story the
 pubstatus, version and timestamps of the newest version sent downstream.
 Keeping hashes per source means a story reached both as a wire item and as a
-web page (see :mod:`services.ingest.stories`) does not flip-flop into a new
+web page (see :mod:`services.ingest.adapters.stories`) does not flip-flop into a new
 version on every poll of either. The decision and the update run in one Lua script, so two workers
 polling the same item at once cannot both send it. One script call decides up to
 :data:`PIPELINE_SIZE` items (its keys; every key of a call is an item key, so a
@@ -28,12 +28,12 @@ story lands in the same monthly index.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import redis
 
+from services.ingest.ports import GateDecision
 from shared.models import NewsItem
 
 __all__ = ["GateDecision", "VersionGate"]
@@ -87,19 +87,6 @@ for i = 1, #KEYS do
 end
 return out
 """
-
-Verdict = Literal["new", "changed", "unchanged", "stale"]
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    verdict: Verdict
-    item: NewsItem  # with version, versioncreated, firstcreated as decided
-
-    @property
-    def forward(self) -> bool:
-        return self.verdict in ("new", "changed")
-
 
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)

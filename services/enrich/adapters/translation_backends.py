@@ -1,5 +1,5 @@
 """The translation backends, HTTP clients of Apertium APy and LibreTranslate
-(the contract is in services.enrich.translate): each lists its pairs and
+(the port is services.enrich.ports.TranslationBackend): each lists its pairs and
 translates a list of chunks, mapping its server's errors to the exception
 tree (transient: :class:`shared.errors.ServiceUnavailable`; a refusal or a
 malformed answer: :class:`shared.errors.PermanentError`)."""
@@ -9,49 +9,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from services.enrich._translation_routes import legs, plan_routes
 from services.enrich.langcodes import base_code, to_639_1
+from services.enrich.ports import TranslationBackend
+from services.enrich.translate import REFUSED, TARGET, UNAVAILABLE, NullBackend
 from shared.errors import PermanentError, ServiceUnavailable
 from shared.metrics import metrics
 from shared.retrying import backoff, transient_status
 from shared.settings import TranslatorSettings
 
-__all__ = ["REFUSED", "TARGET", "UNAVAILABLE", "ApertiumBackend", "Backend",
-           "LibreTranslateBackend", "NullBackend", "Sleep", "build_backend", "http_client"]
+__all__ = ["ApertiumBackend", "LibreTranslateBackend", "Sleep", "build_backend", "http_client"]
 
 log = logging.getLogger("services.enrich.translate")
-
-
-TARGET = "en"
-
-
-UNAVAILABLE = "translator_unavailable"
-
-
-REFUSED = "translator_refused"
-
-
-class Backend(Protocol):
-    """A translation service. ``pairs()`` asks the service; the
-    :class:`Translator` caches the answer."""
-
-    name: str
-    # Largest chunk sent in one piece (characters).
-    max_chars: int
-
-    def pairs(self) -> dict[str, str]:
-        """Source language (ISO 639-1) -> the backend's pair id (or route)
-        into English."""
-        ...
-
-    def translate(self, pair: str, texts: Sequence[str]) -> list[str]:
-        """Translate each text along a pair id (or route) that ``pairs()``
-        gave; same length and order as ``texts``."""
-        ...
 
 
 Sleep = Callable[[float], None]
@@ -262,20 +235,7 @@ def _groups(texts: Iterable[str], max_chars: int) -> Iterable[list[str]]:
         yield group
 
 
-class NullBackend:
-    """Backend ``none``: translation switched off."""
-
-    name = "none"
-    max_chars = 1
-
-    def pairs(self) -> dict[str, str]:
-        return {}
-
-    def translate(self, pair: str, texts: Sequence[str]) -> list[str]:
-        raise PermanentError("translation is disabled", reason="translator_disabled")
-
-
-def build_backend(settings: TranslatorSettings, client: httpx.Client) -> Backend:
+def build_backend(settings: TranslatorSettings, client: httpx.Client) -> TranslationBackend:
     if settings.backend == "apertium":
         return ApertiumBackend(client, settings.apertium_url)
     if settings.backend == "libretranslate":

@@ -1,31 +1,19 @@
 """The translation cache: a chunk translated once is never translated
-again (Redis, keyed by backend + route + SHA-256 of the chunk; an in-memory
+again (Redis, keyed by :func:`services.enrich.translate.cache_key`: backend +
+route + SHA-256 of the chunk; an in-memory
 one for the single-document CLI and tests). A Redis fault is
 :class:`shared.errors.ServiceUnavailable` (``redis_unavailable``): transient,
 as every Redis fault is."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from typing import Protocol
 
 import redis
 
 from shared.errors import ServiceUnavailable
 
-__all__ = ["MemoryTranslationCache", "RedisTranslationCache", "TranslationCache", "cache_key"]
-
-class TranslationCache(Protocol):
-    def get_many(self, keys: Sequence[str]) -> list[str | None]: ...
-
-    def put_many(self, values: dict[str, str]) -> None: ...
-
-
-def cache_key(backend: str, pair: str, text: str) -> str:
-    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"ws:enrich:tr:{backend}:{pair}:{digest}"
-
+__all__ = ["MemoryTranslationCache", "RedisTranslationCache"]
 
 def _cache_down(exc: Exception) -> ServiceUnavailable:
     return ServiceUnavailable(f"translation cache: {exc}", reason="redis_unavailable")

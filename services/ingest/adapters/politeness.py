@@ -8,19 +8,18 @@ time the next request may start (``min_delay`` after the previous start). A
 poll that cannot get a slot is not an error: the source is simply rescheduled
 for when the host is free.
 
-:func:`feed_hints_delay` turns RSS ``ttl``, ``skipHours`` and ``skipDays`` into
-an earliest next poll time.
+The publisher's hints (RSS ``ttl``, ``skipHours``, ``skipDays``) are read by
+:func:`services.ingest.stage.feed_hints_delay`.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import redis
 
-__all__ = ["HostLimiter", "Lease", "feed_hints_delay"]
+__all__ = ["HostLimiter", "Lease"]
 
 HOST_PREFIX = "wirestream:host:"
 
@@ -78,26 +77,3 @@ class HostLimiter:
 
     def release(self, lease: Lease) -> None:
         self._redis.zrem(f"{HOST_PREFIX}{lease.host}:leases", lease.token)
-
-
-def feed_hints_delay(
-    now: datetime,
-    *,
-    ttl_minutes: int | None,
-    skip_hours: list[int],
-    skip_days: list[str],
-) -> datetime:
-    """The earliest time the feed asks us to come back (``now`` if it asks
-    nothing). skipHours are GMT hours 0-23; skipDays English day names."""
-    earliest = now + timedelta(minutes=ttl_minutes) if ttl_minutes and ttl_minutes > 0 else now
-    hours = {h for h in skip_hours if 0 <= h <= 23}
-    days = {d.strip().lower() for d in skip_days}
-    if len(hours) == 24 and not days:
-        return earliest  # a feed that skips every hour is misconfigured: ignore
-    candidate = earliest.astimezone(UTC)
-    # Walk forward hour by hour (at most a week) until neither rule skips it.
-    for _ in range(24 * 8):
-        if candidate.hour not in hours and candidate.strftime("%A").lower() not in days:
-            return candidate
-        candidate = (candidate + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-    return earliest

@@ -10,7 +10,7 @@ for longer than its share. Spans come from the token-level ``ner`` tags
 tokens with one tag are one span; ``B-`` starts a new one. CoreNLP counts
 offsets in UTF-16 code units; they are turned back into ``str`` indices.
 
-A text whose request failed gets a :class:`NerFailure` instead of spans: the
+A text whose request failed gets a :class:`services.enrich.ports.NerFailure` instead of spans: the
 server was unreachable, timed out or answered 5xx (``ner_unavailable``), or
 answered something that is not a CoreNLP document (``ner_refused``). After a
 transport failure or timeout, the batch's remaining requests are not sent
@@ -31,12 +31,13 @@ from typing import Any
 
 import httpx
 
+from services.enrich.ports import NerFailure, NerSpan
 from shared.corenlp import CORENLP_LANGUAGES, ner_properties
 from shared.errors import PermanentError, ServiceUnavailable
 from shared.metrics import metrics
 from shared.retrying import transient_status
 
-__all__ = ["CoreNlpClient", "NerFailure", "NerSpan", "corenlp_type"]
+__all__ = ["CoreNlpClient", "corenlp_type", "spans_from_document", "trim_span"]
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +46,6 @@ UNAVAILABLE, REFUSED = "ner_unavailable", "ner_refused"
 # splitter (ssplit.newlineIsSentenceBreak=two), so no span crosses it.
 JOIN = "\n\n"
 _PARAGRAPH_END = re.compile(r"\n\s*\n")
-
-
-@dataclass(frozen=True)
-class NerSpan:
-    start: int
-    end: int
-    type: str  # PERSON, ORG, LOC
-
-
-@dataclass(frozen=True)
-class NerFailure:
-    reason: str  # ner_unavailable, ner_refused
-    message: str
 
 
 # The tag sets of the five models: English/German/Spanish (PERSON,
@@ -232,9 +220,9 @@ class CoreNlpClient:
         self.attempts = attempts
         self._params = {lang: {"properties": json.dumps(ner_properties(lang))}
                         for lang in CORENLP_LANGUAGES}
-        # Italian's CRF reads ~600 words/s (its gazette features), 20-40x
-        # slower than the others: smaller requests keep each under the
-        # server's timeout on a loaded machine.
+        # Italian's CRF is far slower than the others (its gazette
+        # features; figures in BENCHMARKS.md): smaller requests keep each
+        # under the server's timeout on a loaded machine.
         self._limits = {lang: max_chars // 5 if lang == "it" else max_chars
                         for lang in CORENLP_LANGUAGES}
 

@@ -3,7 +3,7 @@
 layer gives out at most ``cap`` bytes (:class:`TooLarge` past it), works in
 small slices so a compression bomb never gets a large allocation, and says
 when a stream ended before its end marker (:class:`Truncated`). The fetcher
-(services.ingest.fetch) maps these to its exception tree."""
+(services.ingest.adapters.fetch) maps these to its exception tree."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SSRF guard and the socket-level deadline behind :mod:`services.ingest.fetch`.
+"""The SSRF guard and the socket-level deadline behind :mod:`services.ingest.adapters.fetch`.
 
 What a caller may rely on:
 

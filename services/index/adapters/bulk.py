@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -38,6 +38,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from services.index.documents import index_month, to_document
 from services.index.names import IndexNames
+from services.index.ports import BulkOutcome, Rejection
 from shared.errors import DocumentRejected, ServiceUnavailable
 from shared.metrics import es_request, metrics
 from shared.models import NewsItem
@@ -74,41 +75,6 @@ class BulkLimits:
     # so the byte cap matters only for batches of long articles.
     max_docs: int = 500
     max_bytes: int = 5 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Rejection:
-    item: NewsItem
-    status: int
-    reason: str
-
-
-@dataclass
-class BulkOutcome:
-    indexed: list[str] = field(default_factory=list)
-    stale: list[str] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    retries: int = 0  # rounds that re-sent a rejected subset
-    retried_items: int = 0  # items re-sent, summed over rounds
-    requests: int = 0  # bulk requests sent
-
-    def merge(self, other: BulkOutcome) -> None:
-        self.indexed += other.indexed
-        self.stale += other.stale
-        self.rejected += other.rejected
-        self.retries += other.retries
-        self.retried_items += other.retried_items
-        self.requests += other.requests
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "indexed": len(self.indexed),
-            "stale": len(self.stale),
-            "rejected": len(self.rejected),
-            "retries": self.retries,
-            "retried_items": self.retried_items,
-            "requests": self.requests,
-        }
 
 
 def encode(value: dict[str, Any]) -> bytes:

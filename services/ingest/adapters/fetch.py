@@ -31,9 +31,9 @@ corrupt or unknown ``Content-Encoding``        ``ParseError`` (``bad_content_enc
 Guarantees:
 
 * **SSRF.** Only ``http``/``https``; no userinfo; every hop's host is checked
-  before anything is sent (:func:`~services.ingest._netguard.check_host`), and
+  before anything is sent (:func:`~services.ingest.adapters.netguard.check_host`), and
   every TCP connection goes through
-  :class:`~services.ingest._netguard.GuardedBackend`, which resolves the host
+  :class:`~services.ingest.adapters.netguard.GuardedBackend`, which resolves the host
   once, refuses if any address is non-public and connects to exactly the
   validated address. Redirects are followed here, by hand, each hop through
   the same checks. Any port is allowed (see ``_netguard``). Loopback only with
@@ -75,8 +75,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from services.ingest._decoding import DECODE_ERRORS, TooLarge, Truncated, decoder
-from services.ingest._netguard import (
+from services.ingest.adapters.decoding import DECODE_ERRORS, TooLarge, Truncated, decoder
+from services.ingest.adapters.netguard import (
     GuardedBackend,
     Resolver,
     check_host,
@@ -99,7 +99,7 @@ ACCEPT = (
     "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
     "application/json;q=0.8, text/html;q=0.5, */*;q=0.1"
 )
-# Exactly what services.ingest._decoding can undo; never more (httpx would add zstd).
+# Exactly what services.ingest.adapters.decoding can undo; never more (httpx would add zstd).
 ACCEPT_ENCODING = "gzip, deflate, br"
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
