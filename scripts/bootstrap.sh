@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server apertium apertium-apy apertium-eng-spa apertium-eng-cat maven prometheus
+APT_PACKAGES=(redis-server redis-sentinel apertium apertium-apy apertium-eng-spa apertium-eng-cat maven prometheus
   prometheus-alertmanager
   openjdk-17-jdk-headless
   apertium-es-pt apertium-spa-ita apertium-fr-es apertium-es-ro apertium-en-gl apertium-eu-en

@@ -23,6 +23,7 @@ __all__ = [
     "TASK_TIME_LIMIT",
     "VISIBILITY_TIMEOUT",
     "create_app",
+    "sentinel_options",
     "transport_options",
 ]
 
@@ -59,12 +60,22 @@ def transport_options(timing: CelerySettings) -> dict[str, Any]:
     }
 
 
+def sentinel_options(settings: Settings) -> dict[str, Any]:
+    """kombu's Sentinel transport (``sentinel://`` broker URLs): which
+    primary to ask the Sentinels for, and how to talk to them."""
+    if not settings.redis.sentinels:
+        return {}
+    return {"master_name": settings.redis.sentinel_master,
+            "sentinel_kwargs": settings.redis.sentinel_kwargs()}
+
+
 def create_app(settings: Settings) -> Celery:
     timing = settings.celery
     app = Celery("wirestream", set_as_current=True)
     app.conf.update(
         broker_url=settings.redis.url_with_password,
-        broker_transport_options=transport_options(timing),
+        broker_transport_options={**transport_options(timing),
+                                  **sentinel_options(settings)},
         # Keep retrying the broker at boot: compose starts workers while Redis
         # may still be loading its AOF.
         broker_connection_retry_on_startup=True,

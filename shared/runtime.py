@@ -15,26 +15,38 @@ import redis
 from celery import Celery
 from elastic_transport.client_utils import DEFAULT
 from elasticsearch import Elasticsearch
+from redis.sentinel import Sentinel
 
 from shared.dlq import DeadLetterStore
 from shared.models import Batch
 from shared.queues import STAGE_TASKS
 from shared.settings import Settings
 
-__all__ = ["Runtime", "batch_repr", "es_client", "redis_client", "send_batch"]
+__all__ = ["Runtime", "batch_repr", "es_client", "redis_client", "send_batch",
+           "sentinel_manager"]
 
 
 def redis_client(settings: Settings) -> redis.Redis:
-    password = settings.redis.password.get_secret_value() if settings.redis.password else None
-    return redis.Redis.from_url(
-        settings.redis.url,
-        username=settings.redis.username,
-        password=password,
-        # Bounded waits: a dead Redis must surface as an error, not a hang.
-        socket_timeout=10,
-        socket_connect_timeout=5,
-        health_check_interval=30,
-    )
+    """The process's Redis client: to ``url``, or, with Sentinels, to the
+    current primary they name (a failover is followed: a connection that
+    fails asks them again; the errors of the switch are transient, see
+    shared.tasking)."""
+    conf = settings.redis
+    password = conf.password.get_secret_value() if conf.password else None
+    # Bounded waits: a dead Redis must surface as an error, not a hang.
+    timeouts: dict[str, Any] = {"socket_timeout": 10, "socket_connect_timeout": 5}
+    if conf.sentinels:
+        primary: redis.Redis = sentinel_manager(settings).master_for(  # type: ignore[no-untyped-call]
+            conf.sentinel_master, username=conf.username, password=password, db=conf.db,
+            health_check_interval=30, **timeouts)
+        return primary
+    return redis.Redis.from_url(conf.url, username=conf.username, password=password,
+                                health_check_interval=30, **timeouts)
+
+
+def sentinel_manager(settings: Settings) -> Sentinel:
+    return Sentinel(settings.redis.sentinel_addresses,  # type: ignore[no-untyped-call]
+                    sentinel_kwargs=settings.redis.sentinel_kwargs())
 
 
 def es_client(settings: Settings, *, role: str = "writer") -> Elasticsearch:
@@ -47,7 +59,7 @@ def es_client(settings: Settings, *, role: str = "writer") -> Elasticsearch:
     }[role]
     auth = (user, secret.get_secret_value()) if secret is not None else None
     return Elasticsearch(
-        es.url,
+        es.urls,
         basic_auth=auth,
         request_timeout=es.request_timeout,
         ca_certs=es.ca_certs or DEFAULT,  # https:// URLs only

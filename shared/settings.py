@@ -14,6 +14,7 @@ appear in ``repr``, logs or error records.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -52,11 +53,52 @@ class RedisSettings(BaseModel):
     # ``default`` user, the administrator's.
     username: str | None = None
     password: SecretStr | None = None
+    # Redis Sentinel: "host:port" of each Sentinel, comma-separated. Set, every
+    # client (the broker's included) asks them for the current primary of
+    # ``sentinel_master`` and follows a failover; the host and port of
+    # ``url`` are then unused (its database number still counts).
+    sentinels: str = ""
+    sentinel_master: str = "wirestream"
+    # The Sentinels' own password (their requirepass); unset: none.
+    sentinel_password: SecretStr | None = None
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for entry in (e.strip() for e in self.sentinels.split(",")):
+            if not entry:
+                continue
+            host, sep, port = entry.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ConfigError(f"WIRESTREAM_REDIS__SENTINELS: not host:port: {entry!r}")
+            out.append((host.strip("[]"), int(port)))
+        return out
+
+    def sentinel_kwargs(self) -> dict[str, Any]:
+        """How a client talks to the Sentinels themselves (their password,
+        bounded timeouts)."""
+        options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5}
+        if self.sentinel_password is not None:
+            options["password"] = self.sentinel_password.get_secret_value()
+        return options
+
+    @property
+    def db(self) -> int:
+        path = urlsplit(self.url).path.strip("/")
+        return int(path) if path.isdigit() else 0
 
     @cached_property
     def url_with_password(self) -> str:
         """The URL with the user and password spliced in, for Celery's broker
-        URL. Never log this value."""
+        URL (with Sentinels: one ``sentinel://`` URL per Sentinel, ``;``
+        between them, as kombu reads them). Never log this value."""
+        if self.sentinels:
+            user = quote(self.username or "", safe="")
+            secret = quote(self.password.get_secret_value(), safe="") if self.password else ""
+            auth = f"{user}:{secret}@" if user or secret else ""
+            return ";".join(
+                f"sentinel://{auth}{f'[{host}]' if ':' in host else host}:{port}/{self.db}"
+                for host, port in self.sentinel_addresses)
         if self.password is None and self.username is None:
             return self.url
         parts = urlsplit(self.url)
@@ -68,6 +110,8 @@ class RedisSettings(BaseModel):
 
 
 class ElasticsearchSettings(BaseModel):
+    # One node, or several separated by commas (the nodes of a cluster: the
+    # client spreads requests over them and stops sending to one that fails).
     url: str = "http://127.0.0.1:9200"
     # The pipeline's least-privilege user: may write wirestream indices only.
     username: str = "wirestream_writer"
@@ -85,6 +129,27 @@ class ElasticsearchSettings(BaseModel):
     # PEM file of the CA that signed Elasticsearch's HTTPS certificate (an
     # https:// URL with a private CA); unset: the system's trust store.
     ca_certs: str | None = None
+    # Replicas of each news index: a number, or a range that follows the
+    # cluster's size ("0-1": none on one node, one as soon as a second node
+    # joins; Elasticsearch's index.auto_expand_replicas).
+    replicas: str = "0-1"
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"\d+|\d+-(\d+|all)", value):
+            raise ValueError(f"replicas must be a number or a range like 0-1 or 0-all, "
+                             f"not {value!r}")
+        return value
+
+    @property
+    def urls(self) -> list[str]:
+        """The nodes of :attr:`url`, in order."""
+        nodes = [u.strip() for u in self.url.split(",") if u.strip()]
+        if not nodes:
+            raise ConfigError("WIRESTREAM_ES__URL names no Elasticsearch node")
+        return nodes
 
 
 class TranslatorSettings(BaseModel):
@@ -154,7 +219,7 @@ class IngestSettings(BaseModel):
     # text characters of one item (headline + summary + body).
     max_items_per_document: int = Field(default=10_000, ge=1)
     max_item_chars: int = Field(default=1_000_000, ge=1000)
-    # Paragraphs a source repeats (services/ingest/repeats.py): learned from
+    # Paragraphs a source repeats (services/ingest/adapters/repeats.py): learned from
     # its last `repeats_window` items (0 turns it off); dropped when at least
     # `repeats_min_items` of them carry the paragraph.
     repeats_window: int = Field(default=200, ge=0)

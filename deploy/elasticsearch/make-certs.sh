@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The certificates of Elasticsearch's HTTPS, made once: a CA of the
 # deployment's own and a certificate for the node, valid for the names the
-# clients use (elasticsearch: the compose service; localhost and 127.0.0.1:
-# the healthcheck and the local services), signed by that CA. Kept when they
+# clients use (elasticsearch: the compose service; es02 and es03: the other
+# nodes of deploy/compose/es-cluster.yml, which use it for the transport too;
+# localhost and 127.0.0.1: the healthcheck and the local services), signed
+# by that CA. Kept when they
 # are already there, so a re-run changes nothing and the clients' trust holds.
 #
 #   make-certs.sh DIR
@@ -32,7 +34,7 @@ if [[ ! -s "$dir/ca/ca.crt" || ! -s "$dir/ca/ca.key" ]]; then
 fi
 "$certutil" cert --silent --pem --days 825 --name elasticsearch \
     --ca-cert "$dir/ca/ca.crt" --ca-key "$dir/ca/ca.key" \
-    --dns elasticsearch,localhost --ip 127.0.0.1 --out "$work/node.zip"
+    --dns elasticsearch,es02,es03,localhost --ip 127.0.0.1 --out "$work/node.zip"
 unzip -q -o "$work/node.zip" -d "$dir"
 chmod 600 "$dir/ca/ca.key" "$dir/elasticsearch/elasticsearch.key"
-echo "make-certs: made the certificate of elasticsearch (elasticsearch, localhost, 127.0.0.1)"
+echo "make-certs: made the certificate of elasticsearch (elasticsearch, es02, es03, localhost, 127.0.0.1)"

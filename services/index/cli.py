@@ -55,6 +55,7 @@ def setup_command() -> None:
             es,
             settings.es.index_prefix,
             users={"writer": settings.es.username, "reader": settings.es.reader_username},
+            replicas=settings.es.replicas,
         )
     for line in report.lines:
         # Elasticsearch's reasons contain [brackets]: never rich markup.
@@ -91,8 +92,8 @@ def migrate_command(
             bar.advance(tasks[phase], done)
 
         report = migrate(
-            es, settings.es.index_prefix, page_size=page_size, delete_old=delete_old,
-            progress=progress,
+            es, settings.es.index_prefix, replicas=settings.es.replicas, page_size=page_size,
+            delete_old=delete_old, progress=progress,
         )
     for line in report.lines():
         console.print(line, markup=False)

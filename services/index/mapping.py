@@ -35,6 +35,7 @@ __all__ = [
     "index_settings",
     "index_template",
     "mappings",
+    "replica_settings",
 ]
 
 # Bump on every mapping change (additive or not) so `index setup` can tell
@@ -119,16 +120,27 @@ def _analysis(plan: AnalysisPlan) -> dict[str, Any]:
     }
 
 
+DEFAULT_REPLICAS = "0-1"
+
+
+def replica_settings(replicas: str = DEFAULT_REPLICAS) -> dict[str, Any]:
+    """The index settings of :attr:`ElasticsearchSettings.replicas`: a range
+    lets Elasticsearch follow the cluster's size (one node: no replica, so a
+    single node stays green; two or more: one); a number is fixed."""
+    if "-" in replicas:
+        return {"auto_expand_replicas": replicas}
+    return {"number_of_replicas": int(replicas), "auto_expand_replicas": "false"}
+
+
 def index_settings(
-    plan: AnalysisPlan, *, shards: int = 1, replicas: int = 0
+    plan: AnalysisPlan, *, shards: int = 1, replicas: str = DEFAULT_REPLICAS
 ) -> dict[str, Any]:
     return {
         # One shard per monthly index: a month of news is a few GB at most,
         # well under the ~50 GB a shard handles comfortably, and the
         # migration's catch-up relies on one sequence-number stream per index.
         "number_of_shards": shards,
-        # Single-node dev/CI cluster: a replica could never be assigned.
-        "number_of_replicas": replicas,
+        **replica_settings(replicas),
         # Near-real-time: a document is searchable within a second.
         "refresh_interval": "1s",
         # Entities, topics, places are nested: a story has tens, not thousands.
@@ -330,6 +342,8 @@ def index_template(
     pattern: str,
     generation: int,
     plan: AnalysisPlan,
+    *,
+    replicas: str = DEFAULT_REPLICAS,
 ) -> dict[str, Any]:
     """The composable template of one generation. Every index it creates
     (the indexer creates a month's index on its first document) joins the
@@ -339,7 +353,7 @@ def index_template(
         "index_patterns": [pattern],
         "priority": 100,
         "template": {
-            "settings": index_settings(plan),
+            "settings": index_settings(plan, replicas=replicas),
             "mappings": mappings(),
             "aliases": {read_alias: {"filter": hidden_filter()}, write_alias: {}},
         },

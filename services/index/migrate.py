@@ -48,6 +48,7 @@ from elasticsearch import ApiError, Elasticsearch
 from services.index.adapters.bulk import encode, retryable
 from services.index.documents import derive
 from services.index.mapping import (
+    DEFAULT_REPLICAS,
     AnalysisPlan,
     hidden_filter,
     index_settings,
@@ -244,6 +245,7 @@ def migrate(
     prefix: str,
     *,
     plan: AnalysisPlan | None = None,
+    replicas: str = DEFAULT_REPLICAS,
     page_size: int = 1000,
     delete_old: bool = False,
     progress: Progress = _noop,
@@ -271,7 +273,7 @@ def migrate(
         es.options(ignore_status=404).indices.delete_index_template(
             name=names.template(generation)
         )
-    load_settings = {**index_settings(plan), "refresh_interval": "-1"}
+    load_settings = {**index_settings(plan, replicas=replicas), "refresh_interval": "-1"}
     body = mappings()
 
     def create_target(source: str) -> str:
@@ -307,7 +309,7 @@ def migrate(
     # 3. freeze, 4. catch up, 5. swap — undone on any failure before the swap.
     frozen_at = time.monotonic()
     retired = index_template(
-        names.read_alias, names.write_alias, names.pattern(live), live, plan
+        names.read_alias, names.write_alias, names.pattern(live), live, plan, replicas=replicas
     )
     try:
         es.indices.put_index_template(
@@ -345,7 +347,7 @@ def migrate(
                     f"{copy} has {counts.get(copy, 0)} documents, "
                     f"{source} has {counts.get(source, 0)}"
                 )
-        put_template(es, names, target, plan)
+        put_template(es, names, target, plan, replicas=replicas)
         actions: list[dict[str, Any]] = []
         for source in old:
             actions.append({"remove": {"index": source, "alias": names.read_alias,
@@ -359,7 +361,7 @@ def migrate(
             actions.append({"add": {"index": copy, "alias": names.write_alias}})
         es.indices.update_aliases(actions=actions)
     except BaseException:
-        _unfreeze(es, names, live, plan, report)
+        _unfreeze(es, names, live, plan, report, replicas)
         raise
     report.writes_frozen_seconds = time.monotonic() - frozen_at
     report.already_current = copier.stale
@@ -378,10 +380,11 @@ def _drop(es: Elasticsearch, indices: list[str]) -> None:
 
 
 def _unfreeze(
-    es: Elasticsearch, names: IndexNames, live: int, plan: AnalysisPlan, report: MigrationReport
+    es: Elasticsearch, names: IndexNames, live: int, plan: AnalysisPlan, report: MigrationReport,
+    replicas: str = DEFAULT_REPLICAS,
 ) -> None:
     """Put generation ``live`` back exactly as it was before the freeze."""
-    put_template(es, names, live, plan)
+    put_template(es, names, live, plan, replicas=replicas)
     old = [i for i in _indices_of(es, names.pattern(live)) if names.parse(i)]
     if old:
         es.indices.put_settings(index=",".join(old), settings={"index.blocks.write": None})

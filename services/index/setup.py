@@ -36,12 +36,14 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundErro
 
 from services.index.adapters.entity_directory import create_directory
 from services.index.mapping import (
+    DEFAULT_REPLICAS,
     LANGUAGES,
     AnalysisPlan,
     hidden_filter,
     index_settings,
     index_template,
     mappings,
+    replica_settings,
 )
 from services.index.names import IndexNames, month_of
 
@@ -100,10 +102,12 @@ def live_indices(es: Elasticsearch, names: IndexNames) -> tuple[int | None, list
 
 
 def put_template(
-    es: Elasticsearch, names: IndexNames, generation: int, plan: AnalysisPlan
+    es: Elasticsearch, names: IndexNames, generation: int, plan: AnalysisPlan,
+    *, replicas: str = DEFAULT_REPLICAS,
 ) -> None:
     body = index_template(
-        names.read_alias, names.write_alias, names.pattern(generation), generation, plan
+        names.read_alias, names.write_alias, names.pattern(generation), generation, plan,
+        replicas=replicas,
     )
     es.indices.put_index_template(
         name=names.template(generation),
@@ -143,16 +147,18 @@ def run_setup(
     now: datetime | None = None,
     plan: AnalysisPlan | None = None,
     users: Mapping[str, str] | None = None,
+    replicas: str = DEFAULT_REPLICAS,
 ) -> SetupReport:
     """Everything `wirestream index setup` does (see the module docstring).
-    ``users`` maps ``writer``/``reader`` to user names for the role check."""
+    ``users`` maps ``writer``/``reader`` to user names for the role check;
+    ``replicas`` is :attr:`shared.settings.ElasticsearchSettings.replicas`."""
     names = IndexNames(prefix)
     plan = plan or probe_analysis(es)
     generation, indices = live_indices(es, names)
     report = SetupReport(generation=generation or 1)
     described = ", ".join(f"{k}={v}" for k, v in plan.describe().items())
     report.lines.append(f"analysis: {described}")
-    put_template(es, names, report.generation, plan)
+    put_template(es, names, report.generation, plan, replicas=replicas)
     report.lines.append(f"template {names.template(report.generation)} installed")
 
     if create_directory(es, names):
@@ -193,6 +199,7 @@ def run_setup(
         differs = _analysis_differs(es, index, plan)
         if differs:
             report.needs_migration[index] = differs
+    report.lines += _apply_replicas(es, indices, replicas)
     for index in indices:
         blocked = es.indices.get_settings(index=index, name="index.blocks.write")
         if blocked.body.get(index, {}).get("settings"):
@@ -212,6 +219,26 @@ def run_setup(
             report.lines.append("roles: writer and reader have exactly the expected privileges")
     report.lines += [f"PROBLEM: {p}" for p in report.security_problems]
     return report
+
+
+def _apply_replicas(es: Elasticsearch, indices: list[str], replicas: str) -> list[str]:
+    """Give every live index the replica setting of the settings (a dynamic
+    setting: no reindex); lines for those that changed."""
+    want = replica_settings(replicas)
+    lines: list[str] = []
+    for index in indices:
+        have = es.indices.get_settings(index=index, flat_settings=True).body[index]["settings"]
+        auto = have.get("index.auto_expand_replicas", "false")
+        if "auto_expand_replicas" in want:
+            same = auto == want["auto_expand_replicas"]
+        else:
+            same = auto == "false" and have.get("index.number_of_replicas") == str(
+                want["number_of_replicas"])
+        if not same:
+            es.indices.put_settings(index=index, settings={f"index.{k}": v
+                                                           for k, v in want.items()})
+            lines.append(f"replicas of {index}: {replicas}")
+    return lines
 
 
 def _cause(exc: ApiError) -> str:

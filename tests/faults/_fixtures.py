@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -42,10 +43,14 @@ def services() -> dict[str, str]:
 
 def build_rig(
     work: Path, services: dict[str, str], *, db: int = TEST_DB,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None, redis_server: Any = None,
 ) -> Rig:
-    redis_server = PrivateRedis(work / "redis")
-    redis_server.start()
+    """``redis_server``: a started Redis of the rig's own (PrivateRedis's
+    interface: ``url``, ``password``, ``credentials``, ``stop``); by default
+    a PrivateRedis started here."""
+    if redis_server is None:
+        redis_server = PrivateRedis(work / "redis")
+        redis_server.start()
     proxy = FaultProxy(services["WIRESTREAM_ES__URL"])
     proxy.start()
     apy_proxy = FaultProxy(services["WIRESTREAM_TRANSLATOR__APERTIUM_URL"])

@@ -698,6 +698,17 @@ class Rig:
     _control: Any = None
 
     def redis(self) -> redis.Redis:
+        """The administrator's client of the rig's Redis (with Sentinels: of
+        whichever node is the primary now)."""
+        if self.env.get("WIRESTREAM_REDIS__SENTINELS"):
+            from shared.runtime import redis_client
+            from shared.settings import RedisSettings, Settings
+
+            return redis_client(Settings(redis=RedisSettings(
+                url=self.env["WIRESTREAM_REDIS__URL"],
+                password=self.env["WIRESTREAM_REDIS__PASSWORD"],
+                sentinels=self.env["WIRESTREAM_REDIS__SENTINELS"],
+                sentinel_password=self.env["WIRESTREAM_REDIS__SENTINEL_PASSWORD"])))
         return redis.Redis(host="127.0.0.1", port=self.redis_server.port, db=self.db,
                            password=self.redis_server.password, socket_timeout=10,
                            socket_connect_timeout=5)
@@ -707,7 +718,8 @@ class Rig:
 
     def pipeline(self, *, concurrency: dict[str, int] | None = None,
                  extra_env: dict[str, str] | None = None,
-                 stage_env: dict[str, dict[str, str]] | None = None) -> PipelineProcesses:
+                 stage_env: dict[str, dict[str, str]] | None = None,
+                 prefix: dict[str, list[str]] | None = None) -> PipelineProcesses:
         stages = {k: dict(v) for k, v in STAGE_LIMITS.items()}
         for stage in PIPELINE_ROLES:  # each process as its role's Redis user
             stages.setdefault(stage, {}).update(
@@ -721,6 +733,7 @@ class Rig:
             log_dir=self.work / "log",
             metrics_dir=self.work / "metrics",
             stage_env=stages,
+            prefix=prefix,
         )
 
     @contextlib.contextmanager
@@ -864,6 +877,26 @@ STAGE_LIMITS = {
     "index": {"WIRESTREAM_CELERY__TASK_SOFT_TIME_LIMIT": "20",
               "WIRESTREAM_CELERY__TASK_TIME_LIMIT": "26"},
 }
+
+
+@contextlib.contextmanager
+def supervised(procs: PipelineProcesses) -> Iterator[list[str]]:
+    """Restart any process that exits, as docker compose's
+    ``restart: unless-stopped`` does; yields the names restarted."""
+    restarted: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            restarted.extend(procs.restart_dead())
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield restarted
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 @contextlib.contextmanager

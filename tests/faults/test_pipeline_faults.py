@@ -11,14 +11,11 @@ test that kills processes restarts them.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -38,6 +35,7 @@ from tests.faults._rig import (
     message_source,
     publish_run,
     queued_for,
+    supervised,
 )
 from wirestream.dev.harness import PipelineProcesses, wait_for
 
@@ -106,26 +104,6 @@ def queued(rig: Rig, queue: str, run: Run) -> int:
         return queued_for(client, queue, f"{run.name}-")
     finally:
         client.close()
-
-
-@contextlib.contextmanager
-def supervised(procs: PipelineProcesses) -> Iterator[list[str]]:
-    """Restart any process that exits, as docker compose's
-    ``restart: unless-stopped`` does; yields the names restarted."""
-    restarted: list[str] = []
-    stop = threading.Event()
-
-    def watch() -> None:
-        while not stop.wait(1.0):
-            restarted.extend(procs.restart_dead())
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        yield restarted
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 def restart_scheduler(procs: PipelineProcesses, env: dict[str, str] | None) -> None:

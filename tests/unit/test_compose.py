@@ -634,6 +634,90 @@ def test_elasticsearch_service() -> None:
     assert service["depends_on"]["es-config"]["condition"] == "service_completed_successfully"
 
 
+# ------------------------------------------- the three-node cluster overlay
+CLUSTER_OVERLAY = ROOT / "deploy" / "compose" / "es-cluster.yml"
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """Compose's merge of a file given with a second ``--file``: mappings
+    merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for key, value in over.items():
+            merged[key] = _merge(base.get(key), value) if key in base else value
+        return merged
+    return over
+
+
+@cache
+def with_cluster() -> dict[str, Any]:
+    overlay = yaml.safe_load(CLUSTER_OVERLAY.read_text())
+    merged: dict[str, Any] = _merge(compose(), overlay)
+    return merged
+
+
+def cluster_nodes() -> list[str]:
+    nodes = [name for name, service in with_cluster()["services"].items()
+             if str(service.get("image", "")).startswith("docker.elastic.co/elasticsearch/")
+             and name != "es-config"]
+    return nodes
+
+
+def test_the_cluster_overlay_makes_three_nodes_that_find_each_other() -> None:
+    merged = with_cluster()["services"]
+    nodes = cluster_nodes()
+    assert nodes == ["elasticsearch", "es02", "es03"]
+    volumes = with_cluster()["volumes"]
+    data: set[str] = set()
+    for name in nodes:
+        service = merged[name]
+        env = {k: str(v) for k, v in service["environment"].items()}
+        assert service["image"] == compose()["services"]["elasticsearch"]["image"], name
+        assert env["discovery.type"] == "multi-node", name
+        assert env["node.name"] == name
+        assert env["discovery.seed_hosts"].split(",") == nodes
+        assert env["cluster.initial_master_nodes"].split(",") == nodes
+        assert env["cluster.name"] == "wirestream"
+        # a secured cluster over a network needs transport TLS: the
+        # certificate es-config makes (make-certs.sh names every node)
+        assert env["xpack.security.transport.ssl.enabled"] == "true"
+        for kind in ("key", "certificate", "certificate_authorities"):
+            assert (env[f"xpack.security.transport.ssl.{kind}"]
+                    == env[f"xpack.security.http.ssl.{kind}"]), (name, kind)
+        assert env["xpack.security.http.ssl.enabled"] == "true"
+        mounts = dict((target, source) for source, target in bind_mounts(service))
+        assert mounts["/usr/share/elasticsearch/config"].split(":")[0] == "es-config"
+        store = mounts["/usr/share/elasticsearch/data"]
+        assert store in volumes and store not in data, (name, store)
+        data.add(store)
+        assert service["depends_on"]["es-config"]["condition"] == (
+            "service_completed_successfully")
+        check = " ".join(service["healthcheck"]["test"])
+        assert "wait_for_status=yellow" in check and "--cacert" in check
+        assert service["restart"] == "unless-stopped"
+        assert service["deploy"]["resources"]["limits"]["memory"]
+        assert service["ulimits"]["memlock"] == {"soft": -1, "hard": -1}
+    # the other nodes read the config volume es-config prepared, never write it
+    for name in nodes[1:]:
+        assert "es-config:/usr/share/elasticsearch/config:ro" in merged[name]["volumes"]
+        # only the first node sets the bootstrap password (in the keystore)
+        assert "ELASTIC_PASSWORD" not in merged[name]["environment"]
+
+
+def test_the_cluster_overlay_tells_every_app_container_every_node() -> None:
+    merged = with_cluster()["services"]
+    want = [f"https://{node}:9200" for node in cluster_nodes()]
+    told = [name for name, service in compose()["services"].items()
+            if "WIRESTREAM_ES__URL" in environment(service)]
+    assert set(told) == set(APP_SERVICES)
+    for name in told:
+        url = str(merged[name]["environment"]["WIRESTREAM_ES__URL"])
+        assert url.split(",") == want, name
+        # and the settings read that as three nodes
+        from shared.settings import ElasticsearchSettings
+        assert ElasticsearchSettings(url=url).urls == want
+
+
 def test_es_config_service_runs_the_script_on_the_volume() -> None:
     service = services()["es-config"]
     env = environment(service)
@@ -800,7 +884,9 @@ def test_es_config_seeds_the_volume_and_creates_users(fake_es: dict[str, Path]) 
     assert (fake_es["ca"] / "ca.crt").read_text() == (certs / "ca" / "ca.crt").read_text()
     assert not (fake_es["ca"] / "ca.key").exists()
     calls = fake_es["log"].read_text()
-    assert "--dns elasticsearch,localhost --ip 127.0.0.1" in calls
+    # every node of deploy/compose/es-cluster.yml is a name of the certificate
+    names = f"--dns {','.join(cluster_nodes())},localhost --ip 127.0.0.1"
+    assert names in calls
 
 
 def test_es_config_is_idempotent_and_keeps_existing_files(fake_es: dict[str, Path]) -> None:
@@ -1430,7 +1516,8 @@ def docker_compose(*args: str, env_file: Path) -> subprocess.CompletedProcess[st
     )
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "flower"]])
+@pytest.mark.parametrize("profile", [[], ["--profile", "flower"],
+                                     ["--file", str(CLUSTER_OVERLAY)]])
 def test_docker_compose_config_is_valid(profile: list[str]) -> None:
     result = docker_compose(*profile, "config", "--quiet", env_file=ENV_EXAMPLE)
     assert result.returncode == 0, result.stderr

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,9 @@ class PipelineProcesses:
     sends SIGTERM (a warm shutdown: in-flight tasks finish) and waits.
 
     ``concurrency`` is one number for every worker or a number per stage;
-    ``stage_env`` adds environment variables to one process.
+    ``stage_env`` adds environment variables to one process; ``prefix``
+    puts a command before one process's (``ip netns exec NAME``: a worker on
+    "another host", tests/cluster/test_hosts.py).
     The fault tests use :meth:`signal`, :meth:`pool_pids` and
     :meth:`start_worker` / :meth:`start_scheduler` to kill and restart them.
     """
@@ -121,8 +123,10 @@ class PipelineProcesses:
         log_dir: Path | None = None,
         metrics_dir: Path | None = None,
         stage_env: Mapping[str, Mapping[str, str]] | None = None,
+        prefix: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.root = root
+        self.prefix = {k: list(v) for k, v in (prefix or {}).items()}
         self.env = dict(os.environ)
         self.env.setdefault("WIRESTREAM_ENV_FILE", str(root / "var" / "local.env"))
         self.env.update(env or {})
@@ -147,7 +151,7 @@ class PipelineProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "wirestream.cli", *args],
+            [*self.prefix.get(name, []), sys.executable, "-m", "wirestream.cli", *args],
             cwd=self.root,
             env={**self.env, **self.stage_env.get(name, {}), **(env or {})},
             stdout=log,

@@ -10,12 +10,17 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["ROLES", "TEMPLATE", "password_variable", "render", "role_settings"]
+__all__ = ["REPLICATION_ROLES", "REPLICATION_TEMPLATE", "ROLES", "TEMPLATE",
+           "password_variable", "render", "role_settings"]
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "redis" / "users.acl.in"
+# The users of replication (a replica's link to its primary, the Sentinels),
+# added to the ACL file only where Redis is replicated (wirestream.dev.redis_ha)
+REPLICATION_TEMPLATE = TEMPLATE.with_name("replication.acl.in")
 # The users besides ``default`` (the administrator's, REDIS_PASSWORD)
 ROLES = ("ingest", "enrich", "index", "scheduler", "exporter", "operator")
-_MARKER = re.compile("#@[A-Z]+@")
+REPLICATION_ROLES = ("replica", "sentinel")
+_MARKER = re.compile("#@([A-Z]+)@")
 
 
 def password_variable(role: str) -> str:
@@ -33,15 +38,11 @@ def render(passwords: Mapping[str, str], template: Path = TEMPLATE) -> str:
     for line in template.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        for role in ("default", *ROLES):
-            marker = f"@{role.upper()}@"
-            if marker in line:
-                if not passwords.get(role):
-                    raise ValueError(f"no password for the Redis user {role!r}")
-                line = line.replace(marker, hashlib.sha256(
-                    passwords[role].encode("utf-8")).hexdigest())
-        if _MARKER.search(line):
-            raise ValueError(f"an unknown role in {line[:40]!r}")
+        for role in (m.lower() for m in _MARKER.findall(line)):
+            if not passwords.get(role):
+                raise ValueError(f"no password for the Redis user {role!r}")
+            line = line.replace(f"@{role.upper()}@", hashlib.sha256(
+                passwords[role].encode("utf-8")).hexdigest())
         lines.append(line)
     return "\n".join(lines) + "\n"
 

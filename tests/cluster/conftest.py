@@ -1,0 +1,71 @@
+"""The cluster suite: a three-node Elasticsearch cluster of the local
+integ-test-zip (wirestream.dev.es_cluster) on loopback ports of its own,
+started once per module and removed after it. Every test here is
+``integration`` and ``cluster``; run them alone with ``pytest -m cluster``.
+Starting the nodes takes one to two minutes on two cores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wirestream.dev.es_cluster import EsCluster
+from wirestream.dev.local_services import LocalServices
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "cluster: against a multi-node Elasticsearch cluster (tests/cluster)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(HERE):
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.cluster)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_base(nodes: int) -> int:
+    """A base port whose HTTP and transport ports (base.., base+100..) are
+    all free; ``WIRESTREAM_LOCAL_ES_CLUSTER_PORT`` wins when set."""
+    if "WIRESTREAM_LOCAL_ES_CLUSTER_PORT" in os.environ:
+        return int(os.environ["WIRESTREAM_LOCAL_ES_CLUSTER_PORT"])
+    for base in range(21201, 30000, 17):
+        if all(_free(base + i) and _free(base + 100 + i) for i in range(nodes)):
+            return base
+    raise RuntimeError("no free loopback ports for the cluster")
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    return LocalServices(ROOT, echo=lambda _: None).up()
+
+
+@pytest.fixture(scope="module")
+def cluster(services: dict[str, str]) -> Iterator[EsCluster]:
+    root = ROOT / "var" / "es-cluster-test" / str(os.getpid())
+    nodes = EsCluster(LocalServices(ROOT, echo=lambda _: None), nodes=3, root=root,
+                      base_port=_free_base(3), heap="512m", echo=lambda _: None)
+    try:
+        nodes.up(fresh=True)
+        yield nodes
+    finally:
+        nodes.down()
+        shutil.rmtree(root, ignore_errors=True)
