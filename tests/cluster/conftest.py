@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cluster._ports import free_base
 from wirestream.dev.es_cluster import EsCluster
 from wirestream.dev.local_services import LocalServices
 
@@ -33,24 +33,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cluster)
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_base(nodes: int) -> int:
-    """A base port whose HTTP and transport ports (base.., base+100..) are
-    all free; ``WIRESTREAM_LOCAL_ES_CLUSTER_PORT`` wins when set."""
+def _cluster_base(nodes: int) -> int:
+    """``WIRESTREAM_LOCAL_ES_CLUSTER_PORT`` when set, else a base whose HTTP
+    and transport ports (base.., base+100..) are all free."""
     if "WIRESTREAM_LOCAL_ES_CLUSTER_PORT" in os.environ:
         return int(os.environ["WIRESTREAM_LOCAL_ES_CLUSTER_PORT"])
-    for base in range(21201, 30000, 17):
-        if all(_free(base + i) and _free(base + 100 + i) for i in range(nodes)):
-            return base
-    raise RuntimeError("no free loopback ports for the cluster")
+    return free_base([*range(nodes), *range(100, 100 + nodes)])
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +50,7 @@ def services() -> dict[str, str]:
 def cluster(services: dict[str, str]) -> Iterator[EsCluster]:
     root = ROOT / "var" / "es-cluster-test" / str(os.getpid())
     nodes = EsCluster(LocalServices(ROOT, echo=lambda _: None), nodes=3, root=root,
-                      base_port=_free_base(3), heap="512m", echo=lambda _: None)
+                      base_port=_cluster_base(3), heap="512m", echo=lambda _: None)
     try:
         nodes.up(fresh=True)
         yield nodes

@@ -42,6 +42,9 @@ from tests.unit.test_shared import make_item
 from wirestream.dev.es_cluster import EsCluster
 from wirestream.dev.harness import wait_for
 
+# slow: a cluster or a pipeline starts and recovers (the docstring says how long)
+pytestmark = pytest.mark.timeout(900)
+
 BATCH = 50
 TEST_DB = 9
 MEASUREMENTS = Path(__file__).resolve().parents[2] / "var" / "measurements" / "es_node_loss.jsonl"

@@ -28,6 +28,9 @@ from tests.cluster._hosts import Hosts, hosts, relay
 from tests.faults._fixtures import build_rig, teardown_rig
 from tests.faults._rig import Rig, assert_promise, publish_run
 
+# slow: a cluster or a pipeline starts and recovers (the docstring says how long)
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[2]
 DB = 6
 

@@ -26,12 +26,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster._ports import free_base
 from tests.faults._fixtures import build_rig, teardown_rig
 from tests.faults._rig import (
     Rig,
+    Run,
     account,
     assert_promise,
-    free_port,
     publish_run,
     supervised,
     timing_env,
@@ -40,29 +41,12 @@ from wirestream.dev.harness import wait_for
 from wirestream.dev.redis_ha import RedisHa
 from wirestream.dev.redis_users import ROLES, password_variable
 
+# slow: a cluster or a pipeline starts and recovers (the docstring says how long)
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[2]
 DB = 5
 MEASUREMENTS = ROOT / "var" / "measurements" / "redis_failover.jsonl"
-
-
-def _free_base() -> int:
-    for _ in range(50):
-        base = free_port()
-        if base + 102 < 65535 and all(_is_free(p) for p in (base + 1, base + 100, base + 101,
-                                                            base + 102)):
-            return base
-    raise RuntimeError("no free ports for the Redis topology")
-
-
-def _is_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +55,10 @@ def ha_rig(services: dict[str, str]) -> Iterator[tuple[Rig, RedisHa]]:
     work = ROOT / "var" / "redis-ha-test" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     credentials = {"WIRESTREAM_REDIS__PASSWORD": secrets.token_urlsafe(18),
                    **{password_variable(r): secrets.token_urlsafe(18) for r in ROLES}}
-    topology = RedisHa(work / "redis", credentials, base_port=_free_base(),
-                       down_after_ms=1000, failover_timeout_ms=5000, echo=lambda _: None)
+    # the two nodes on base, base + 1; the Sentinels on base + 100 .. 102
+    base = free_base([0, 1, 100, 101, 102], start=31301)
+    topology = RedisHa(work / "redis", credentials, base_port=base, down_after_ms=1000,
+                       failover_timeout_ms=5000, echo=lambda _: None)
     topology.up()
     rig = build_rig(work, services, db=DB, redis_server=topology, extra_env={
         # the reconciler re-drives what is not searchable 45 s after its
@@ -97,21 +83,35 @@ def _replication(topology: RedisHa, port: int) -> dict[str, object]:
         client.close()
 
 
+def _record(fields: dict[str, object]) -> None:
+    """One line of var/measurements/redis_failover.jsonl."""
+    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
+    with MEASUREMENTS.open("a") as out:
+        out.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              **fields}) + "\n")
+
+
+def _flowing(rig: Rig, name: str, n: int = 600) -> Run:
+    """Stories of run ``name`` published, and a quarter of them indexed."""
+    run = publish_run(rig.server, rig.registry(), name, n, per_feed=50)
+
+    def indexed() -> int:
+        client = rig.redis()
+        try:
+            return len(account(run.name, run.expected, client, rig.es_admin,
+                               rig.prefix).indexed)
+        finally:
+            client.close()
+
+    assert wait_for(lambda: indexed() >= n // 4, 240, 1.0), rig.log_tail()
+    return run
+
+
 def test_the_primary_killed_under_load_fails_over_and_nothing_is_lost(
         ha_rig: tuple[Rig, RedisHa]) -> None:
     rig, topology = ha_rig
     with rig.running() as procs:
-        run = publish_run(rig.server, rig.registry(), "ha1", 600, per_feed=50)
-
-        def indexed() -> int:
-            client = rig.redis()
-            try:
-                return len(account(run.name, run.expected, client, rig.es_admin,
-                                   rig.prefix).indexed)
-            finally:
-                client.close()
-
-        assert wait_for(lambda: indexed() >= 150, 240, 1.0), rig.log_tail()
+        run = _flowing(rig, "ha1")
         _, port = topology.primary()
         old = topology.name_of(port)
         # a worker that exits on the lost connection (kombu 5.7 can:
@@ -144,20 +144,17 @@ def test_the_primary_killed_under_load_fails_over_and_nothing_is_lost(
         topology.restart(old)
         assert wait_for(lambda: topology._in_sync_with(old), 60, 0.5)
 
-    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
-    with MEASUREMENTS.open("a") as out:
-        out.write(json.dumps({
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "items": len(run.expected),
-            # bytes of the replication stream the old primary had and the new
-            # one never received (a lower bound: writes between the reading
-            # and the kill are not counted)
-            "not_replicated_bytes": not_replicated,
-            "failover_seconds": round(failover_seconds, 2),
-            "reconciler": reconcile,
-            "dead_letters": len(acc.dead),
-            "processes_restarted": restarted,
-        }) + "\n")
+    _record({
+        "items": len(run.expected),
+        # bytes of the replication stream the old primary had and the new
+        # one never received (a lower bound: writes between the reading
+        # and the kill are not counted)
+        "not_replicated_bytes": not_replicated,
+        "failover_seconds": round(failover_seconds, 2),
+        "reconciler": reconcile,
+        "dead_letters": len(acc.dead),
+        "processes_restarted": restarted,
+    })
 
 
 def test_a_failover_that_loses_acknowledged_writes_is_repaired(
@@ -174,17 +171,7 @@ def test_a_failover_that_loses_acknowledged_writes_is_repaired(
     its message is lost."""
     rig, topology = ha_rig
     with rig.running() as procs:
-        run = publish_run(rig.server, rig.registry(), "ha2", 600, per_feed=50)
-
-        def indexed() -> int:
-            client = rig.redis()
-            try:
-                return len(account(run.name, run.expected, client, rig.es_admin,
-                                   rig.prefix).indexed)
-            finally:
-                client.close()
-
-        assert wait_for(lambda: indexed() >= 150, 240, 1.0), rig.log_tail()
+        run = _flowing(rig, "ha2")
         _, port = topology.primary()
         old = topology.name_of(port)
         [replica] = [n for n in topology.node_ports if n != old]
@@ -216,14 +203,11 @@ def test_a_failover_that_loses_acknowledged_writes_is_repaired(
         topology.restart(old)
         assert wait_for(lambda: topology._in_sync_with(old), 60, 0.5)
 
-    MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
-    with MEASUREMENTS.open("a") as out:
-        out.write(json.dumps({
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "case": "replica stopped 1 s before the kill",
-            "items": len(run.expected),
-            "not_replicated_bytes": not_replicated,
-            "reconciler": reconcile,
-            "dead_letters": len(acc.dead),
-            "processes_restarted": restarted,
-        }) + "\n")
+    _record({
+        "case": "replica stopped 1 s before the kill",
+        "items": len(run.expected),
+        "not_replicated_bytes": not_replicated,
+        "reconciler": reconcile,
+        "dead_letters": len(acc.dead),
+        "processes_restarted": restarted,
+    })

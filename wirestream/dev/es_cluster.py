@@ -24,16 +24,21 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from wirestream.dev.local_services import RUN_USER, LocalServices, _pid_alive, _read_pid, _wait
+from wirestream.dev.local_services import (
+    RUN_USER,
+    LocalServices,
+    _pid_alive,
+    _read_pid,
+    _wait,
+    kill_pid,
+)
 
 __all__ = ["DEFAULT_BASE_PORT", "EsCluster", "NodeState"]
 
@@ -193,14 +198,7 @@ class EsCluster:
 
     def kill(self, node: int) -> None:
         """SIGKILL node ``node`` and wait until its process is gone."""
-        pid = _read_pid(self._pid_file(node))
-        if pid is None or not _pid_alive(pid):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        kill_pid(_read_pid(self._pid_file(node)))
         self._pid_file(node).unlink(missing_ok=True)
         self._reap(node)
 

@@ -35,6 +35,7 @@ passwords and URLs that :mod:`shared.settings` reads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -155,6 +156,31 @@ def _pid_alive(pid: int | None) -> bool:
         state = stat.read_text().rsplit(")", 1)[-1].split()[0]
         return state != "Z"
     return True
+
+
+def stop_pid(pid: int | None, *, timeout: float = 60.0) -> None:
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL."""
+    if pid is None or not _pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def kill_pid(pid: int | None, *, timeout: float = 30.0) -> None:
+    """SIGKILL (no shutdown at all) and wait until the process is gone."""
+    if pid is None or not _pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _read_pid(path: Path) -> int | None:
@@ -874,14 +900,8 @@ class LocalServices:
     def _stop(self, name: str, pid: int | None) -> None:
         if not _pid_alive(pid):
             return
-        assert pid is not None
         self.echo(f"stopping {name} (pid {pid})")
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.3)
-        if _pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        stop_pid(pid)
 
     def status(self) -> list[ServiceState]:
         creds = _read_env_file(self.env_file)

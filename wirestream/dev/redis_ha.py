@@ -26,14 +26,13 @@ import os
 import secrets
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from wirestream.dev.local_services import _pid_alive, _read_pid, _wait
+from wirestream.dev.local_services import _pid_alive, _read_pid, _wait, kill_pid, stop_pid
 from wirestream.dev.redis_users import (
     REPLICATION_ROLES,
     REPLICATION_TEMPLATE,
@@ -230,14 +229,7 @@ class RedisHa:
 
     def kill(self, name: str) -> None:
         """SIGKILL a node or Sentinel: no shutdown, no last AOF write."""
-        pid = _read_pid(self._pid_file(name))
-        if pid is None or not _pid_alive(pid):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        kill_pid(_read_pid(self._pid_file(name)), timeout=10)
         self._pid_file(name).unlink(missing_ok=True)
 
     def pause(self, name: str) -> None:
@@ -257,15 +249,7 @@ class RedisHa:
 
     def down(self) -> None:
         for name in (*[f"sentinel-{i + 1}" for i in range(SENTINELS)], "redis-b", "redis-a"):
-            pid = _read_pid(self._pid_file(name))
-            if pid is None or not _pid_alive(pid):
-                continue
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if _pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            stop_pid(_read_pid(self._pid_file(name)), timeout=20)
 
     # -------------------------------------------------------------- looking
     def _running(self, name: str) -> bool:
