@@ -226,8 +226,9 @@ def _apply_replicas(es: Elasticsearch, indices: list[str], replicas: str) -> lis
     setting: no reindex); lines for those that changed."""
     want = replica_settings(replicas)
     lines: list[str] = []
+    current = es.indices.get_settings(index=",".join(indices), flat_settings=True).body
     for index in indices:
-        have = es.indices.get_settings(index=index, flat_settings=True).body[index]["settings"]
+        have = current[index]["settings"]
         auto = have.get("index.auto_expand_replicas", "false")
         if "auto_expand_replicas" in want:
             same = auto == want["auto_expand_replicas"]

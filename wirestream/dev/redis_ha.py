@@ -223,8 +223,7 @@ class RedisHa:
     def restart(self, name: str) -> None:
         """Start node ``name`` again after :meth:`kill`, as a replica of the
         current primary (where the Sentinels would point it anyway)."""
-        host, port = self.primary()
-        del host
+        _, port = self.primary()
         self._start_node(name, self.node_ports[name], port)
 
     def kill(self, name: str) -> None:
