@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from services.index.cli import index_app
 from services.index.mapping import hidden_filter, mappings
-from services.index.names import IndexNames
+from services.index.names import IndexNames, month_of
 from services.index.setup import run_setup
 from shared.settings import Settings
 from tests.integration.test_index_es import scratch_prefix
@@ -112,3 +112,28 @@ def test_the_setup_and_status_commands(
         assert reported["healthy"] is True and reported["generation"] == 1
         [live] = [i for i in reported["indices"] if i["read_alias"]]
         assert live["write_alias"] and not live["write_blocked"] and live["docs"] == 0
+
+
+def test_setup_gives_live_indices_the_replica_setting_and_says_so(
+        es_admin: Elasticsearch) -> None:
+    """WIRESTREAM_ES__REPLICAS changed after the indices exist: setup puts it
+    on every live index (a dynamic setting), reports each change, and a
+    second run with the same value changes nothing."""
+    with scratch_prefix(es_admin) as prefix:
+        first = run_setup(es_admin, prefix, now=NOW)
+        index = IndexNames(prefix).index(first.generation, month_of(NOW))
+
+        def replicas() -> tuple[str, str]:
+            flat = es_admin.indices.get_settings(index=index, flat_settings=True)
+            values = flat.body[index]["settings"]
+            return (values.get("index.auto_expand_replicas", "false"),
+                    values["index.number_of_replicas"])
+
+        assert replicas()[0] == "0-1"  # the default: follows the cluster's size
+        fixed = run_setup(es_admin, prefix, now=NOW, replicas="0")
+        assert replicas() == ("false", "0")
+        assert f"replicas of {index}: 0" in fixed.lines
+        again = run_setup(es_admin, prefix, now=NOW, replicas="0")
+        assert not [line for line in again.lines if line.startswith("replicas of")]
+        back = run_setup(es_admin, prefix, now=NOW)
+        assert replicas()[0] == "0-1" and f"replicas of {index}: 0-1" in back.lines
