@@ -49,152 +49,20 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import BenchItem, make_items, rss
+from bench.procs import (
+    bench_env,
+    cpu_reading,
+    depths,
+    isolated,
+    register,
+    rss_peak_mb,
+    searchable,
+    tree_cpu,
+)
 from bench.report import Figure
 
 SECTION = "end-to-end"
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = 13
-SOURCE_PREFIX = "bench"
-
-
-def _env(prefix: str) -> dict[str, str]:
-    from shared.settings import Settings
-
-    base = Settings().redis.url.rsplit("/", 1)[0]
-    return {
-        "WIRESTREAM_ENV_FILE": str(ROOT / "var" / "local.env"),
-        "WIRESTREAM_REDIS__URL": f"{base}/{BENCH_DB}",
-        "WIRESTREAM_ES__INDEX_PREFIX": prefix,
-        "WIRESTREAM_INGEST__ALLOW_LOOPBACK": "true",
-        # the feed server is one host: do not let politeness be the bottleneck
-        "WIRESTREAM_INGEST__HOST_CONCURRENCY": "8",
-        "WIRESTREAM_INGEST__HOST_MIN_DELAY": "0",
-        "WIRESTREAM_LOG_LEVEL": "WARNING",
-    }
-
-
-@contextmanager
-def _isolated(prefix: str) -> Iterator[Any]:
-    """Settings for a scratch Redis database and index prefix; cleaned after."""
-    from services.index.setup import setup_index
-    from shared.runtime import es_client, redis_client
-    from shared.settings import Settings
-
-    saved = {k: os.environ.get(k) for k in _env(prefix)}
-    os.environ.update(_env(prefix))
-    settings = Settings()
-    client = redis_client(settings)
-    client.flushdb()
-    admin = es_client(settings, role="admin")
-    setup_index(admin, prefix)
-    try:
-        yield settings
-    finally:
-        names = list(admin.indices.get(index=f"{prefix}-*", allow_no_indices=True))
-        if names:
-            admin.indices.delete(index=",".join(names))
-        admin.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-v1")
-        admin.close()
-        client.flushdb()
-        client.close()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _count(admin: Any, prefix: str) -> int:
-    admin.indices.refresh(index=f"{prefix}-*")
-    return int(admin.count(index=f"{prefix}-*")["count"])
-
-
-def _rss_peak_mb(pid: int) -> float:
-    """Peak RSS (VmHWM) of a process and its children, the largest one."""
-    peaks = []
-    for p in [pid, *_children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
-        except OSError:
-            continue
-    return max(peaks, default=0.0)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process, its reaped children and
-    its live descendants. The difference of two readings is what the tree
-    spent in between, pool processes recycled meanwhile included."""
-    from wirestream.dev.harness import proc_stat
-
-    total, stack = 0.0, [pid]
-    while stack:
-        p = stack.pop()
-        fields = proc_stat(p)
-        if fields is None:
-            continue
-        total += sum(int(x) for x in fields[11:15]) / TICKS
-        for task in Path(f"/proc/{p}/task").glob("*/children"):
-            try:
-                stack.extend(int(c) for c in task.read_text().split())
-            except OSError:
-                continue
-    return total
-
-
-def _machine_busy() -> float:
-    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
-    # cpu  user nice system idle iowait irq softirq steal ...
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / TICKS
-
-
-def _cpu_reading(procs: Any) -> dict[str, float]:
-    """CPU seconds so far of each worker, the scheduler, each local service
-    and the whole machine."""
-    from wirestream.dev.local_services import LocalServices
-
-    reading = {name: _tree_cpu(procs.pid(name)) for name in (*procs.STAGES, "scheduler")}
-    for service, pid in LocalServices(ROOT, echo=lambda _: None).pids().items():
-        if pid is not None:
-            reading[service] = _tree_cpu(pid)
-    reading["machine"] = _machine_busy()
-    return reading
-
-
-def _register(settings: Any, urls: list[str]) -> None:
-    from services.ingest.adapters.source_registry import SourceRegistry
-    from services.ingest.sources import Source
-    from shared.runtime import redis_client
-
-    registry = SourceRegistry(redis_client(settings))
-    for n, url in enumerate(urls):
-        registry.put(Source(id=f"{SOURCE_PREFIX}-{n}", url=url, type="rss", min_interval=5,
-                            max_interval=5), due=0.0)
-
-
-def _depths(settings: Any) -> dict[str, int]:
-    from shared.runtime import redis_client
-    from wirestream.ops.exporter import queue_depth
-
-    client = redis_client(settings)
-    try:
-        return {q: queue_depth(client, q) for q in ("ingest", "enrich", "index")}
-    finally:
-        client.close()
-
-
 def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 900.0
           ) -> dict[str, Any]:
     """One throughput run: fresh database and index, workers warmed up on a
@@ -203,16 +71,16 @@ def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 9
     from wirestream.dev.harness import FeedServer, PipelineProcesses
 
     prefix = f"wirestream-news-bench{uuid.uuid4().hex[:6]}"
-    with _isolated(prefix) as settings, FeedServer() as server:
+    with isolated(prefix) as settings, FeedServer() as server:
         admin = es_client(settings, role="admin")
-        procs = PipelineProcesses(ROOT, env=_env(prefix), concurrency={"enrich": enrich},
+        procs = PipelineProcesses(ROOT, env=bench_env(prefix), concurrency={"enrich": enrich},
                                   log_dir=ROOT / "var" / "log" / "bench")
         procs.start()
         try:
             warm = make_items(6, seed=999, mix={"en": 0.5, "es": 0.5})
-            _register(settings, [server.publish("/warm.rss", rss(warm))])
+            register(settings, [server.publish("/warm.rss", rss(warm))])
             deadline = time.monotonic() + 300
-            while _count(admin, prefix) < len(warm):
+            while searchable(admin, prefix) < len(warm):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"warm-up did not finish: {procs.alive()}")
                 time.sleep(0.5)
@@ -221,20 +89,20 @@ def burst(items: list[BenchItem], *, feeds: int, enrich: int, timeout: float = 9
             urls = [server.publish(f"/feed-{n}.rss", rss(items[n * size:(n + 1) * size]))
                     for n in range(feeds)]
             profile: list[tuple[float, dict[str, int]]] = []
-            cpu_before = _cpu_reading(procs)
+            cpu_before = cpu_reading(procs)
             start = time.monotonic()
-            _register(settings, urls)
+            register(settings, urls)
             while True:
-                done = _count(admin, prefix) - base
-                profile.append((time.monotonic() - start, _depths(settings)))
+                done = searchable(admin, prefix) - base
+                profile.append((time.monotonic() - start, depths(settings)))
                 if done >= len(items):
                     break
                 if time.monotonic() - start > timeout:
                     raise RuntimeError(f"only {done} of {len(items)} indexed in {timeout}s")
                 time.sleep(0.5)
             elapsed = time.monotonic() - start
-            cpu_after = _cpu_reading(procs)
-            rss_mb = {stage: _rss_peak_mb(procs.pid(stage)) for stage in procs.STAGES}
+            cpu_after = cpu_reading(procs)
+            rss_mb = {stage: rss_peak_mb(procs.pid(stage)) for stage in procs.STAGES}
         finally:
             procs.stop()
             admin.close()
@@ -252,16 +120,16 @@ def latency(rate: float, *, seconds: float, enrich: int) -> dict[str, float]:
     prefix = f"wirestream-news-bench{uuid.uuid4().hex[:6]}"
     total = max(10, int(rate * seconds))
     corpus = make_items(total, seed=23)
-    with _isolated(prefix) as settings, FeedServer() as server:
+    with isolated(prefix) as settings, FeedServer() as server:
         admin = es_client(settings, role="admin")
-        procs = PipelineProcesses(ROOT, env=_env(prefix), concurrency={"enrich": enrich},
+        procs = PipelineProcesses(ROOT, env=bench_env(prefix), concurrency={"enrich": enrich},
                                   log_dir=ROOT / "var" / "log" / "bench")
         procs.start()
         try:
             url = server.publish("/live.rss", rss(corpus[:1]))
-            _register(settings, [url])
+            register(settings, [url])
             deadline = time.monotonic() + 300
-            while _count(admin, prefix) < 1 and time.monotonic() < deadline:
+            while searchable(admin, prefix) < 1 and time.monotonic() < deadline:
                 time.sleep(0.5)
             start = time.monotonic()
             published = 1
@@ -274,7 +142,7 @@ def latency(rate: float, *, seconds: float, enrich: int) -> dict[str, float]:
                     server.publish("/live.rss", rss(window))
                 time.sleep(0.05)
             deadline = time.monotonic() + 600
-            while _count(admin, prefix) < total and time.monotonic() < deadline:
+            while searchable(admin, prefix) < total and time.monotonic() < deadline:
                 time.sleep(0.5)
             docs = admin.search(index=f"{prefix}-*", size=total,
                                 source_includes=["fetched", "indexed"])["hits"]["hits"]
@@ -314,13 +182,13 @@ def _cpu_of(server: int | None) -> Iterator[_Spent]:
     meanwhile is counted too, which only ever adds (the fastest of three
     measurements is kept)."""
     wall, own = time.perf_counter(), time.process_time()
-    theirs = _tree_cpu(server) if server else None
+    theirs = tree_cpu(server) if server else None
     spent = _Spent()
     yield spent
     if theirs is None or server is None:
         spent.total = time.perf_counter() - wall
     else:
-        spent.server = _tree_cpu(server) - theirs
+        spent.server = tree_cpu(server) - theirs
         spent.total = time.process_time() - own + spent.server
 
 
@@ -510,7 +378,7 @@ def ceiling(items: list[BenchItem]) -> CeilingCosts:
         m.update_batch([" ".join(words[k:k + 3]).encode() for k in range(len(words) - 2)])
     cost["MinHash (datasketch)"] = (time.process_time() - t) / n
     prefix = f"wirestream-news-bench{uuid.uuid4().hex[:6]}"
-    with _isolated(prefix) as scratch:
+    with isolated(prefix) as scratch:
         admin = es_client(scratch, role="admin")
         docs = [{"_index": f"{prefix}-v1-2026.11", "_id": it.guid,
                  "_source": {"id": it.guid, "headline": it.headline, "body_text": it.body,
