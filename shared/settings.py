@@ -35,6 +35,7 @@ from shared.errors import ConfigError
 
 __all__ = [
     "CelerySettings",
+    "ClusterSettings",
     "ElasticsearchSettings",
     "IngestSettings",
     "ReconcileSettings",
@@ -158,6 +159,20 @@ class TranslatorSettings(BaseModel):
     libretranslate_url: str = "http://127.0.0.1:5000"
     libretranslate_api_key: SecretStr | None = None
     timeout: float = 30.0
+    # Days a translated chunk stays in the shared cache: a re-poll or a
+    # re-enrich of a story within them translates nothing again. The cache
+    # is the largest Redis key family at the default (docs/operations.md,
+    # "Capacity"): a large installation keeps a few days.
+    cache_days: float = Field(default=90.0, gt=0)
+
+
+class ClusterSettings(BaseModel):
+    """Near-duplicate clusters (services/enrich/adapters/clusters.py)."""
+
+    # Days a story can be joined by a near-copy: wire rewrites and outlet
+    # copies arrive within hours. Each story keeps its signature and band
+    # entries in Redis this long (the second largest key family).
+    window_days: float = Field(default=7.0, gt=0)
 
 
 class NerSettings(BaseModel):
@@ -400,6 +415,7 @@ class Settings(BaseSettings):
     translator: TranslatorSettings = Field(default_factory=TranslatorSettings)
     ner: NerSettings = Field(default_factory=NerSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
+    clusters: ClusterSettings = Field(default_factory=ClusterSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     celery: CelerySettings = Field(default_factory=CelerySettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)

@@ -68,8 +68,9 @@ def load_models(
     CLI without Redis) the translation cache is in memory, entity ids come
     from keys alone and there is no clustering; with ``http=None`` there is
     no translation and no NER server (spaCy reads English)."""
-    cache: TranslationCache = (RedisTranslationCache(client) if client is not None
-                               else MemoryTranslationCache())
+    cache: TranslationCache = (
+        RedisTranslationCache(client, ttl=_seconds(settings.translator.cache_days))
+        if client is not None else MemoryTranslationCache())
     translator = (Translator(build_backend(settings.translator, http), cache)
                   if http is not None else None)
     return Models(
@@ -84,5 +85,10 @@ def load_models(
         topic_min_probability=settings.topics.min_probability,
         sections=load_sections(),
         keywords=KeywordExtractors(),
-        clusters=ClusterIndex(client) if client is not None else None,
+        clusters=(ClusterIndex(client, ttl=_seconds(settings.clusters.window_days))
+                  if client is not None else None),
     )
+
+
+def _seconds(days: float) -> int:
+    return max(1, round(days * 86400))

@@ -24,7 +24,7 @@ from services.enrich.stage import Models, enrich_items
 from services.index.documents import to_document
 from services.index.search import each_document
 from shared.models import NewsItem, TranslationStatus
-from shared.settings import Settings
+from shared.settings import ClusterSettings, Settings
 from tests.unit.test_shared import make_item
 from wirestream.enrich_cli import entities_app
 
@@ -87,6 +87,24 @@ def test_re_enrichment_translates_nothing_twice(
     assert tr is not None and tr.cached_chunks == tr.chunks > 0
     assert tr.headline == done.enrichment.translation.headline  # type: ignore[union-attr]
     assert again.enrichment.cluster_id == done.enrichment.cluster_id
+
+
+def test_the_redis_state_expires_after_the_configured_windows(
+    settings: Settings, redis_db: redis.Redis, http: httpx.Client
+) -> None:
+    """WIRESTREAM_TRANSLATOR__CACHE_DAYS and WIRESTREAM_CLUSTERS__WINDOW_DAYS
+    (docs/operations.md, "Capacity") reach the keys the workers write."""
+    configured = settings.model_copy(update={
+        "translator": settings.translator.model_copy(update={"cache_days": 2.0}),
+        "clusters": ClusterSettings(window_days=0.5)})
+    enrich_items([ES], load_models(configured, redis_db, http))
+    translated = list(redis_db.scan_iter(match="ws:enrich:tr:*"))
+    clustered = list(redis_db.scan_iter(match="ws:lsh:*"))
+    assert translated and clustered
+    for key in translated:
+        assert 2 * 86400 - 60 <= redis_db.ttl(key) <= 2 * 86400
+    for key in clustered:
+        assert 43200 - 60 <= redis_db.ttl(key) <= 43200
 
 
 def test_translator_down_indexes_the_rest_with_a_step_error(

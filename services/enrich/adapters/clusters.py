@@ -43,7 +43,7 @@ from datasketch import MinHash  # type: ignore[import-untyped]
 from shared.errors import ServiceUnavailable
 from shared.models import NewsItem
 
-__all__ = ["ClusterIndex", "lsh_params", "shingles", "signature"]
+__all__ = ["CLUSTER_TTL_SECONDS", "ClusterIndex", "lsh_params", "shingles", "signature"]
 
 P = "ws:lsh:a32:"
 NUM_PERM = 128
@@ -56,6 +56,8 @@ SHINGLE = 3
 # boilerplate and outlet-specific additions only dilute the signature.
 MAX_CHARS = 4000
 MAX_CANDIDATES = 50
+# A story is kept for a week: wire rewrites arrive within hours.
+CLUSTER_TTL_SECONDS = 7 * 24 * 3600
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -107,7 +109,7 @@ class ClusterIndex:
     # on the same subject stay apart: bench/enrich_quality.py measures it.
     threshold: float = 0.4
     num_perm: int = NUM_PERM
-    ttl: int = 7 * 24 * 3600
+    ttl: int = CLUSTER_TTL_SECONDS
     prefix: str = P  # benchmarks use their own prefix and delete it afterwards
 
     def __post_init__(self) -> None:

@@ -13,7 +13,10 @@ import redis
 
 from shared.errors import ServiceUnavailable
 
-__all__ = ["MemoryTranslationCache", "RedisTranslationCache"]
+__all__ = ["TRANSLATION_TTL_SECONDS", "MemoryTranslationCache", "RedisTranslationCache"]
+
+# Long enough for any re-poll or re-enrich of a live story.
+TRANSLATION_TTL_SECONDS = 90 * 24 * 3600
 
 def _cache_down(exc: Exception) -> ServiceUnavailable:
     return ServiceUnavailable(f"translation cache: {exc}", reason="redis_unavailable")
@@ -25,7 +28,7 @@ class RedisTranslationCache:
     enough for any re-poll or re-enrich of a live story, short enough that
     the cache does not grow forever)."""
 
-    def __init__(self, client: redis.Redis, *, ttl: int = 90 * 24 * 3600) -> None:
+    def __init__(self, client: redis.Redis, *, ttl: int = TRANSLATION_TTL_SECONDS) -> None:
         self.client = client
         self.ttl = ttl
 
