@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.report import Figure, write_report
 from wirestream.cli import single_threaded_math
@@ -19,7 +20,7 @@ from wirestream.cli import single_threaded_math
 ROOT = Path(__file__).resolve().parents[1]
 
 # name -> (module, run() keyword arguments for a full run, for --quick, notes)
-BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
+BENCHMARKS: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
     "ingest": (
         "bench.ingest_bench",
         {"items": 1000, "runs": 7},
@@ -253,6 +254,30 @@ BENCHMARKS: dict[str, tuple[str, dict[str, int], dict[str, int], str]] = {
         "peak RSS rose 453 -> 525 MB with the topic model (scikit-learn, 22 MB of weights, "
         "the batch's sparse features). "
         "See bench/e2e_bench.py.",
+    ),
+    "capacity": (
+        "bench.capacity",
+        {},
+        {"items": 240, "feeds": 6, "ingest_items": 1200, "processes": (1, 2), "cluster": False},
+        "Issue #22: what each stage carries per core and how it scales with its processes "
+        "(1, 2, 3 pool processes of one worker), what a three-node Elasticsearch cluster "
+        "with a replica costs next to one node, and what a story leaves in Redis, the broker "
+        "and Elasticsearch: the figures of the capacity model (`wirestream capacity`, "
+        "docs/operations.md \"Capacity\"). The end-to-end corpus (1,200 stories in 24 "
+        "feeds; 6,000 in 60 for ingest alone) with every stage's worker started and warm "
+        "before the first story, and each stage's queue consumed only once the stage "
+        "before it has finished, so each stage runs alone: timed from its first finished "
+        "task to its last, by the per-stage counters the workers keep in Redis; CPU of "
+        "every process over that span from /proc. 'Machine CPU per article' is the stage "
+        "with everything it calls (nothing else runs); the CPU per process says where it "
+        "goes. The cluster: the index queue as enrich left it (the last round's), put back "
+        "unchanged and drained into three nodes on this same machine (a first drain warms "
+        "them, not reported); two cores cannot make three nodes faster than one, so the "
+        "figure that carries over is the CPU per article. Redis bytes: MEMORY USAGE of "
+        "every key of the scratch database after a round, by key family; Redis here is "
+        "Debian 12's 7.0, which keeps a small set as a hash table where 7.2 and later "
+        "(compose's redis:7) keep a listpack: the LSH buckets (one small set per band) "
+        "cost less there, not measured. See bench/capacity.py.",
     ),
     "profile": (
         "bench.profile_bench",
