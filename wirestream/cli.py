@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from wirestream.ops.cli import dlq_app, exporter, health_app, status
+from wirestream.ops.cli import capacity, dlq_app, exporter, health_app, status
 
 __all__ = ["app", "main"]
 
@@ -60,6 +60,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(health_app, name="health")
 app.command()(status)
 app.command()(exporter)
+app.command()(capacity)
 
 
 def _settings() -> Any:

@@ -1,4 +1,5 @@
-"""Operators' commands: ``status``, ``dlq …``, ``health …`` and ``exporter``.
+"""Operators' commands: ``status``, ``dlq …``, ``health …``, ``exporter`` and
+``capacity``.
 
 Registered on the ``wirestream`` command line by :mod:`wirestream.cli`. Like the
 rest of the CLI, every command imports what it needs lazily. Commands that
@@ -16,6 +17,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from shared.dlq import DeadLetterStore
     from shared.settings import Settings
 
-__all__ = ["dlq_app", "exporter", "health_app", "parse_age", "status"]
+__all__ = ["capacity", "dlq_app", "exporter", "health_app", "parse_age", "status"]
 
 log = logging.getLogger("wirestream.ops")
 
@@ -489,3 +491,68 @@ def health_exporter(
         err.print(f"exporter at {url} answered {response.status_code} without its gauges")
         raise typer.Exit(1)
     console.print(f"exporter at {url} ok")
+
+
+# ----------------------------------------------------------------- capacity
+def capacity(
+    articles_per_day: Annotated[
+        list[float] | None, typer.Argument(help="Daily volumes to plan for.")
+    ] = None,
+    figures: Annotated[Path, typer.Option(help="BENCHMARKS.md with the capacity figures.")] = (
+        Path("BENCHMARKS.md")
+    ),
+    peak_factor: Annotated[float, typer.Option(help="Busiest hour over the day's mean.")] = 2.0,
+    utilisation: Annotated[float, typer.Option(help="Share of a core filled at the peak.")] = 0.7,
+    retention_days: Annotated[int, typer.Option(help="Days indices are kept.")] = 365,
+    replicas: Annotated[int, typer.Option(help="Elasticsearch replicas.")] = 1,
+    node_cores: Annotated[int, typer.Option(help="Cores of an Elasticsearch node.")] = 8,
+    node_disk_gb: Annotated[float, typer.Option(help="Disk of an Elasticsearch node.")] = 2000.0,
+    translation_cache_days: Annotated[
+        float | None, typer.Option(help="Instead of WIRESTREAM_TRANSLATOR__CACHE_DAYS.")
+    ] = None,
+    cluster_window_days: Annotated[
+        float | None, typer.Option(help="Instead of WIRESTREAM_CLUSTERS__WINDOW_DAYS.")
+    ] = None,
+    gate_days: Annotated[
+        float | None,
+        typer.Option(help="What if the version gate and story links kept a story this long "
+                     "(180 days in the code)."),
+    ] = None,
+) -> None:
+    """The capacity model: cores, worker processes, Elasticsearch nodes and
+    Redis memory for each daily volume, from the measured per-article costs
+    (`make bench`, the capacity rows of BENCHMARKS.md)."""
+    from wirestream.ops.capacity import Assumptions, Measured, markdown, plan, window_days
+
+    if not figures.exists():
+        raise typer.BadParameter(f"{figures} does not exist", param_hint="--figures")
+    try:
+        measured = Measured.from_benchmarks(figures)
+    except (KeyError, ValueError) as exc:
+        err.print(f"{figures}: {exc}")
+        raise typer.Exit(1) from exc
+    windows = window_days(_settings())  # this installation's settings
+    given = {("translation cache",): translation_cache_days,
+             ("near-duplicate signatures", "cluster ids", "LSH buckets"): cluster_window_days,
+             ("version gate", "story links"): gate_days}
+    for families, days in given.items():
+        if days is not None:
+            if days <= 0:
+                raise typer.BadParameter(f"{days:g}: days must be more than 0")
+            windows.update(dict.fromkeys(families, days))
+    assumptions = Assumptions(peak_factor=peak_factor, utilisation=utilisation,
+                              retention_days=retention_days, replicas=replicas,
+                              node_cores=node_cores, node_disk_gb=node_disk_gb)
+    rates = articles_per_day or [30_000, 100_000, 300_000, 1_000_000, 3_000_000]
+    console.print(markdown(rates, measured, assumptions, windows), highlight=False,
+                  soft_wrap=True)
+    console.print("\nRedis memory by key family (GB; days kept):", highlight=False)
+    for rate in rates:
+        held = plan(rate, measured, assumptions, windows).redis_gb
+        parts = ", ".join(f"{family} {gb:.1f}" + (f" ({windows[family]:g} d)"
+                                                  if family in windows else "")
+                          for family, gb in sorted(held.items(), key=lambda kv: -kv[1]))
+        console.print(f"- {rate:,.0f}/day: {parts}", highlight=False, soft_wrap=True)
+    console.print(f"\nAssumptions: {assumptions}; costs at "
+                  f"{', '.join(f'{s} {n} processes' for s, n in measured.processes.items())}"
+                  f" from {figures}", highlight=False, soft_wrap=True)
