@@ -159,11 +159,12 @@ class TranslatorSettings(BaseModel):
     libretranslate_url: str = "http://127.0.0.1:5000"
     libretranslate_api_key: SecretStr | None = None
     timeout: float = 30.0
-    # Days a translated chunk stays in the shared cache: a re-poll or a
-    # re-enrich of a story within them translates nothing again. The cache
-    # is the largest Redis key family at the default (docs/operations.md,
-    # "Capacity"): a large installation keeps a few days.
-    cache_days: float = Field(default=90.0, gt=0)
+    # Days a translated chunk stays in the shared cache: a re-poll, a
+    # correction or a re-enrich of a story within them translates nothing
+    # again. It was 90 days, which made the cache the largest Redis key
+    # family (docs/operations.md, "Capacity"); a large installation keeps a
+    # few days.
+    cache_days: float = Field(default=14.0, gt=0)
 
 
 class ClusterSettings(BaseModel):

@@ -15,8 +15,9 @@ from shared.errors import ServiceUnavailable
 
 __all__ = ["TRANSLATION_TTL_SECONDS", "MemoryTranslationCache", "RedisTranslationCache"]
 
-# Long enough for any re-poll or re-enrich of a live story.
-TRANSLATION_TTL_SECONDS = 90 * 24 * 3600
+# Long enough for the re-polls and corrections of a live story; 90 days made
+# the cache the largest key family in Redis (docs/operations.md, "Capacity").
+TRANSLATION_TTL_SECONDS = 14 * 24 * 3600
 
 def _cache_down(exc: Exception) -> ServiceUnavailable:
     return ServiceUnavailable(f"translation cache: {exc}", reason="redis_unavailable")
@@ -24,9 +25,9 @@ def _cache_down(exc: Exception) -> ServiceUnavailable:
 
 class RedisTranslationCache:
     """The shared translation cache. One MGET per batch and one pipelined
-    write; entries expire after ``ttl`` seconds (90 days by default: long
-    enough for any re-poll or re-enrich of a live story, short enough that
-    the cache does not grow forever)."""
+    write; entries expire after ``ttl`` seconds
+    (:data:`TRANSLATION_TTL_SECONDS` by default; the workers pass
+    ``WIRESTREAM_TRANSLATOR__CACHE_DAYS``)."""
 
     def __init__(self, client: redis.Redis, *, ttl: int = TRANSLATION_TTL_SECONDS) -> None:
         self.client = client
