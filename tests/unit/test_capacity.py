@@ -36,6 +36,8 @@ ROWS = """
 | capacity | ingest, 1 processes: CPU per article, redis | 1 | ms/article | lower | - | |
 | capacity | ingest, 2 processes: CPU per article, ingest | 9 | ms/article | lower | - | |
 | capacity | ingest, 2 processes: CPU per article, redis | 9 | ms/article | lower | - | |
+| capacity | ingest, poll answered 304: CPU per poll | 4 | ms/poll | lower | - | |
+| capacity | ingest, poll of an unchanged 100-story feed: CPU per poll | 100 | ms/poll | lower | | |
 | capacity | enrich, 2 processes: articles per core-second | 10 | articles/s | higher | - | |
 | capacity | enrich, 2 processes: CPU per article, enrich | 40 | ms/article | lower | - | |
 | capacity | enrich, 2 processes: CPU per article, corenlp | 30 | ms/article | lower | - | |
@@ -89,13 +91,15 @@ def test_reads_the_costs_of_the_most_efficient_runs(measured: Measured) -> None:
     assert measured.redis_overhead == pytest.approx(9440 / 7880)
     assert measured.broker_bytes == {"enrich": 8000, "index": 12000}
     assert measured.enrich_rss_mb == 519.1
+    assert (measured.poll_ms_not_modified, measured.poll_ms_unchanged) == (4, 100)
 
 
 def test_plan_arithmetic(measured: Measured) -> None:
     a = Assumptions(peak_factor=2.0, utilisation=0.5, replicas=1, node_cores=8,
                     node_disk_gb=1000, disk_watermark=1.0, retention_days=1000,
                     articles_per_source_day=100, registry_entities=1_000_000,
-                    backlog_hours=1.0)
+                    backlog_hours=1.0, poll_interval_s=864, fetch_seconds=0.5,
+                    refetch_share=0.25)
     p = plan(864_000, measured, a)  # 10 articles/s on average, 20 at the peak
     assert p.peak_rate == pytest.approx(20.0)
     # cores = 20 articles/s x ms / 1000 / 0.5
@@ -104,7 +108,11 @@ def test_plan_arithmetic(measured: Measured) -> None:
     assert p.cores["elasticsearch"] == pytest.approx(20 * 11 / 1000 / 0.5)  # with a replica
     assert p.cores["redis"] == pytest.approx(20 * 3 / 1000 / 0.5)
     assert p.redis_core == pytest.approx(20 * 3 / 1000)
-    assert p.processes == {"ingest": 1, "enrich": 2, "index": 1}
+    # 8,640 sources polled every 864 s: 10 polls/s of 0.25 x 100 + 0.75 x 4 ms
+    assert p.polls_per_second == pytest.approx(10.0)
+    assert p.cores["ingest"] == pytest.approx(20 * 2 / 1000 / 0.5 + 10 * 28 / 1000 / 0.5)
+    # each poll holds a process for 0.528 s: 5.28 busy at once, 10.56 at 50%
+    assert p.processes == {"ingest": 11, "enrich": 2, "index": 1}
     # disk: 10 KB x 2 copies x 864k/day x 1000 days = 16,093 GB on 1,000 GB nodes
     assert p.es_disk_gb == pytest.approx(10000 * 2 * 864_000 * 1000 / GB)
     assert p.es_nodes_disk == 17

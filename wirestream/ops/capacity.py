@@ -95,6 +95,8 @@ class Measured:
     registry_bytes_per_entity: float
     es_store_bytes: float
     broker_bytes: Mapping[str, float]
+    poll_ms_not_modified: float = 0.0  # CPU of a poll answered 304
+    poll_ms_unchanged: float = 0.0  # CPU of a poll of a whole feed, nothing new in it
     enrich_rss_mb: float = 0.0
     processes: Mapping[str, int] = field(default_factory=dict)
 
@@ -132,6 +134,9 @@ class Measured:
             broker_bytes={q: rows[f"broker bytes per story: {q} queue"]
                           for q in ("enrich", "index")
                           if f"broker bytes per story: {q} queue" in rows},
+            poll_ms_not_modified=rows.get("ingest, poll answered 304: CPU per poll", 0.0),
+            poll_ms_unchanged=rows.get(
+                "ingest, poll of an unchanged 100-story feed: CPU per poll", 0.0),
             enrich_rss_mb=_e2e_rss(path.read_text(encoding="utf-8")),
             processes=chosen,
         )
@@ -166,7 +171,10 @@ class Assumptions:
     retention_days: int = 365  # how long monthly indices are kept
     replicas: int = 1
     articles_per_source_day: float = 20.0  # sources = articles per day / this
-    registry_entities: int = 5_000_000  # people, organisations and places known
+    poll_interval_s: float = 900.0  # mean time between two polls of a source
+    fetch_seconds: float = 0.5  # a publisher's answer, wall time: a pool process waits
+    refetch_share: float = 0.25  # polls that bring a whole feed back, nothing new in it
+    registry_entities: int = 1_000_000  # people, organisations and places known
     backlog_hours: float = 1.0  # a stopped stage's queue the broker must hold
 
 
@@ -174,6 +182,7 @@ class Assumptions:
 class Plan:
     articles_per_day: float
     peak_rate: float  # articles/s in the busiest hour
+    polls_per_second: float
     cores: dict[str, float]  # component -> cores at the peak, utilisation included
     processes: dict[str, int]  # stage -> worker pool processes
     es_nodes_cpu: int
@@ -209,7 +218,19 @@ def plan(articles_per_day: float, measured: Measured,
             if component == "elasticsearch" and a.replicas > 0:
                 ms = measured.es_replica_ms
             cores[component] = cores.get(component, 0.0) + peak * ms / 1000 / a.utilisation
+    # Polls: every source every poll_interval_s, most answered 304, some
+    # bringing their whole feed back with nothing new (their CPU on top of
+    # the articles'). A pool process waits for the publisher's answer: the
+    # ingest processes are those busy at once (Little's law), or its cores,
+    # whichever is more.
+    sources = articles_per_day / a.articles_per_source_day
+    polls = sources / a.poll_interval_s
+    poll_ms = (a.refetch_share * measured.poll_ms_unchanged
+               + (1 - a.refetch_share) * measured.poll_ms_not_modified)
+    cores["ingest"] = cores.get("ingest", 0.0) + polls * poll_ms / 1000 / a.utilisation
     processes = {stage: max(1, math.ceil(cores[stage])) for stage in COMPONENTS}
+    waiting = polls * (a.fetch_seconds + poll_ms / 1000) / a.utilisation
+    processes["ingest"] = max(processes["ingest"], math.ceil(waiting))
     es_cpu_nodes = math.ceil(cores.get("elasticsearch", 0.0) / a.node_cores)
     es_disk_gb = (measured.es_store_bytes * (1 + a.replicas) * articles_per_day
                   * a.retention_days / GB)
@@ -232,6 +253,7 @@ def plan(articles_per_day: float, measured: Measured,
     return Plan(
         articles_per_day=articles_per_day,
         peak_rate=peak,
+        polls_per_second=polls,
         cores=cores,
         processes=processes,
         es_nodes_cpu=max(floor, es_cpu_nodes),
@@ -247,19 +269,25 @@ def markdown(rates: Iterable[float], measured: Measured,
              windows: Mapping[str, float] | None = None) -> str:
     """The capacity table for each daily volume of ``rates``."""
     header = ("| articles/day | peak articles/s | enrich cores (worker + CoreNLP + APy) "
-              "| enrich processes | index processes | ingest processes | ES nodes (CPU / disk) "
-              "| ES disk | Redis memory | Redis core |")
+              "| enrich processes | index processes | sources, polls/s | ingest cores "
+              "| ingest processes | ES nodes (CPU / disk) | ES disk | Redis memory | Redis core |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for rate in rates:
         p = plan(rate, measured, assumptions, windows)
         c = p.cores
+        sources = p.polls_per_second * (assumptions or Assumptions()).poll_interval_s
         lines.append(
-            f"| {rate:,.0f} | {p.peak_rate:.1f} | {p.enrich_cores:.1f} ({c['enrich']:.1f} + "
-            f"{c['corenlp']:.1f} + {c['apertium-apy']:.1f}) | {p.processes['enrich']} "
-            f"| {p.processes['index']} | {p.processes['ingest']} "
-            f"| {p.es_nodes} ({p.es_nodes_cpu} / {p.es_nodes_disk}) "
+            f"| {rate:,.0f} | {p.peak_rate:.1f} | {_cores(p.enrich_cores)} "
+            f"({_cores(c['enrich'])} + {_cores(c['corenlp'])} + {_cores(c['apertium-apy'])}) "
+            f"| {p.processes['enrich']} | {p.processes['index']} "
+            f"| {sources:,.0f}, {p.polls_per_second:.1f} | {_cores(c['ingest'])} "
+            f"| {p.processes['ingest']} | {p.es_nodes} ({p.es_nodes_cpu} / {p.es_nodes_disk}) "
             f"| {_size(p.es_disk_gb)} | {_size(p.redis_total_gb)} | {p.redis_core:.2f} |")
     return "\n".join(lines)
+
+
+def _cores(n: float) -> str:
+    return f"{n:.2f}" if n < 1 else f"{n:.1f}"
 
 
 def _size(gb: float) -> str:

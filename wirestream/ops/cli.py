@@ -507,6 +507,14 @@ def capacity(
     replicas: Annotated[int, typer.Option(help="Elasticsearch replicas.")] = 1,
     node_cores: Annotated[int, typer.Option(help="Cores of an Elasticsearch node.")] = 8,
     node_disk_gb: Annotated[float, typer.Option(help="Disk of an Elasticsearch node.")] = 2000.0,
+    articles_per_source_day: Annotated[
+        float, typer.Option(help="Articles a source publishes a day (sources = volume / this).")
+    ] = 20.0,
+    poll_interval: Annotated[float, typer.Option(help="Mean seconds between polls of a source.")
+                             ] = 900.0,
+    registry_entities: Annotated[
+        int, typer.Option(help="People, organisations and places the registry holds.")
+    ] = 1_000_000,
     translation_cache_days: Annotated[
         float | None, typer.Option(help="Instead of WIRESTREAM_TRANSLATOR__CACHE_DAYS.")
     ] = None,
@@ -542,7 +550,10 @@ def capacity(
             windows.update(dict.fromkeys(families, days))
     assumptions = Assumptions(peak_factor=peak_factor, utilisation=utilisation,
                               retention_days=retention_days, replicas=replicas,
-                              node_cores=node_cores, node_disk_gb=node_disk_gb)
+                              node_cores=node_cores, node_disk_gb=node_disk_gb,
+                              articles_per_source_day=articles_per_source_day,
+                              poll_interval_s=poll_interval,
+                              registry_entities=registry_entities)
     rates = articles_per_day or [30_000, 100_000, 300_000, 1_000_000, 3_000_000]
     console.print(markdown(rates, measured, assumptions, windows), highlight=False,
                   soft_wrap=True)
