@@ -221,6 +221,40 @@ def test_elasticsearch_unreachable_raises_transient_and_loses_nothing(
     dead.close()
 
 
+def test_every_listed_node_is_used_so_a_dead_one_is_passed_over(
+    settings: Settings, index_ready: str, redis_db: redis.Redis, es_admin: Elasticsearch,
+    reader: Elasticsearch,
+) -> None:
+    """WIRESTREAM_ES__URL lists the nodes of a cluster: the pipeline's client
+    sends to all of them. Here the first one listed answers nothing; a batch
+    the stage could not write raises and is sent again, as its task retries,
+    and every story is written once, through the node that answers. A client
+    that used the first URL alone would never write."""
+    dead = "http://127.0.0.1:9"
+    listed = settings.model_copy(update={"es": settings.es.model_copy(
+        update={"url": f"{dead},{settings.es.url}"})})
+    assert listed.es.urls == [dead, settings.es.url]
+    writer = es_client(listed)
+    indexer = BulkIndexer(writer, index_ready, backoff_base=0.01)
+    dlq = DeadLetterStore(redis_db)
+    run = uuid.uuid4().hex[:8]
+    items = [make_item(id=f"nodes-{run}-{n}", uri=f"nodes-{run}-{n}") for n in range(10)]
+    refused = 0
+    for _ in range(5):
+        try:
+            outcome = index_batch(Batch(items=items), indexer, dlq)
+            break
+        except ServiceUnavailable:
+            refused += 1
+    else:
+        pytest.fail("five sends and nothing written: the second node was never tried")
+    writer.close()
+    assert sorted(outcome.indexed) == sorted(i.id for i in items)
+    assert refused <= 1 and dlq.count() == 0
+    _refresh(es_admin, index_ready)
+    assert _ids(reader, index_ready, [i.id for i in items]) == sorted(i.id for i in items)
+
+
 def test_reenrichment_replaces_an_equal_version_but_never_an_older_one(
     settings: Settings, index_ready: str, es_admin: Elasticsearch
 ) -> None:
