@@ -169,6 +169,7 @@ def test_cli(tmp_path: Path) -> None:
     assert "| 100,000 | 2.3 |" in result.output
     for family, days in (("version gate", 30), ("LSH buckets", 2)):
         assert re.search(rf"{family} [0-9.]+ \({days} d\)", result.output), family
+    assert "the busiest hour 2x the day's mean; 70% of each core" in result.output
     bad = CliRunner().invoke(app, ["capacity", "--figures", str(path), "--gate-days", "0"])
     assert bad.exit_code != 0
     empty = tmp_path / "empty.md"

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.settings import Settings
 
-__all__ = ["COMPONENTS", "WINDOW_DAYS", "Assumptions", "Measured", "Plan", "markdown", "plan",
-           "window_days"]
+__all__ = ["COMPONENTS", "WINDOW_DAYS", "Assumptions", "Measured", "Plan", "describe", "markdown",
+           "plan", "window_days"]
 
 DAY = 86400.0
 GB = 1024.0**3
@@ -176,6 +176,18 @@ class Assumptions:
     refetch_share: float = 0.25  # polls that bring a whole feed back, nothing new in it
     registry_entities: int = 1_000_000  # people, organisations and places known
     backlog_hours: float = 1.0  # a stopped stage's queue the broker must hold
+
+
+def describe(a: Assumptions) -> str:
+    """The assumptions in words, as a plan is printed with them."""
+    return (f"the busiest hour {a.peak_factor:g}x the day's mean; {a.utilisation:.0%} of each "
+            f"core; {a.articles_per_source_day:g} articles per source a day, a poll every "
+            f"{a.poll_interval_s:g} s, {a.refetch_share:.0%} of polls bringing an unchanged "
+            f"feed back, publishers answering in {a.fetch_seconds:g} s; {a.replicas} "
+            f"replica(s); Elasticsearch nodes of {a.node_cores} cores and "
+            f"{a.node_disk_gb:,.0f} GB filled to {a.disk_watermark:.0%}, indices kept "
+            f"{a.retention_days} days; a registry of {a.registry_entities:,} entities; "
+            f"{a.backlog_hours:g} h of backlog in the broker")
 
 
 @dataclass(frozen=True)

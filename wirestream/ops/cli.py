@@ -530,7 +530,14 @@ def capacity(
     """The capacity model: cores, worker processes, Elasticsearch nodes and
     Redis memory for each daily volume, from the measured per-article costs
     (`make bench`, the capacity rows of BENCHMARKS.md)."""
-    from wirestream.ops.capacity import Assumptions, Measured, markdown, plan, window_days
+    from wirestream.ops.capacity import (
+        Assumptions,
+        Measured,
+        describe,
+        markdown,
+        plan,
+        window_days,
+    )
 
     if not figures.exists():
         raise typer.BadParameter(f"{figures} does not exist", param_hint="--figures")
@@ -564,6 +571,6 @@ def capacity(
                                                   if family in windows else "")
                           for family, gb in sorted(held.items(), key=lambda kv: -kv[1]))
         console.print(f"- {rate:,.0f}/day: {parts}", highlight=False, soft_wrap=True)
-    console.print(f"\nAssumptions: {assumptions}; costs at "
+    console.print(f"\nAssumptions: {describe(assumptions)}. Costs at "
                   f"{', '.join(f'{s} {n} processes' for s, n in measured.processes.items())}"
                   f" from {figures}", highlight=False, soft_wrap=True)
