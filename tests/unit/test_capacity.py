@@ -19,7 +19,6 @@ from shared.settings import Settings
 from wirestream.cli import app
 from wirestream.ops.capacity import (
     GB,
-    WINDOW_DAYS,
     Assumptions,
     Measured,
     markdown,
@@ -70,11 +69,11 @@ def measured(tmp_path: Path) -> Measured:
 
 
 def test_windows_are_the_codes_expiries_and_the_settings() -> None:
-    assert WINDOW_DAYS["version gate"] == ITEM_TTL_SECONDS / 86400
+    assert window_days()["version gate"] == ITEM_TTL_SECONDS / 86400
     # the adapters' own defaults are the settings' defaults
-    assert WINDOW_DAYS["LSH buckets"] == CLUSTER_TTL_SECONDS / 86400
+    assert window_days()["LSH buckets"] == CLUSTER_TTL_SECONDS / 86400
     assert ClusterIndex.ttl == CLUSTER_TTL_SECONDS
-    assert WINDOW_DAYS["translation cache"] == TRANSLATION_TTL_SECONDS / 86400
+    assert window_days()["translation cache"] == TRANSLATION_TTL_SECONDS / 86400
     assert RedisTranslationCache(client=None).ttl == TRANSLATION_TTL_SECONDS  # type: ignore[arg-type]
     configured = Settings(translator={"cache_days": 3}, clusters={"window_days": 2})
     days = window_days(configured)
@@ -120,9 +119,9 @@ def test_plan_arithmetic(measured: Measured) -> None:
     assert p.es_nodes == 17
     overhead = 9440 / 7880
     assert p.redis_gb["version gate"] == pytest.approx(
-        250 * 864_000 * WINDOW_DAYS["version gate"] * overhead / GB)
+        250 * 864_000 * window_days()["version gate"] * overhead / GB)
     assert p.redis_gb["LSH buckets"] == pytest.approx(
-        7000 * 864_000 * WINDOW_DAYS["LSH buckets"] * overhead / GB)
+        7000 * 864_000 * window_days()["LSH buckets"] * overhead / GB)
     # per source: 8,640 sources x a 200-item window
     assert p.redis_gb["repeat counts"] == pytest.approx(600 * 200 * 8640 * overhead / GB)
     assert p.redis_gb["entity registry"] == pytest.approx(1000 * 1_000_000 * overhead / GB)

@@ -164,10 +164,7 @@ def stop_pid(pid: int | None, *, timeout: float = 60.0) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _pid_alive(pid):
+    if not _wait_gone(pid, timeout, 0.1):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -178,9 +175,15 @@ def kill_pid(pid: int | None, *, timeout: float = 30.0) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid, timeout, 0.05)
+
+
+def _wait_gone(pid: int, timeout: float, interval: float) -> bool:
+    """Whether process ``pid`` is gone within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(interval)
+    return not _pid_alive(pid)
 
 
 def _read_pid(path: Path) -> int | None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.settings import Settings
 
-__all__ = ["COMPONENTS", "WINDOW_DAYS", "Assumptions", "Measured", "Plan", "describe", "markdown",
+__all__ = ["COMPONENTS", "Assumptions", "Measured", "Plan", "describe", "markdown",
            "plan", "window_days"]
 
 DAY = 86400.0
@@ -67,7 +67,6 @@ def window_days(settings: Settings | None = None) -> dict[str, float]:
     }
 
 
-WINDOW_DAYS: dict[str, float] = window_days()
 # Kept per source (a window of its last items), not per story.
 REPEATS = "repeat counts"
 REPEATS_WINDOW_ITEMS = 200
@@ -102,7 +101,8 @@ class Measured:
 
     @classmethod
     def from_benchmarks(cls, path: Path) -> Measured:
-        rows = _capacity_rows(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        rows = _capacity_rows(text)
         if not rows:
             raise ValueError(f"{path} holds no capacity figures: run `make bench` "
                              "(python -m bench.run --only capacity)")
@@ -137,7 +137,7 @@ class Measured:
             poll_ms_not_modified=rows.get("ingest, poll answered 304: CPU per poll", 0.0),
             poll_ms_unchanged=rows.get(
                 "ingest, poll of an unchanged 100-story feed: CPU per poll", 0.0),
-            enrich_rss_mb=_e2e_rss(path.read_text(encoding="utf-8")),
+            enrich_rss_mb=_e2e_rss(text),
             processes=chosen,
         )
 
@@ -220,9 +220,9 @@ def plan(articles_per_day: float, measured: Measured,
          assumptions: Assumptions | None = None,
          windows: Mapping[str, float] | None = None) -> Plan:
     """The resources for ``articles_per_day`` (``windows``: days Redis keeps
-    each family, :data:`WINDOW_DAYS` by default)."""
+    each family, :func:`window_days` by default)."""
     a = assumptions or Assumptions()
-    windows = {**WINDOW_DAYS, **(windows or {})}
+    windows = {**window_days(), **(windows or {})}
     peak = articles_per_day / DAY * a.peak_factor
     cores: dict[str, float] = {}
     for components in measured.cpu_ms.values():
