@@ -29,7 +29,7 @@ test: services
 	@$(VENV)/bin/pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-unit: bootstrap
+unit: bootstrap $(TOPIC_MODEL)
 	@$(VENV)/bin/pytest tests/unit
 
 integration: services
